@@ -1,0 +1,4 @@
+//! Two-way give/receive balances, computed by SQL aggregation over referrals.
+
+pub mod service;
+pub mod types;

@@ -1,0 +1,26 @@
+//! What a resolver gets from the request context: the state, the viewer and
+//! the per-request loaders. Missing data is an `INTERNAL` error, not a panic.
+
+use async_graphql::Context;
+
+use super::loaders::Loaders;
+use crate::auth::Viewer;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub fn state<'a>(ctx: &Context<'a>) -> ApiResult<&'a AppState> {
+    ctx.data::<AppState>().map_err(|_| {
+        ApiError::internal(anyhow::anyhow!("AppState missing from the GraphQL context"))
+    })
+}
+
+pub fn viewer<'a>(ctx: &Context<'a>) -> &'a Viewer {
+    static ANONYMOUS: Viewer = Viewer::Anonymous;
+    ctx.data::<Viewer>().unwrap_or(&ANONYMOUS)
+}
+
+pub fn loaders<'a>(ctx: &Context<'a>) -> ApiResult<&'a Loaders> {
+    ctx.data::<Loaders>().map_err(|_| {
+        ApiError::internal(anyhow::anyhow!("loaders missing from the GraphQL context"))
+    })
+}

@@ -1,0 +1,56 @@
+//! The GraphQL schema: one query/mutation part per domain, merged, with
+//! limits and persisted queries. Building it needs no database, so
+//! `export-schema` works anywhere.
+
+pub mod connection;
+pub mod context;
+pub mod http;
+pub mod limits;
+pub mod loaders;
+pub mod node;
+pub mod scalars;
+
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
+use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
+
+use crate::auth::resolvers::AuthMutation;
+use crate::groups::resolvers::{GroupsMutation, GroupsQuery};
+use crate::members::resolvers::{MembersMutation, MembersQuery};
+
+#[derive(MergedObject, Default)]
+pub struct Query(MembersQuery, GroupsQuery, node::NodeQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(AuthMutation, MembersMutation, GroupsMutation);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Persisted-query cache size (documents kept by hash).
+const APQ_CACHE: usize = 1024;
+
+pub fn build_schema(production: bool) -> AppSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(limits::MAX_DEPTH)
+        .limit_complexity(limits::MAX_COMPLEXITY)
+        .limit_recursive_depth(32)
+        .limit_directives(8)
+        .extension(limits::DocumentLimits)
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE)))
+        .register_output_type::<node::Node>();
+    if production {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL as committed in `schema.graphql`: sorted, so diffs are stable.
+pub fn sdl() -> String {
+    build_schema(false).sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items(),
+    )
+}

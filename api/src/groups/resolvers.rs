@@ -1,0 +1,69 @@
+use async_graphql::{Context, ID, Object};
+
+use super::service::{self, NewGroup, NewMembership};
+use super::types::{Group, GroupInput, Membership, MembershipInput};
+use crate::error::ApiResult;
+use crate::graphql::context::{state, viewer};
+use crate::graphql::scalars::Date;
+
+#[derive(Default)]
+pub struct GroupsQuery;
+
+#[Object]
+impl GroupsQuery {
+    /// A group the caller belongs to (admins: any). FORBIDDEN otherwise.
+    async fn group(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Group> {
+        Ok(Group(
+            service::visible_group(state(ctx)?, viewer(ctx), &id).await?,
+        ))
+    }
+}
+
+#[derive(Default)]
+pub struct GroupsMutation;
+
+#[Object]
+impl GroupsMutation {
+    /// Admins only.
+    async fn create_group(&self, ctx: &Context<'_>, input: GroupInput) -> ApiResult<Group> {
+        let new = NewGroup {
+            name: input.name,
+            currency: input.currency,
+            classification_exclusive: input.classification_exclusive,
+        };
+        Ok(Group(
+            service::create_group(state(ctx)?, viewer(ctx), new).await?,
+        ))
+    }
+
+    /// Leaders of the group and admins; only admins appoint LEADERs.
+    async fn add_membership(
+        &self,
+        ctx: &Context<'_>,
+        input: MembershipInput,
+    ) -> ApiResult<Membership> {
+        let new = NewMembership {
+            group_id: input.group_id.0,
+            member_id: input.member_id.0,
+            role: input.role,
+            joined_on: input.joined_on.map(|d| d.0),
+        };
+        Ok(Membership(
+            service::add_membership(state(ctx)?, viewer(ctx), new).await?,
+        ))
+    }
+
+    /// Ends the member's active seat (history is kept).
+    async fn end_membership(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        member_id: ID,
+        left_on: Date,
+    ) -> ApiResult<Membership> {
+        let seat =
+            service::end_membership(state(ctx)?, viewer(ctx), &group_id, &member_id, left_on.0)
+                .await?;
+        Ok(Membership(seat))
+    }
+}

@@ -1,0 +1,146 @@
+//! GraphQL shapes of groups and memberships.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use entities::{group, membership};
+
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::Page;
+use crate::graphql::context::{loaders, state, viewer};
+use crate::graphql::scalars::Date;
+use crate::members::types::Member;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum Role {
+    Member,
+    Leader,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => crate::access::ROLE_MEMBER,
+            Role::Leader => crate::access::ROLE_LEADER,
+        }
+    }
+
+    pub fn from_stored(s: &str) -> Role {
+        if s == crate::access::ROLE_LEADER {
+            Role::Leader
+        } else {
+            Role::Member
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct GroupInput {
+    pub name: String,
+    pub currency: String,
+    pub classification_exclusive: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct MembershipInput {
+    pub group_id: ID,
+    pub member_id: ID,
+    pub role: Role,
+    pub joined_on: Option<Date>,
+}
+
+#[derive(Clone)]
+pub struct Group(pub group::Model);
+
+#[Object]
+impl Group {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// ISO 4217 code; every money figure of the group is in it.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+
+    /// One active member per profession when true.
+    async fn classification_exclusive(&self) -> bool {
+        self.0.classification_exclusive
+    }
+
+    /// Days between regular meetings.
+    async fn meeting_cadence_days(&self) -> i32 {
+        self.0.meeting_cadence_days
+    }
+
+    /// Active members, longest-standing first. Members of the group and admins only.
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<MembershipConnection> {
+        let page = Page::from_args(first, after.as_deref())?;
+        let state = state(ctx)?;
+        let viewer = viewer(ctx);
+        let me = viewer.member()?;
+        if !me.is_admin {
+            let mine = loaders(ctx)?
+                .memberships
+                .load_one(me.id.clone())
+                .await?
+                .unwrap_or_default();
+            if !mine
+                .iter()
+                .any(|s| s.left_on.is_none() && s.group_id == self.0.id)
+            {
+                return Err(ApiError::Forbidden(
+                    "you are not a member of this group".into(),
+                ));
+            }
+        }
+        let (rows, total) = super::service::roster(&state.db, &self.0.id, page).await?;
+        Ok(page.connection(rows.into_iter().map(Membership).collect(), total))
+    }
+}
+
+#[derive(Clone)]
+pub struct Membership(pub membership::Model);
+
+#[Object]
+impl Membership {
+    async fn group(&self, ctx: &Context<'_>) -> ApiResult<Group> {
+        loaders(ctx)?
+            .groups
+            .load_one(self.0.group_id.clone())
+            .await?
+            .map(Group)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("membership without its group")))
+    }
+
+    async fn member(&self, ctx: &Context<'_>) -> ApiResult<Member> {
+        loaders(ctx)?
+            .members
+            .load_one(self.0.member_id.clone())
+            .await?
+            .map(Member::from)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("membership without its member")))
+    }
+
+    async fn role(&self) -> Role {
+        Role::from_stored(&self.0.role)
+    }
+
+    async fn joined_on(&self) -> Date {
+        Date(self.0.joined_on)
+    }
+
+    /// Null while the seat is active.
+    async fn left_on(&self) -> Option<Date> {
+        self.0.left_on.map(Date)
+    }
+}
+
+crate::connection_type!(MembershipConnection, MembershipEdge, Membership);

@@ -1,0 +1,91 @@
+//! The `referral-exchange` binary: settings → telemetry → subcommand.
+
+use std::io::Read;
+
+use anyhow::Context;
+use api::settings::Settings;
+use api::startup::Application;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "referral-exchange",
+    version,
+    about = "GraphQL backend for referral networking groups"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an administrator (or promote an existing account); the password is read from standard input.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Print the GraphQL schema (SDL); needs no database.
+    ExportSchema,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let command = Cli::parse().command.unwrap_or(Command::Serve);
+    if let Command::ExportSchema = command {
+        print!("{}", api::graphql::sdl());
+        return Ok(());
+    }
+    let production = std::env::var("RX_ENV").is_ok_and(|v| v == "production");
+    api::telemetry::init(production);
+    let settings = Settings::from_env()?;
+    match command {
+        Command::Serve | Command::ExportSchema => serve(settings).await,
+        Command::Migrate => {
+            let db = api::db::connect(&settings.database_url).await?;
+            api::db::migrate(&db).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::CreateAdmin { email, name } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            let db = api::db::connect(&settings.database_url).await?;
+            api::db::migrate(&db).await?;
+            let admin = api::auth::service::create_admin(&db, &email, &name, password)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message()))?;
+            println!("administrator {} ({}) is ready", admin.name, admin.email);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let bind = settings.bind.clone();
+    let production = settings.is_production();
+    let app = Application::build(settings).await?;
+    let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+    if production {
+        println!(
+            "referral-exchange listening on http://{host}:{}/graphql",
+            app.port()
+        );
+    } else {
+        println!(
+            "referral-exchange is up: GraphiQL at http://{host}:{}/graphql",
+            app.port()
+        );
+    }
+    app.run_until_stopped().await?;
+    Ok(())
+}

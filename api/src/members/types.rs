@@ -1,0 +1,191 @@
+//! GraphQL shapes of a member. Contact details and private figures are
+//! resolved only for the member, admins and leaders of a group they sit in.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::Utc;
+use entities::member;
+
+use super::tenure::{Seat, tenure};
+use crate::balances::types::Balance;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::context::{loaders, state, viewer};
+use crate::groups::types::Membership;
+
+#[derive(Clone)]
+pub struct Member(pub member::Model, pub Access);
+
+/// Whether the holder is known to be this member (a fresh session has no
+/// signed-in viewer yet, but is the member's own).
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub enum Access {
+    #[default]
+    AsViewer,
+    Own,
+}
+
+impl From<member::Model> for Member {
+    fn from(m: member::Model) -> Self {
+        Member(m, Access::AsViewer)
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct ReferralBrief {
+    pub ideal_referral: Option<String>,
+    pub target_market: Option<String>,
+    pub talking_points: Option<String>,
+    pub intro_template: Option<String>,
+}
+
+impl From<&member::Model> for ReferralBrief {
+    fn from(m: &member::Model) -> Self {
+        ReferralBrief {
+            ideal_referral: m.brief_ideal_referral.clone(),
+            target_market: m.brief_target_market.clone(),
+            talking_points: m.brief_talking_points.clone(),
+            intro_template: m.brief_intro_template.clone(),
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct ReferralBriefInput {
+    pub ideal_referral: Option<String>,
+    pub target_market: Option<String>,
+    pub talking_points: Option<String>,
+    pub intro_template: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct Tenure {
+    pub current_days: i32,
+    pub total_days: i32,
+    pub group_hopping: bool,
+}
+
+impl Member {
+    /// Self, admin, or an active leader of a group this member is active in.
+    async fn is_privileged_viewer(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        if self.1 == Access::Own {
+            return Ok(true);
+        }
+        let Ok(me) = viewer(ctx).member() else {
+            return Ok(false);
+        };
+        if me.is_admin || me.id == self.0.id {
+            return Ok(true);
+        }
+        let loaders = loaders(ctx)?;
+        let mine = loaders
+            .memberships
+            .load_one(me.id.clone())
+            .await?
+            .unwrap_or_default();
+        let theirs = loaders
+            .memberships
+            .load_one(self.0.id.clone())
+            .await?
+            .unwrap_or_default();
+        Ok(mine.iter().any(|s| {
+            s.left_on.is_none()
+                && s.role == crate::access::ROLE_LEADER
+                && theirs
+                    .iter()
+                    .any(|t| t.left_on.is_none() && t.group_id == s.group_id)
+        }))
+    }
+
+    async fn require_privileged(&self, ctx: &Context<'_>) -> ApiResult<()> {
+        if self.is_privileged_viewer(ctx).await? {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "only this member and their group leaders may see this".into(),
+            ))
+        }
+    }
+
+    async fn seats(&self, ctx: &Context<'_>) -> ApiResult<Vec<entities::membership::Model>> {
+        Ok(loaders(ctx)?
+            .memberships
+            .load_one(self.0.id.clone())
+            .await?
+            .unwrap_or_default())
+    }
+}
+
+#[Object]
+impl Member {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Null unless the caller is this member, an admin or one of their group leaders.
+    async fn email(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        Ok(self
+            .is_privileged_viewer(ctx)
+            .await?
+            .then(|| self.0.email.clone()))
+    }
+
+    /// Null unless the caller is this member, an admin or one of their group leaders.
+    async fn phone(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        Ok(if self.is_privileged_viewer(ctx).await? {
+            self.0.phone.clone()
+        } else {
+            None
+        })
+    }
+
+    async fn profession(&self) -> &str {
+        &self.0.profession
+    }
+
+    async fn business_name(&self) -> Option<&str> {
+        self.0.business_name.as_deref()
+    }
+
+    async fn brief(&self) -> ReferralBrief {
+        ReferralBrief::from(&self.0)
+    }
+
+    async fn created_at(&self) -> chrono::DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn tenure(&self, ctx: &Context<'_>) -> ApiResult<Tenure> {
+        self.require_privileged(ctx).await?;
+        let seats = self.seats(ctx).await?;
+        let keys: Vec<&str> = seats.iter().map(|s| s.group_id.as_str()).collect();
+        let seats: Vec<Seat> = seats
+            .iter()
+            .map(|s| Seat {
+                group_key: keys.iter().position(|k| *k == s.group_id).unwrap_or(0),
+                joined_on: s.joined_on,
+                left_on: s.left_on,
+            })
+            .collect();
+        let t = tenure(&seats, Utc::now().date_naive());
+        Ok(Tenure {
+            current_days: t.current_days as i32,
+            total_days: t.total_days as i32,
+            group_hopping: t.group_hopping,
+        })
+    }
+
+    /// Every seat, active and ended, oldest first.
+    async fn memberships(&self, ctx: &Context<'_>) -> ApiResult<Vec<Membership>> {
+        self.require_privileged(ctx).await?;
+        Ok(self.seats(ctx).await?.into_iter().map(Membership).collect())
+    }
+
+    /// Referrals given and received, all time (closed value: WON only).
+    async fn balance(&self, ctx: &Context<'_>) -> ApiResult<Balance> {
+        self.require_privileged(ctx).await?;
+        crate::balances::service::for_member(&state(ctx)?.db, &self.0.id, None).await
+    }
+}

@@ -1,0 +1,137 @@
+//! Typed settings, read once at start from the environment.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: String,
+    pub environment: Environment,
+    pub jwt_secret: SecretString,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Access-token lifetime in seconds.
+    pub access_token_ttl_secs: i64,
+    /// Refresh-token lifetime in seconds.
+    pub refresh_token_ttl_secs: i64,
+    /// Worker threads for the HTTP server (0 = one per core).
+    pub workers: usize,
+}
+
+pub const DEFAULT_DATA_DIR: &str = "data";
+pub const DEFAULT_DB_FILE: &str = "referral-exchange.db";
+const MIN_SECRET_LEN: usize = 32;
+
+impl Settings {
+    /// Reads the environment. In development a missing JWT secret is generated
+    /// once and kept beside the SQLite database so sessions survive restarts.
+    pub fn from_env() -> anyhow::Result<Settings> {
+        let environment = match std::env::var("RX_ENV").ok().as_deref() {
+            Some("production") => Environment::Production,
+            Some("development") | Some("") | None => Environment::Development,
+            Some(other) => {
+                anyhow::bail!("RX_ENV must be 'production' or 'development', not {other:?}")
+            }
+        };
+        let data_dir = PathBuf::from(DEFAULT_DATA_DIR);
+        let database_url = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                std::fs::create_dir_all(&data_dir)
+                    .with_context(|| format!("creating {}", data_dir.display()))?;
+                format!("sqlite://{}/{}?mode=rwc", DEFAULT_DATA_DIR, DEFAULT_DB_FILE)
+            }
+        };
+        let jwt_secret = match std::env::var("RX_JWT_SECRET") {
+            Ok(secret) if !secret.is_empty() => {
+                if secret.len() < MIN_SECRET_LEN {
+                    anyhow::bail!("RX_JWT_SECRET must be at least {MIN_SECRET_LEN} characters");
+                }
+                SecretString::from(secret)
+            }
+            _ if environment == Environment::Production => {
+                anyhow::bail!("RX_JWT_SECRET is required when RX_ENV=production")
+            }
+            _ => development_secret(&data_dir)?,
+        };
+        let bind = std::env::var("RX_BIND").unwrap_or_else(|_| "127.0.0.1:8080".to_string());
+        let workers = std::env::var("RX_WORKERS")
+            .ok()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(0);
+        Ok(Settings {
+            database_url,
+            bind,
+            environment,
+            jwt_secret,
+            max_body_bytes: 256 * 1024,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            workers,
+        })
+    }
+
+    /// Settings for tests and embedding: explicit database, random secret.
+    pub fn for_database(database_url: impl Into<String>) -> Settings {
+        Settings {
+            database_url: database_url.into(),
+            bind: "127.0.0.1:0".into(),
+            environment: Environment::Development,
+            jwt_secret: SecretString::from(crate::auth::random_token(48)),
+            max_body_bytes: 256 * 1024,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            workers: 2,
+        }
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    pub fn jwt_secret_bytes(&self) -> &[u8] {
+        self.jwt_secret.expose_secret().as_bytes()
+    }
+}
+
+fn development_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
+    let path = data_dir.join("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_string();
+        if existing.len() >= MIN_SECRET_LEN {
+            return Ok(SecretString::from(existing));
+        }
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let secret = crate::auth::random_token(48);
+    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a development JWT secret");
+    Ok(SecretString::from(secret))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}

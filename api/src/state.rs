@@ -1,0 +1,26 @@
+//! Application state shared by every request (no globals).
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::jwt::JwtKeys;
+use crate::settings::Settings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub jwt: JwtKeys,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, settings: Settings) -> AppState {
+        let jwt = JwtKeys::new(settings.jwt_secret_bytes(), settings.access_token_ttl_secs);
+        AppState {
+            db,
+            jwt,
+            settings: Arc::new(settings),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Test harness: a fresh database per test (a SQLite file, or a new database
+//! on the throwaway PostgreSQL server that `scripts/with-postgres` starts),
+//! migrated by the real migrations, and the real server on a free port.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use api::settings::Settings;
+use api::startup::Application;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one async test body against a backend. Declared through `db_test!`.
+pub fn run<F, Fut>(backend: Backend, body: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async move {
+        let Some(app) = TestApp::spawn(backend).await else {
+            return;
+        };
+        body(app).await;
+    });
+}
+
+/// Declares a test that runs on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[test]
+            fn sqlite() {
+                $crate::helpers::run($crate::helpers::Backend::Sqlite, $body);
+            }
+            #[test]
+            fn postgres() {
+                $crate::helpers::run($crate::helpers::Backend::Postgres, $body);
+            }
+        }
+    };
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// The test's own connection, for checking what was (not) written.
+    pub db: DatabaseConnection,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn database_for(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+            Some((url, Some(dir)))
+        }
+        Backend::Postgres => {
+            let Ok(admin_url) = std::env::var("RX_TEST_POSTGRES_URL") else {
+                if std::env::var("RX_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                    panic!("RX_REQUIRE_POSTGRES=1 but RX_TEST_POSTGRES_URL is not set");
+                }
+                eprintln!("skipping the PostgreSQL variant: run the suite with scripts/test");
+                return None;
+            };
+            let name = format!("rx_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to test PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let (prefix, _) = admin_url
+                .rsplit_once('/')
+                .expect("postgres url with a database");
+            Some((format!("{prefix}/{name}"), None))
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let (database_url, dir) = database_for(backend).await?;
+        let mut settings = Settings::for_database(&database_url);
+        settings.jwt_secret = secrecy::SecretString::from(JWT_SECRET);
+        let app = Application::build(settings)
+            .await
+            .expect("application builds");
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        let db = Database::connect(&database_url)
+            .await
+            .expect("test connection");
+        Some(TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+            db,
+            _dir: dir,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Posts a GraphQL request and returns the whole JSON response.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request sent");
+        resp.json().await.expect("JSON response")
+    }
+
+    /// Sends a contract operation by name.
+    pub async fn op(&self, token: Option<&str>, name: &str, variables: Value) -> Value {
+        self.gql(token, &operation(name), variables).await
+    }
+
+    /// Sends a contract operation that must succeed; returns its `data`.
+    pub async fn ok(&self, token: Option<&str>, name: &str, variables: Value) -> Value {
+        let resp = self.op(token, name, variables).await;
+        assert!(resp.get("errors").is_none(), "{name} failed: {resp:#}");
+        resp["data"].clone()
+    }
+
+    /// Registers a member; returns (access token, member id).
+    pub async fn register(&self, email: &str, name: &str, profession: &str) -> (String, String) {
+        let data = self
+            .ok(
+                None,
+                "Register",
+                json!({ "input": { "email": email, "password": PASSWORD, "name": name, "profession": profession } }),
+            )
+            .await;
+        (
+            data["register"]["accessToken"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            data["register"]["member"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    }
+
+    /// Creates an administrator the way the CLI does, then signs in.
+    pub async fn admin(&self) -> String {
+        api::auth::service::create_admin(
+            &self.db,
+            "admin@example.org",
+            "Ada Admin",
+            PASSWORD.to_string(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create admin: {}", e.message()));
+        let data = self
+            .ok(
+                None,
+                "SignIn",
+                json!({ "email": "admin@example.org", "password": PASSWORD }),
+            )
+            .await;
+        data["signIn"]["accessToken"].as_str().unwrap().to_string()
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table}");
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(self.db.get_database_backend(), sql))
+            .await
+            .expect("count query")
+            .expect("a row");
+        row.try_get::<i64>("", "n").expect("count value")
+    }
+
+    /// Counts of every table: compared before and after a failing mutation.
+    pub async fn snapshot(&self) -> Vec<(String, i64)> {
+        let mut out = Vec::new();
+        for t in TABLES {
+            out.push((t.to_string(), self.count(t).await));
+        }
+        out
+    }
+}
+
+/// The test servers' signing secret, so tests can mint tokens that are
+/// correctly signed but wrong in another way (expired, wrong audience…).
+pub const JWT_SECRET: &str = "test-only-secret-0123456789abcdefghijklmnop";
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub const TABLES: &[&str] = &[
+    "members",
+    "groups",
+    "memberships",
+    "contacts",
+    "partner_firms",
+    "partnerships",
+    "meetings",
+    "attendance",
+    "visitors",
+    "one_to_ones",
+    "absences",
+    "asks",
+    "referrals",
+    "referral_events",
+    "reward_tiers",
+    "reward_awards",
+    "api_tokens",
+    "refresh_families",
+    "refresh_tokens",
+    "idempotency_keys",
+];
+
+/// The first error's `extensions.code`.
+pub fn code(resp: &Value) -> &str {
+    resp["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error code in {resp:#}"))
+}
+
+pub fn field(resp: &Value) -> &str {
+    resp["errors"][0]["extensions"]["field"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error field in {resp:#}"))
+}
+
+pub fn contract_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/contract")
+}
+
+/// Every named operation of the contract, by name, as source text.
+pub fn operations() -> &'static HashMap<String, String> {
+    static OPS: OnceLock<HashMap<String, String>> = OnceLock::new();
+    OPS.get_or_init(|| {
+        let mut ops = HashMap::new();
+        for file in ["portal.graphql", "leader.graphql", "partner.graphql"] {
+            let path = contract_dir().join(file);
+            let src = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let doc = apollo_compiler::ast::Document::parse(src, &path).expect("contract parses");
+            for def in &doc.definitions {
+                if let apollo_compiler::ast::Definition::OperationDefinition(op) = def {
+                    let name = op.name.as_ref().expect("named operation").to_string();
+                    ops.insert(name, def.to_string());
+                }
+            }
+        }
+        ops
+    })
+}
+
+pub fn operation(name: &str) -> String {
+    operations()
+        .get(name)
+        .unwrap_or_else(|| panic!("no contract operation named {name}"))
+        .clone()
+}

@@ -1,0 +1,249 @@
+//! The HTTP surface: health, GraphiQL, GET queries, media types, status
+//! codes, body and document limits, persisted queries.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::db_test;
+use crate::helpers::{TestApp, code};
+
+db_test!(health_and_readiness, |app: TestApp| async move {
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ready");
+});
+
+db_test!(graphiql_and_get_queries, |app: TestApp| async move {
+    let page = app
+        .client
+        .get(app.url("/graphql"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .to_lowercase()
+            .contains("graphiql")
+    );
+
+    let (token, _) = app.register("m@example.com", "Mia", "Architect").await;
+    let resp = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", "{ me { name } }")])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["data"]["me"]["name"],
+        "Mia"
+    );
+
+    let mutation = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", "mutation { signOut }")])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mutation.status(), 405);
+    app.ok(Some(&token), "Me", json!({})).await;
+});
+
+db_test!(media_types_and_status_codes, |app: TestApp| async move {
+    let post = |accept: &'static str, body: String| {
+        app.client
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .header("accept", accept)
+            .body(body)
+            .send()
+    };
+    // A validation error: 400 under graphql-response+json, 200 under json.
+    let invalid = json!({ "query": "{ nope }" }).to_string();
+    let resp = post("application/graphql-response+json", invalid.clone())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/graphql-response+json")
+    );
+    let body: Value = resp.json().await.unwrap();
+    assert!(body.get("data").is_none());
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    let resp = post("application/json", invalid).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+
+    // A field error (not signed in) still executes: 200 with data null.
+    let resp = post(
+        "application/graphql-response+json",
+        json!({ "query": "{ me { name } }" }).to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        code(&resp.json::<Value>().await.unwrap()),
+        "UNAUTHENTICATED"
+    );
+
+    // Malformed JSON and wrong content types.
+    let resp = post("application/json", "{\"query\": ".into())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(code(&resp.json::<Value>().await.unwrap()), "BAD_USER_INPUT");
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "text/plain")
+        .body("{ me { name } }")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+
+    // Bodies over the limit are refused before parsing.
+    let huge =
+        json!({ "query": format!("{{ me {{ name }} }} # {}", "x".repeat(300 * 1024)) }).to_string();
+    let resp = post("application/json", huge).await.unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(code(&resp.json::<Value>().await.unwrap()), "BAD_USER_INPUT");
+
+    // The server is still up.
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+});
+
+db_test!(abusive_documents_are_refused, |app: TestApp| async move {
+    let (token, _) = app.register("m@example.com", "Mia", "Architect").await;
+    let aliases: String = (0..31).map(|i| format!("a{i}: me {{ name }} ")).collect();
+    let resp = app
+        .gql(Some(&token), &format!("{{ {aliases} }}"), json!({}))
+        .await;
+    assert_eq!(code(&resp), "BAD_USER_INPUT");
+    assert!(
+        resp["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("aliases")
+    );
+
+    let deep = "{ me { memberships { group { members { edges { node { member { memberships { group { members { edges { node { member { name } } } } } } } } } } } } } }";
+    let resp = app.gql(Some(&token), deep, json!({})).await;
+    assert_eq!(code(&resp), "BAD_USER_INPUT");
+    assert!(resp.get("data").is_none() || resp["data"].is_null());
+
+    let resp = app.gql(Some(&token), "{ me { name } ", json!({})).await;
+    assert_eq!(code(&resp), "BAD_USER_INPUT");
+    // Wrong variable types are input errors too.
+    let resp = app
+        .op(
+            Some(&token),
+            "GroupRoster",
+            json!({ "groupId": 5, "first": "ten" }),
+        )
+        .await;
+    assert_eq!(code(&resp), "BAD_USER_INPUT");
+});
+
+db_test!(automatic_persisted_queries, |app: TestApp| async move {
+    let (token, _) = app.register("m@example.com", "Mia", "Architect").await;
+    let query = "query Name { me { name } }";
+    let hash = hex::encode(Sha256::digest(query.as_bytes()));
+    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let send = |body: Value| {
+        app.client
+            .post(app.url("/graphql"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+
+    let unknown: Value = send(json!({ "extensions": ext }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unknown["errors"][0]["message"], "PersistedQueryNotFound");
+    let first: Value = send(json!({ "query": query, "extensions": ext }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["data"]["me"]["name"], "Mia");
+    let by_hash: Value = send(json!({ "extensions": ext }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_hash["data"]["me"]["name"], "Mia");
+});
+
+db_test!(global_object_identification, |app: TestApp| async move {
+    let admin = app.admin().await;
+    let group = app
+        .ok(
+            Some(&admin),
+            "CreateGroup",
+            json!({ "input": { "name": "Harbour", "currency": "EUR" } }),
+        )
+        .await["createGroup"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (token, me) = app.register("m@example.com", "Mia", "Architect").await;
+    let (_, stranger) = app.register("s@example.com", "Sam", "Baker").await;
+    let q = "query($id: ID!) { node(id: $id) { __typename id ... on Member { name } ... on Group { name } } }";
+    let mine = app.gql(Some(&token), q, json!({ "id": me })).await;
+    assert_eq!(
+        mine["data"]["node"],
+        json!({ "__typename": "Member", "id": me, "name": "Mia" })
+    );
+    let as_admin = app.gql(Some(&admin), q, json!({ "id": group })).await;
+    assert_eq!(
+        as_admin["data"]["node"],
+        json!({ "__typename": "Group", "id": group, "name": "Harbour" })
+    );
+    // Not visible or unknown: null, without saying which.
+    assert_eq!(
+        app.gql(Some(&token), q, json!({ "id": stranger })).await["data"]["node"],
+        Value::Null
+    );
+    assert_eq!(
+        app.gql(Some(&token), q, json!({ "id": group })).await["data"]["node"],
+        Value::Null
+    );
+    assert_eq!(
+        app.gql(Some(&token), q, json!({ "id": "nope" })).await["data"]["node"],
+        Value::Null
+    );
+});
