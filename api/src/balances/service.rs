@@ -53,17 +53,9 @@ pub async fn for_member(
     member_id: &str,
     period: Period,
 ) -> ApiResult<Balance> {
-    let (given, given_value) = side_totals(
-        db,
-        referral::Column::GiverMemberId.eq(member_id).into(),
-        period,
-    )
-    .await?;
-    let (received, received_value) = side_totals(
-        db,
-        referral::Column::ReceiverMemberId.eq(member_id).into(),
-        period,
-    )
-    .await?;
+    let (given, given_value) =
+        side_totals(db, referral::Column::GiverMemberId.eq(member_id), period).await?;
+    let (received, received_value) =
+        side_totals(db, referral::Column::ReceiverMemberId.eq(member_id), period).await?;
     Ok(Balance::new(given, received, given_value, received_value))
 }

@@ -9,6 +9,8 @@ use crate::graphql::context::{state, viewer};
 use crate::groups::types::Group;
 use crate::members::types::Member;
 
+// Short-lived per response; boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
 pub enum Node {
