@@ -1,15 +1,20 @@
 //! referral-exchange: a GraphQL backend for professional networking groups
 //! whose members pass business referrals to one another and to partner firms.
 
+pub mod absences;
 pub mod access;
+pub mod asks;
 pub mod auth;
 pub mod balances;
+pub mod contacts;
 pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod groups;
+pub mod meetings;
 pub mod members;
 pub mod money;
+pub mod rewards;
 pub mod settings;
 pub mod startup;
 pub mod state;

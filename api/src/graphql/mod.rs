@@ -15,15 +15,38 @@ use async_graphql::extensions::apollo_persisted_queries::{
 };
 use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
+use crate::absences::resolvers::{AbsencesMutation, AbsencesQuery};
+use crate::asks::resolvers::{AsksMutation, AsksQuery};
 use crate::auth::resolvers::AuthMutation;
+use crate::contacts::resolvers::{ContactsMutation, ContactsQuery};
+use crate::meetings::resolvers::{MeetingsMutation, MeetingsQuery};
+use crate::rewards::resolvers::{RewardsMutation, RewardsQuery};
 use crate::groups::resolvers::{GroupsMutation, GroupsQuery};
 use crate::members::resolvers::{MembersMutation, MembersQuery};
 
 #[derive(MergedObject, Default)]
-pub struct Query(MembersQuery, GroupsQuery, node::NodeQuery);
+pub struct Query(
+    MembersQuery,
+    GroupsQuery,
+    node::NodeQuery,
+    MeetingsQuery,
+    AbsencesQuery,
+    ContactsQuery,
+    AsksQuery,
+    RewardsQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, MembersMutation, GroupsMutation);
+pub struct Mutation(
+    AuthMutation,
+    MembersMutation,
+    GroupsMutation,
+    MeetingsMutation,
+    AbsencesMutation,
+    ContactsMutation,
+    AsksMutation,
+    RewardsMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -2,7 +2,12 @@
 
 mod helpers;
 
+mod absences;
 mod accounts;
+mod asks;
+mod contacts;
 mod contract;
 mod groups;
 mod http;
+mod meetings;
+mod rewards;

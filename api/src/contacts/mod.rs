@@ -1,0 +1,3 @@
+pub mod resolvers;
+pub mod service;
+pub mod types;

@@ -1,0 +1,1 @@
+//! Tests for the absences module (to be written).

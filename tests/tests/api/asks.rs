@@ -1,0 +1,1 @@
+//! Tests for the asks module (to be written).

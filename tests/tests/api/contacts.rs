@@ -1,0 +1,1 @@
+//! Tests for the contacts module (to be written).

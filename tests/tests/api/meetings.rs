@@ -1,0 +1,1 @@
+//! Tests for the meetings module (to be written).

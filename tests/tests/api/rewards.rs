@@ -1,0 +1,1 @@
+//! Tests for the rewards module (to be written).
