@@ -12,6 +12,32 @@ pub fn is_sqlite(url: &str) -> bool {
 /// SQLite gets a single connection: it allows one writer at a time anyway,
 /// and one connection makes write transactions queue instead of failing
 /// with "database is locked". PostgreSQL gets a real pool.
+/// Counts SQL statements sent (and logs slow ones): an operational metric,
+/// and how the tests prove list queries stay free of N+1 patterns.
+#[derive(Clone, Default)]
+pub struct StatementCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+const SLOW_STATEMENT: Duration = Duration::from_millis(250);
+
+pub fn instrument(db: &mut DatabaseConnection) -> StatementCounter {
+    let counter = StatementCounter::default();
+    let inner = counter.0.clone();
+    db.set_metric_callback(move |info| {
+        inner.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if info.elapsed > SLOW_STATEMENT {
+            // The SQL text only: bound values may hold personal data.
+            tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
+        }
+    });
+    counter
+}
+
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_string());
     options

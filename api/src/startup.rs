@@ -13,22 +13,33 @@ use crate::state::AppState;
 pub struct Application {
     port: u16,
     server: Server,
+    statements: crate::db::StatementCounter,
 }
 
 impl Application {
     /// Connects, migrates, binds (port 0 picks a free port) and prepares the server.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let db = crate::db::connect(&settings.database_url).await?;
+        let mut db = crate::db::connect(&settings.database_url).await?;
         crate::db::migrate(&db).await?;
+        let statements = crate::db::instrument(&mut db);
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let state = AppState::new(db, settings);
         let server = run(listener, state)?;
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            statements,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// SQL statements this application has sent so far.
+    pub fn statement_counter(&self) -> crate::db::StatementCounter {
+        self.statements.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -57,6 +68,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql::http::graphql_post))
         .route("/graphql", web::get().to(graphql::http::graphql_get))
+        .route("/graphql/ws", web::get().to(graphql::ws::graphql_ws))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz));
 }

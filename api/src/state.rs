@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::JwtKeys;
+use crate::notifications::Notifier;
 use crate::settings::Settings;
 
 #[derive(Clone)]
@@ -12,6 +13,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub jwt: JwtKeys,
     pub settings: Arc<Settings>,
+    pub notifier: Notifier,
 }
 
 impl AppState {
@@ -21,6 +23,7 @@ impl AppState {
             db,
             jwt,
             settings: Arc::new(settings),
+            notifier: Notifier::default(),
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct Model {
     pub business_kind: Option<String>,
     pub version: i32,
     pub follow_up_count: i32,
+    /// NO_ANSWER follow-ups in a row; the cadence parks the referral at the limit.
+    pub unanswered_follow_ups: i32,
     pub next_follow_up_on: Option<Date>,
     pub revisit_on: Option<Date>,
     pub thanked_at: Option<DateTimeUtc>,

@@ -600,6 +600,7 @@ impl MigrationTrait for Migration {
                     .col(string_len_null(Referrals::BusinessKind, 20))
                     .col(integer(Referrals::Version).default(1))
                     .col(integer(Referrals::FollowUpCount).default(0))
+                    .col(integer(Referrals::UnansweredFollowUps).default(0))
                     .col(date_null(Referrals::NextFollowUpOn))
                     .col(date_null(Referrals::RevisitOn))
                     .col(timestamp_with_time_zone_null(Referrals::ThankedAt))
@@ -1355,6 +1356,7 @@ enum Referrals {
     BusinessKind,
     Version,
     FollowUpCount,
+    UnansweredFollowUps,
     NextFollowUpOn,
     RevisitOn,
     ThankedAt,

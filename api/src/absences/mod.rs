@@ -1,3 +1,6 @@
+//! Absences: periods a member is away, optionally with a delegate who sees
+//! and advances their new referrals meanwhile.
+
 pub mod resolvers;
 pub mod service;
 pub mod types;

@@ -1,13 +1,19 @@
-use async_graphql::Object;
+use async_graphql::{Context, Object};
+
+use super::service::{self, NewAbsence};
+use super::types::{Absence, AbsenceInput};
+use crate::error::ApiResult;
+use crate::graphql::context::{state, viewer};
 
 #[derive(Default)]
 pub struct AbsencesQuery;
 
 #[Object]
 impl AbsencesQuery {
-    /// Placeholder until the module's queries land.
-    async fn _absences_placeholder(&self) -> bool {
-        false
+    /// The caller's absences, latest start first.
+    async fn my_absences(&self, ctx: &Context<'_>) -> ApiResult<Vec<Absence>> {
+        let rows = service::my_absences(state(ctx)?, viewer(ctx)).await?;
+        Ok(rows.into_iter().map(Absence).collect())
     }
 }
 
@@ -16,8 +22,17 @@ pub struct AbsencesMutation;
 
 #[Object]
 impl AbsencesMutation {
-    /// Placeholder until the module's mutations land.
-    async fn _absences_placeholder_mutation(&self) -> bool {
-        false
+    /// Declares the caller away from `from` to `to` (both inclusive),
+    /// optionally naming a delegate from a group they share.
+    async fn declare_absence(&self, ctx: &Context<'_>, input: AbsenceInput) -> ApiResult<Absence> {
+        let new = NewAbsence {
+            from: input.from.0,
+            to: input.to.0,
+            delegate_id: input.delegate_id.map(|d| d.0),
+            note: input.note,
+        };
+        Ok(Absence(
+            service::declare_absence(state(ctx)?, viewer(ctx), new).await?,
+        ))
     }
 }

@@ -1,3 +1,6 @@
+//! Asks: a member's specific request to their group for introductions
+//! ("who knows the facilities manager at…"); referrals can answer one.
+
 pub mod resolvers;
 pub mod service;
 pub mod types;

@@ -59,3 +59,175 @@ pub async fn for_member(
         side_totals(db, referral::Column::ReceiverMemberId.eq(member_id), period).await?;
     Ok(Balance::new(given, received, given_value, received_value))
 }
+
+/// The other side of a partnership.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Counterpart {
+    Member(String),
+    Contact(String),
+}
+
+/// Exchange figures between a member and one counterpart.
+#[derive(Debug, Clone, Default)]
+pub struct PairStats {
+    pub given: i64,
+    pub received: i64,
+    pub given_value: Money,
+    pub received_value: Money,
+    pub given_recent: i64,
+    pub received_recent: i64,
+    pub last_exchange_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl PairStats {
+    pub fn balance(&self) -> Balance {
+        Balance::new(
+            self.given,
+            self.received,
+            self.given_value,
+            self.received_value,
+        )
+    }
+
+    /// One side gave ≥ 3 in the recent window while the other gave nothing.
+    pub fn one_way(&self) -> bool {
+        (self.given_recent >= ONE_WAY_MIN && self.received_recent == 0)
+            || (self.received_recent >= ONE_WAY_MIN && self.given_recent == 0)
+    }
+}
+
+pub const ONE_WAY_MIN: i64 = 3;
+const WON_VALUE: &str =
+    "CAST(COALESCE(SUM(CASE WHEN status = 'WON' THEN closed_value_e4 ELSE 0 END), 0) AS BIGINT)";
+
+/// Figures between `member_id` and each counterpart, in two grouped
+/// queries whatever the number of counterparts. `recent_since` bounds the
+/// window used for the one-way flag.
+pub async fn pair_stats(
+    db: &impl ConnectionTrait,
+    member_id: &str,
+    counterparts: &[Counterpart],
+    recent_since: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<std::collections::HashMap<Counterpart, PairStats>> {
+    use std::collections::HashMap;
+    let members: Vec<String> = counterparts
+        .iter()
+        .filter_map(|c| match c {
+            Counterpart::Member(m) => Some(m.clone()),
+            Counterpart::Contact(_) => None,
+        })
+        .collect();
+    let contacts: Vec<String> = counterparts
+        .iter()
+        .filter_map(|c| match c {
+            Counterpart::Contact(c) => Some(c.clone()),
+            Counterpart::Member(_) => None,
+        })
+        .collect();
+    let mut out: HashMap<Counterpart, PairStats> = counterparts
+        .iter()
+        .map(|c| (c.clone(), PairStats::default()))
+        .collect();
+    // Built with sea-query (not raw SQL) so the bound timestamp gets each
+    // backend's placeholder syntax.
+    let recent_case = sea_orm::sea_query::CaseStatement::new()
+        .case(referral::Column::CreatedAt.gte(recent_since), Expr::val(1))
+        .finally(Expr::val(0));
+    let recent: Expr = sea_orm::sea_query::Func::cast_as(
+        sea_orm::sea_query::Func::coalesce([
+            sea_orm::sea_query::Func::sum(recent_case).into(),
+            Expr::val(0),
+        ]),
+        sea_orm::sea_query::Alias::new("BIGINT"),
+    )
+    .into();
+    type Row = (
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+        i64,
+        Option<chrono::DateTime<chrono::Utc>>,
+    );
+    type ContactRow = (
+        Option<String>,
+        i64,
+        i64,
+        i64,
+        Option<chrono::DateTime<chrono::Utc>>,
+    );
+    if !members.is_empty() {
+        let rows: Vec<Row> = referral::Entity::find()
+            .select_only()
+            .column(referral::Column::GiverMemberId)
+            .column(referral::Column::ReceiverMemberId)
+            .column_as(Expr::cust("COUNT(*)"), "n")
+            .column_as(Expr::cust(WON_VALUE), "value")
+            .column_as(recent.clone(), "recent")
+            .column_as(referral::Column::CreatedAt.max(), "last")
+            .filter(referral::Column::Status.ne(STATUS_WITHDRAWN))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(referral::Column::GiverMemberId.eq(member_id))
+                            .add(referral::Column::ReceiverMemberId.is_in(members.clone())),
+                    )
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(referral::Column::ReceiverMemberId.eq(member_id))
+                            .add(referral::Column::GiverMemberId.is_in(members.clone())),
+                    ),
+            )
+            .group_by(referral::Column::GiverMemberId)
+            .group_by(referral::Column::ReceiverMemberId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (giver, receiver, n, value, recent, last) in rows {
+            let (other, gave) = if giver.as_deref() == Some(member_id) {
+                (receiver, true)
+            } else {
+                (giver, false)
+            };
+            let Some(stats) = other.and_then(|o| out.get_mut(&Counterpart::Member(o))) else {
+                continue;
+            };
+            if gave {
+                stats.given += n;
+                stats.given_value = Money::from_stored(stats.given_value.stored() + value);
+                stats.given_recent += recent;
+            } else {
+                stats.received += n;
+                stats.received_value = Money::from_stored(stats.received_value.stored() + value);
+                stats.received_recent += recent;
+            }
+            stats.last_exchange_at = stats.last_exchange_at.max(last);
+        }
+    }
+    if !contacts.is_empty() {
+        let rows: Vec<ContactRow> = referral::Entity::find()
+            .select_only()
+            .column(referral::Column::GiverContactId)
+            .column_as(Expr::cust("COUNT(*)"), "n")
+            .column_as(Expr::cust(WON_VALUE), "value")
+            .column_as(recent, "recent")
+            .column_as(referral::Column::CreatedAt.max(), "last")
+            .filter(referral::Column::Status.ne(STATUS_WITHDRAWN))
+            .filter(referral::Column::ReceiverMemberId.eq(member_id))
+            .filter(referral::Column::GiverContactId.is_in(contacts))
+            .group_by(referral::Column::GiverContactId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (contact, n, value, recent, last) in rows {
+            if let Some(stats) = contact.and_then(|c| out.get_mut(&Counterpart::Contact(c))) {
+                stats.received += n;
+                stats.received_value = Money::from_stored(value);
+                stats.received_recent += recent;
+                stats.last_exchange_at = last;
+            }
+        }
+    }
+    Ok(out)
+}

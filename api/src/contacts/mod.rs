@@ -1,3 +1,6 @@
+//! Contacts: people a member knows outside the platform (clients, fellow
+//! professionals, prospects), private to the member who added them.
+
 pub mod resolvers;
 pub mod service;
 pub mod types;

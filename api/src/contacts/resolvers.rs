@@ -1,13 +1,26 @@
-use async_graphql::Object;
+use async_graphql::{Context, Object};
+
+use super::service::{self, NewContact};
+use super::types::{Contact, ContactConnection, ContactInput};
+use crate::error::ApiResult;
+use crate::graphql::connection::Page;
+use crate::graphql::context::{state, viewer};
 
 #[derive(Default)]
 pub struct ContactsQuery;
 
 #[Object]
 impl ContactsQuery {
-    /// Placeholder until the module's queries land.
-    async fn _contacts_placeholder(&self) -> bool {
-        false
+    /// The caller's contacts, by name.
+    async fn my_contacts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<ContactConnection> {
+        let page = Page::from_args(first, after.as_deref())?;
+        let (rows, total) = service::my_contacts(state(ctx)?, viewer(ctx), page).await?;
+        Ok(page.connection(rows.into_iter().map(Contact).collect(), total))
     }
 }
 
@@ -16,8 +29,18 @@ pub struct ContactsMutation;
 
 #[Object]
 impl ContactsMutation {
-    /// Placeholder until the module's mutations land.
-    async fn _contacts_placeholder_mutation(&self) -> bool {
-        false
+    /// Adds a contact of the caller's; only they see its details.
+    async fn add_contact(&self, ctx: &Context<'_>, input: ContactInput) -> ApiResult<Contact> {
+        let new = NewContact {
+            name: input.name,
+            kind: input.kind,
+            email: input.email,
+            phone: input.phone,
+            company: input.company,
+            nps_score: input.nps_score,
+        };
+        Ok(Contact(
+            service::add_contact(state(ctx)?, viewer(ctx), new).await?,
+        ))
     }
 }

@@ -1,1 +1,115 @@
+//! GraphQL shapes of contacts. A contact's details (email, phone, company,
+//! NPS date) resolve only for its owner; others see who, not how to reach them.
 
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entities::contact;
+
+use crate::graphql::context::viewer;
+use crate::graphql::scalars::Date;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ContactKind {
+    Client,
+    /// A referral source: a fellow professional who shares the target market.
+    Professional,
+    Prospect,
+    Other,
+}
+
+impl ContactKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactKind::Client => "CLIENT",
+            ContactKind::Professional => "PROFESSIONAL",
+            ContactKind::Prospect => "PROSPECT",
+            ContactKind::Other => "OTHER",
+        }
+    }
+
+    /// Only this module writes the column; anything unexpected reads as OTHER.
+    pub fn from_stored(s: &str) -> ContactKind {
+        match s {
+            "CLIENT" => ContactKind::Client,
+            "PROFESSIONAL" => ContactKind::Professional,
+            "PROSPECT" => ContactKind::Prospect,
+            _ => ContactKind::Other,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct ContactInput {
+    pub name: String,
+    pub kind: ContactKind,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub nps_score: Option<i32>,
+}
+
+#[derive(Clone)]
+pub struct Contact(pub contact::Model);
+
+impl Contact {
+    fn owned_by_viewer(&self, ctx: &Context<'_>) -> bool {
+        viewer(ctx)
+            .member()
+            .is_ok_and(|me| me.id == self.0.owner_id)
+    }
+}
+
+#[Object]
+impl Contact {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn kind(&self) -> ContactKind {
+        ContactKind::from_stored(&self.0.kind)
+    }
+
+    /// Net promoter score 0-10, as the owner last recorded it.
+    async fn nps_score(&self) -> Option<i32> {
+        self.0.nps_score
+    }
+
+    /// Null unless the caller added this contact.
+    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.owned_by_viewer(ctx)
+            .then_some(self.0.email.as_deref())
+            .flatten()
+    }
+
+    /// Null unless the caller added this contact.
+    async fn phone(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.owned_by_viewer(ctx)
+            .then_some(self.0.phone.as_deref())
+            .flatten()
+    }
+
+    /// Null unless the caller added this contact.
+    async fn company(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.owned_by_viewer(ctx)
+            .then_some(self.0.company.as_deref())
+            .flatten()
+    }
+
+    /// When the NPS score was given. Null unless the caller added this contact.
+    async fn nps_on(&self, ctx: &Context<'_>) -> Option<Date> {
+        self.owned_by_viewer(ctx)
+            .then_some(self.0.nps_on.map(Date))
+            .flatten()
+    }
+
+    /// Null unless the caller added this contact.
+    async fn created_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        self.owned_by_viewer(ctx).then_some(self.0.created_at)
+    }
+}
+
+crate::connection_type!(ContactConnection, ContactEdge, Contact);

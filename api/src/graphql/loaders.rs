@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entities::{group, member, membership};
+use entities::{contact, group, member, membership, partner_firm, referral_event};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::ApiError;
@@ -13,6 +13,9 @@ pub struct Loaders {
     pub members: DataLoader<MemberLoader>,
     pub groups: DataLoader<GroupLoader>,
     pub memberships: DataLoader<MembershipsOfMemberLoader>,
+    pub firms: DataLoader<PartnerFirmLoader>,
+    pub contacts: DataLoader<ContactLoader>,
+    pub events: DataLoader<EventsOfReferralLoader>,
 }
 
 impl Loaders {
@@ -21,37 +24,10 @@ impl Loaders {
             members: DataLoader::new(MemberLoader(db.clone()), tokio::spawn),
             groups: DataLoader::new(GroupLoader(db.clone()), tokio::spawn),
             memberships: DataLoader::new(MembershipsOfMemberLoader(db.clone()), tokio::spawn),
+            firms: DataLoader::new(PartnerFirmLoader(db.clone()), tokio::spawn),
+            contacts: DataLoader::new(ContactLoader(db.clone()), tokio::spawn),
+            events: DataLoader::new(EventsOfReferralLoader(db.clone()), tokio::spawn),
         }
-    }
-}
-
-pub struct MemberLoader(DatabaseConnection);
-
-impl Loader<String> for MemberLoader {
-    type Value = member::Model;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, member::Model>, ApiError> {
-        let rows = member::Entity::find()
-            .filter(member::Column::Id.is_in(keys.iter().cloned()))
-            .all(&self.0)
-            .await?;
-        Ok(rows.into_iter().map(|m| (m.id.clone(), m)).collect())
-    }
-}
-
-pub struct GroupLoader(DatabaseConnection);
-
-impl Loader<String> for GroupLoader {
-    type Value = group::Model;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, group::Model>, ApiError> {
-        let rows = group::Entity::find()
-            .filter(group::Column::Id.is_in(keys.iter().cloned()))
-            .all(&self.0)
-            .await?;
-        Ok(rows.into_iter().map(|g| (g.id.clone(), g)).collect())
     }
 }
 
@@ -81,5 +57,59 @@ impl Loader<String> for MembershipsOfMemberLoader {
                 .push(row);
         }
         Ok(by_member)
+    }
+}
+
+/// Loads rows of one entity by primary key.
+macro_rules! by_id_loader {
+    ($name:ident, $module:ident) => {
+        pub struct $name(DatabaseConnection);
+
+        impl Loader<String> for $name {
+            type Value = $module::Model;
+            type Error = ApiError;
+
+            async fn load(
+                &self,
+                keys: &[String],
+            ) -> Result<HashMap<String, $module::Model>, ApiError> {
+                let rows = $module::Entity::find()
+                    .filter($module::Column::Id.is_in(keys.iter().cloned()))
+                    .all(&self.0)
+                    .await?;
+                Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+            }
+        }
+    };
+}
+
+by_id_loader!(MemberLoader, member);
+by_id_loader!(GroupLoader, group);
+by_id_loader!(PartnerFirmLoader, partner_firm);
+by_id_loader!(ContactLoader, contact);
+
+/// The event history of each referral, oldest first.
+pub struct EventsOfReferralLoader(DatabaseConnection);
+
+impl Loader<String> for EventsOfReferralLoader {
+    type Value = Vec<referral_event::Model>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[String],
+    ) -> Result<HashMap<String, Vec<referral_event::Model>>, ApiError> {
+        let rows = referral_event::Entity::find()
+            .filter(referral_event::Column::ReferralId.is_in(keys.iter().cloned()))
+            .order_by_asc(referral_event::Column::At)
+            .order_by_asc(referral_event::Column::Id)
+            .all(&self.0)
+            .await?;
+        let mut out: HashMap<String, Vec<referral_event::Model>> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for row in rows {
+            out.entry(row.referral_id.clone()).or_default().push(row);
+        }
+        Ok(out)
     }
 }

@@ -9,20 +9,24 @@ pub mod limits;
 pub mod loaders;
 pub mod node;
 pub mod scalars;
+pub mod ws;
 
 use async_graphql::extensions::apollo_persisted_queries::{
     ApolloPersistedQueries, LruCacheStorage,
 };
-use async_graphql::{EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use async_graphql::{MergedObject, SDLExportOptions, Schema};
 
 use crate::absences::resolvers::{AbsencesMutation, AbsencesQuery};
 use crate::asks::resolvers::{AsksMutation, AsksQuery};
 use crate::auth::resolvers::AuthMutation;
 use crate::contacts::resolvers::{ContactsMutation, ContactsQuery};
-use crate::meetings::resolvers::{MeetingsMutation, MeetingsQuery};
-use crate::rewards::resolvers::{RewardsMutation, RewardsQuery};
 use crate::groups::resolvers::{GroupsMutation, GroupsQuery};
+use crate::meetings::resolvers::{MeetingsMutation, MeetingsQuery};
 use crate::members::resolvers::{MembersMutation, MembersQuery};
+use crate::partnerships::resolvers::PartnershipsMutation;
+use crate::referrals::resolvers::{ReferralsMutation, ReferralsQuery};
+use crate::referrals::subscriptions::ReferralSubscription;
+use crate::rewards::resolvers::{RewardsMutation, RewardsQuery};
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -34,6 +38,7 @@ pub struct Query(
     ContactsQuery,
     AsksQuery,
     RewardsQuery,
+    ReferralsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -46,22 +51,31 @@ pub struct Mutation(
     ContactsMutation,
     AsksMutation,
     RewardsMutation,
+    ReferralsMutation,
+    PartnershipsMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Subscriptions: one domain has them so far.
+pub type Subscription = ReferralSubscription;
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Persisted-query cache size (documents kept by hash).
 const APQ_CACHE: usize = 1024;
 
 pub fn build_schema(production: bool) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(limits::MAX_DEPTH)
-        .limit_complexity(limits::MAX_COMPLEXITY)
-        .limit_recursive_depth(32)
-        .limit_directives(8)
-        .extension(limits::DocumentLimits)
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE)))
-        .register_output_type::<node::Node>();
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(limits::MAX_DEPTH)
+    .limit_complexity(limits::MAX_COMPLEXITY)
+    .limit_recursive_depth(32)
+    .limit_directives(8)
+    .extension(limits::DocumentLimits)
+    .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE)))
+    .register_output_type::<node::Node>();
     if production {
         builder = builder.disable_introspection();
     }

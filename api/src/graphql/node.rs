@@ -8,6 +8,7 @@ use crate::error::ApiResult;
 use crate::graphql::context::{state, viewer};
 use crate::groups::types::Group;
 use crate::members::types::Member;
+use crate::referrals::types::Referral;
 
 // Short-lived per response; boxing the large variant would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -16,6 +17,7 @@ use crate::members::types::Member;
 pub enum Node {
     Member(Member),
     Group(Group),
+    Referral(Referral),
 }
 
 #[derive(Default)]
@@ -36,6 +38,10 @@ impl NodeQuery {
         }
         if let Ok(g) = crate::groups::service::visible_group(state, viewer, &id).await {
             return Ok(Some(Node::Group(Group(g))));
+        }
+        let actor = crate::referrals::service::actor_of(viewer)?;
+        if let Ok((r, _)) = crate::referrals::service::find_visible(&state.db, &actor, &id).await {
+            return Ok(Some(Node::Referral(Referral(r))));
         }
         Ok(None)
     }

@@ -1,3 +1,8 @@
+//! Group meetings, attendance at them (the PALMS codes) and one-to-ones
+//! between members: the record of who was in the room.
+
 pub mod resolvers;
 pub mod service;
 pub mod types;
+
+pub use types::AttendanceStatus;

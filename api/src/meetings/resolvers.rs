@@ -1,13 +1,32 @@
-use async_graphql::Object;
+use async_graphql::{Context, ID, Object};
+
+use super::service::{self, AttendanceEntry, NewOneToOne};
+use super::types::{
+    Attendance, AttendanceInput, Meeting, MeetingConnection, OneToOne, OneToOneInput,
+};
+use crate::error::ApiResult;
+use crate::graphql::connection::Page;
+use crate::graphql::context::{state, viewer};
+use crate::graphql::scalars::Date;
 
 #[derive(Default)]
 pub struct MeetingsQuery;
 
 #[Object]
 impl MeetingsQuery {
-    /// Placeholder until the module's queries land.
-    async fn _meetings_placeholder(&self) -> bool {
-        false
+    /// A group's meetings, latest first (e.g. to pick the meeting a referral
+    /// was passed at). Members of the group and admins.
+    async fn meetings(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<MeetingConnection> {
+        let page = Page::from_args(first, after.as_deref())?;
+        let (rows, total) =
+            service::group_meetings(state(ctx)?, viewer(ctx), &group_id, page).await?;
+        Ok(page.connection(rows.into_iter().map(Meeting).collect(), total))
     }
 }
 
@@ -16,8 +35,52 @@ pub struct MeetingsMutation;
 
 #[Object]
 impl MeetingsMutation {
-    /// Placeholder until the module's mutations land.
-    async fn _meetings_placeholder_mutation(&self) -> bool {
-        false
+    /// Leaders of the group and admins; one meeting per group and day.
+    async fn schedule_meeting(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        held_on: Date,
+    ) -> ApiResult<Meeting> {
+        Ok(Meeting(
+            service::schedule_meeting(state(ctx)?, viewer(ctx), &group_id, held_on.0).await?,
+        ))
+    }
+
+    /// Leaders of the meeting's group and admins. Re-recording a member
+    /// replaces their entry for that meeting.
+    async fn record_attendance(
+        &self,
+        ctx: &Context<'_>,
+        meeting_id: ID,
+        entries: Vec<AttendanceInput>,
+    ) -> ApiResult<Vec<Attendance>> {
+        let entries = entries
+            .into_iter()
+            .map(|e| AttendanceEntry {
+                member_id: e.member_id.0,
+                status: e.status,
+                substitute_name: e.substitute_name,
+            })
+            .collect();
+        let rows =
+            service::record_attendance(state(ctx)?, viewer(ctx), &meeting_id, entries).await?;
+        Ok(rows.into_iter().map(Attendance).collect())
+    }
+
+    /// The caller met a member of a group they share.
+    async fn record_one_to_one(
+        &self,
+        ctx: &Context<'_>,
+        input: OneToOneInput,
+    ) -> ApiResult<OneToOne> {
+        let new = NewOneToOne {
+            with_member_id: input.with_member_id.0,
+            held_on: input.held_on.0,
+            note: input.note,
+        };
+        Ok(OneToOne(
+            service::record_one_to_one(state(ctx)?, viewer(ctx), new).await?,
+        ))
     }
 }

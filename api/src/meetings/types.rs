@@ -1,1 +1,159 @@
+//! GraphQL shapes of meetings, attendance (the PALMS codes) and one-to-ones.
 
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entities::{attendance, meeting, one_to_one};
+
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::context::{loaders, state, viewer};
+use crate::graphql::scalars::Date;
+use crate::groups::types::Group;
+use crate::members::types::Member;
+
+/// A member's presence at a meeting, stored as the enum item's name.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum AttendanceStatus {
+    Present,
+    Absent,
+    Late,
+    Medical,
+    Substitute,
+}
+
+impl AttendanceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttendanceStatus::Present => "PRESENT",
+            AttendanceStatus::Absent => "ABSENT",
+            AttendanceStatus::Late => "LATE",
+            AttendanceStatus::Medical => "MEDICAL",
+            AttendanceStatus::Substitute => "SUBSTITUTE",
+        }
+    }
+
+    /// The status a stored string names. Only this module writes the column,
+    /// so an unknown value is not expected; it reads as ABSENT, the reading
+    /// that never credits a member with a presence that was not recorded.
+    pub fn from_stored(s: &str) -> AttendanceStatus {
+        match s {
+            "PRESENT" => AttendanceStatus::Present,
+            "LATE" => AttendanceStatus::Late,
+            "MEDICAL" => AttendanceStatus::Medical,
+            "SUBSTITUTE" => AttendanceStatus::Substitute,
+            _ => AttendanceStatus::Absent,
+        }
+    }
+
+    /// In the room (PRESENT or LATE): referrals passed at the meeting were
+    /// made in the member's presence (SPEC.md, presence and absence).
+    pub fn was_present(self) -> bool {
+        matches!(self, AttendanceStatus::Present | AttendanceStatus::Late)
+    }
+}
+
+#[derive(InputObject)]
+pub struct AttendanceInput {
+    pub member_id: ID,
+    pub status: AttendanceStatus,
+    pub substitute_name: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct OneToOneInput {
+    pub with_member_id: ID,
+    pub held_on: Date,
+    pub note: Option<String>,
+}
+
+async fn load_member(ctx: &Context<'_>, id: &str, what: &str) -> ApiResult<Member> {
+    loaders(ctx)?
+        .members
+        .load_one(id.to_string())
+        .await?
+        .map(Member::from)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("{what} without its member")))
+}
+
+#[derive(Clone)]
+pub struct Meeting(pub meeting::Model);
+
+#[Object]
+impl Meeting {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn held_on(&self) -> Date {
+        Date(self.0.held_on)
+    }
+
+    async fn group(&self, ctx: &Context<'_>) -> ApiResult<Group> {
+        loaders(ctx)?
+            .groups
+            .load_one(self.0.group_id.clone())
+            .await?
+            .map(Group)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("meeting without its group")))
+    }
+
+    /// Recorded attendance, by member name. Leaders of the group and admins only.
+    async fn attendance(&self, ctx: &Context<'_>) -> ApiResult<Vec<Attendance>> {
+        let state = state(ctx)?;
+        crate::access::require_group_leader(&state.db, viewer(ctx), &self.0.group_id).await?;
+        let rows = super::service::attendance_of(&state.db, &self.0.id).await?;
+        Ok(rows.into_iter().map(Attendance).collect())
+    }
+}
+
+crate::connection_type!(MeetingConnection, MeetingEdge, Meeting);
+
+#[derive(Clone)]
+pub struct Attendance(pub attendance::Model);
+
+#[Object]
+impl Attendance {
+    async fn member(&self, ctx: &Context<'_>) -> ApiResult<Member> {
+        load_member(ctx, &self.0.member_id, "attendance").await
+    }
+
+    async fn status(&self) -> AttendanceStatus {
+        AttendanceStatus::from_stored(&self.0.status)
+    }
+
+    /// Who stood in for the member (SUBSTITUTE only).
+    async fn substitute_name(&self) -> Option<&str> {
+        self.0.substitute_name.as_deref()
+    }
+
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.recorded_at
+    }
+}
+
+#[derive(Clone)]
+pub struct OneToOne(pub one_to_one::Model);
+
+#[Object]
+impl OneToOne {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn held_on(&self) -> Date {
+        Date(self.0.held_on)
+    }
+
+    /// The other member (the one the recorder met).
+    async fn with(&self, ctx: &Context<'_>) -> ApiResult<Member> {
+        load_member(ctx, &self.0.with_member_id, "one-to-one").await
+    }
+
+    /// The member who recorded it.
+    async fn recorded_by(&self, ctx: &Context<'_>) -> ApiResult<Member> {
+        load_member(ctx, &self.0.member_id, "one-to-one").await
+    }
+
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+}

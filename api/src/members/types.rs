@@ -8,8 +8,14 @@ use entities::member;
 use super::tenure::{Seat, tenure};
 use crate::balances::types::Balance;
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::Page;
 use crate::graphql::context::{loaders, state, viewer};
 use crate::groups::types::Membership;
+use crate::partnerships::types::{Partnership, PartnershipConnection};
+use crate::referrals::lifecycle::ReferralStatus;
+use crate::referrals::service::ListRole;
+use crate::referrals::types::{Referral, ReferralConnection, ReferralRole};
+use crate::rewards::types::RewardProgress;
 
 #[derive(Clone)]
 pub struct Member(pub member::Model, pub Access);
@@ -93,6 +99,17 @@ impl Member {
                     .iter()
                     .any(|t| t.left_on.is_none() && t.group_id == s.group_id)
         }))
+    }
+
+    fn require_self(&self, ctx: &Context<'_>) -> ApiResult<()> {
+        let me = viewer(ctx).member()?;
+        if self.1 == Access::Own || me.id == self.0.id {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "only this member may read their referrals and partnerships".into(),
+            ))
+        }
     }
 
     async fn require_privileged(&self, ctx: &Context<'_>) -> ApiResult<()> {
@@ -181,6 +198,60 @@ impl Member {
     async fn memberships(&self, ctx: &Context<'_>) -> ApiResult<Vec<Membership>> {
         self.require_privileged(ctx).await?;
         Ok(self.seats(ctx).await?.into_iter().map(Membership).collect())
+    }
+
+    /// The member's referrals in one role, newest first. Only the member themself.
+    async fn referrals(
+        &self,
+        ctx: &Context<'_>,
+        role: ReferralRole,
+        status: Option<Vec<ReferralStatus>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<ReferralConnection> {
+        self.require_self(ctx)?;
+        let page = Page::from_args(first, after.as_deref())?;
+        let role = match role {
+            ReferralRole::Given => ListRole::Given,
+            ReferralRole::Received => ListRole::Received,
+            ReferralRole::Delegated => ListRole::Delegated,
+        };
+        let (rows, total) = crate::referrals::service::list_for_member(
+            &state(ctx)?.db,
+            &self.0.id,
+            role,
+            status,
+            page,
+        )
+        .await?;
+        Ok(page.connection(rows.into_iter().map(Referral).collect(), total))
+    }
+
+    /// The member's declared partnerships with their figures. Only the member themself.
+    async fn partnerships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<PartnershipConnection> {
+        self.require_self(ctx)?;
+        let page = Page::from_args(first, after.as_deref())?;
+        let (rows, total) =
+            crate::partnerships::service::list(&state(ctx)?.db, &self.0.id, page).await?;
+        let nodes = rows
+            .into_iter()
+            .map(|(model, stats)| Partnership { model, stats })
+            .collect();
+        Ok(page.connection(nodes, total))
+    }
+
+    /// Won referrals given in the group, the next reward tier, and awards reached.
+    async fn reward_progress(&self, ctx: &Context<'_>, group_id: ID) -> ApiResult<RewardProgress> {
+        self.require_privileged(ctx).await?;
+        let group_id = crate::validation::id("groupId", &group_id)?;
+        let db = &state(ctx)?.db;
+        crate::groups::service::find_group(db, &group_id).await?;
+        crate::rewards::service::progress(db, &self.0.id, &group_id).await
     }
 
     /// Referrals given and received, all time (closed value: WON only).

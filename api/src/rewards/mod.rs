@@ -1,3 +1,6 @@
+//! Reward ladders: a group publishes tiers ("1st won referral given → a
+//! thank-you gift"), and a giver reaching one is awarded it exactly once.
+
 pub mod resolvers;
 pub mod service;
 pub mod types;

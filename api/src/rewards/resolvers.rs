@@ -1,13 +1,19 @@
-use async_graphql::Object;
+use async_graphql::{Context, ID, Object};
+
+use super::service::{self, NewTier};
+use super::types::{RewardTier, RewardTierInput};
+use crate::error::ApiResult;
+use crate::graphql::context::{state, viewer};
 
 #[derive(Default)]
 pub struct RewardsQuery;
 
 #[Object]
 impl RewardsQuery {
-    /// Placeholder until the module's queries land.
-    async fn _rewards_placeholder(&self) -> bool {
-        false
+    /// The group's reward ladder by threshold. Members of the group and admins.
+    async fn reward_tiers(&self, ctx: &Context<'_>, group_id: ID) -> ApiResult<Vec<RewardTier>> {
+        let rows = service::reward_tiers(state(ctx)?, viewer(ctx), &group_id).await?;
+        Ok(rows.into_iter().map(RewardTier::from).collect())
     }
 }
 
@@ -16,8 +22,22 @@ pub struct RewardsMutation;
 
 #[Object]
 impl RewardsMutation {
-    /// Placeholder until the module's mutations land.
-    async fn _rewards_placeholder_mutation(&self) -> bool {
-        false
+    /// Replaces the group's ladder (an empty list clears it). Leaders of the
+    /// group and admins. Thresholds distinct and positive.
+    async fn set_reward_tiers(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        tiers: Vec<RewardTierInput>,
+    ) -> ApiResult<Vec<RewardTier>> {
+        let tiers = tiers
+            .into_iter()
+            .map(|t| NewTier {
+                threshold: t.threshold,
+                reward: t.reward,
+            })
+            .collect();
+        let rows = service::set_reward_tiers(state(ctx)?, viewer(ctx), &group_id, tiers).await?;
+        Ok(rows.into_iter().map(RewardTier::from).collect())
     }
 }

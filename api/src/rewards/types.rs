@@ -1,1 +1,57 @@
+//! GraphQL shapes of reward tiers, awards and a member's progress.
 
+use async_graphql::{InputObject, SimpleObject};
+use chrono::{DateTime, Utc};
+use entities::{reward_award, reward_tier};
+
+#[derive(InputObject)]
+pub struct RewardTierInput {
+    pub threshold: i32,
+    pub reward: String,
+}
+
+/// A rung of a group's ladder: the `threshold`-th won referral given earns `reward`.
+#[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
+pub struct RewardTier {
+    pub threshold: i32,
+    pub reward: String,
+}
+
+impl From<reward_tier::Model> for RewardTier {
+    fn from(t: reward_tier::Model) -> Self {
+        RewardTier {
+            threshold: t.threshold,
+            reward: t.reward,
+        }
+    }
+}
+
+/// A tier reached, as it read when it was awarded.
+#[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
+pub struct RewardAward {
+    pub at: DateTime<Utc>,
+    pub tier: RewardTier,
+}
+
+impl From<reward_award::Model> for RewardAward {
+    fn from(a: reward_award::Model) -> Self {
+        RewardAward {
+            at: a.awarded_at,
+            tier: RewardTier {
+                threshold: a.threshold,
+                reward: a.reward,
+            },
+        }
+    }
+}
+
+/// A giver's standing on a group's ladder.
+#[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
+pub struct RewardProgress {
+    /// Won referrals the member has given in the group.
+    pub won_given: i32,
+    /// The lowest tier above `wonGiven`; null at the top of the ladder.
+    pub next_tier: Option<RewardTier>,
+    /// Tiers awarded, oldest first.
+    pub awards: Vec<RewardAward>,
+}

@@ -59,6 +59,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The test's own connection, for checking what was (not) written.
     pub db: DatabaseConnection,
+    /// SQL statements the server has sent (for N+1 checks).
+    pub statements: api::db::StatementCounter,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -97,12 +99,16 @@ async fn database_for(backend: Backend) -> Option<(String, Option<tempfile::Temp
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         let (database_url, dir) = database_for(backend).await?;
+        if std::env::var("RX_TEST_LOG").is_ok() {
+            api::telemetry::init(false);
+        }
         let mut settings = Settings::for_database(&database_url);
         settings.jwt_secret = secrecy::SecretString::from(JWT_SECRET);
         let app = Application::build(settings)
             .await
             .expect("application builds");
         let port = app.port();
+        let statements = app.statement_counter();
         tokio::spawn(app.run_until_stopped());
         let db = Database::connect(&database_url)
             .await
@@ -111,6 +117,7 @@ impl TestApp {
             base: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::new(),
             db,
+            statements,
             _dir: dir,
         })
     }
@@ -278,4 +285,116 @@ pub fn operation(name: &str) -> String {
         .get(name)
         .unwrap_or_else(|| panic!("no contract operation named {name}"))
         .clone()
+}
+
+// ---- Shared set-ups for the domain tests ----
+
+/// A date `offset` days from today (negative: in the past), as `YYYY-MM-DD`.
+pub fn day(offset: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(offset))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// A signed-in member.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub token: String,
+    pub id: String,
+}
+
+/// A group with a leader appointed by the admin and plain members, all
+/// seated 60 days ago.
+pub struct Chapter {
+    pub admin: String,
+    pub group: String,
+    pub leader: Person,
+    pub members: Vec<Person>,
+}
+
+impl TestApp {
+    /// Registers a member; the email is derived from the name.
+    pub async fn person(&self, name: &str, profession: &str) -> Person {
+        let email = format!("{}@example.com", name.to_lowercase().replace(' ', "."));
+        let (token, id) = self.register(&email, name, profession).await;
+        Person { token, id }
+    }
+
+    pub async fn create_group(&self, admin: &str, name: &str) -> String {
+        let data = self
+            .ok(
+                Some(admin),
+                "CreateGroup",
+                json!({ "input": { "name": name, "currency": "EUR" } }),
+            )
+            .await;
+        data["createGroup"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Seats a member (must succeed).
+    pub async fn seat(&self, token: &str, group: &str, member: &str, role: &str, joined: &str) {
+        self.ok(
+            Some(token),
+            "AddMembership",
+            json!({ "input": { "groupId": group, "memberId": member, "role": role, "joinedOn": joined } }),
+        )
+        .await;
+    }
+
+    /// Ends a member's seat (must succeed).
+    pub async fn unseat(&self, token: &str, group: &str, member: &str, left: &str) {
+        self.ok(
+            Some(token),
+            "EndMembership",
+            json!({ "groupId": group, "memberId": member, "leftOn": left }),
+        )
+        .await;
+    }
+
+    /// The admin, group "Harbour" led by Lea (Banker), and one plain member
+    /// per name (professions "Trade 0", "Trade 1", …).
+    pub async fn chapter(&self, names: &[&str]) -> Chapter {
+        let admin = self.admin().await;
+        let group = self.create_group(&admin, "Harbour").await;
+        let leader = self.person("Lea", "Banker").await;
+        self.seat(&admin, &group, &leader.id, "LEADER", &day(-60))
+            .await;
+        let mut members = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let p = self.person(name, &format!("Trade {i}")).await;
+            self.seat(&leader.token, &group, &p.id, "MEMBER", &day(-60))
+                .await;
+            members.push(p);
+        }
+        Chapter {
+            admin,
+            group,
+            leader,
+            members,
+        }
+    }
+
+    /// A second group with its own leader: someone who leads, but not `Harbour`.
+    pub async fn other_leader(&self, admin: &str) -> (String, Person) {
+        let group = self.create_group(admin, "Hilltop").await;
+        let leader = self.person("Hugo", "Florist").await;
+        self.seat(admin, &group, &leader.id, "LEADER", &day(-60))
+            .await;
+        (group, leader)
+    }
+
+    /// A connection that writes the way the server's does: on SQLite a
+    /// single connection, so concurrent transactions queue instead of
+    /// failing with "database is locked"; on PostgreSQL the test pool.
+    pub async fn server_db(&self) -> DatabaseConnection {
+        match &self._dir {
+            Some(dir) => api::db::connect(&format!(
+                "sqlite://{}/test.db?mode=rwc",
+                dir.path().display()
+            ))
+            .await
+            .expect("connect like the server"),
+            None => self.db.clone(),
+        }
+    }
 }

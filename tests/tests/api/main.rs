@@ -1,5 +1,6 @@
 //! Black-box tests: the real server over HTTP, on SQLite and PostgreSQL.
 
+mod fixtures;
 mod helpers;
 
 mod absences;
@@ -10,4 +11,7 @@ mod contract;
 mod groups;
 mod http;
 mod meetings;
+mod partnerships;
+mod referrals;
 mod rewards;
+mod subscriptions;

@@ -1,0 +1,3 @@
+//! Partner firms: organisations exchanging referrals with a group.
+
+pub mod types;

@@ -1,0 +1,6 @@
+//! Declared referral partnerships between a member and a fellow member or an
+//! outside professional, with their two-way balance, tenure and one-way flag.
+
+pub mod resolvers;
+pub mod service;
+pub mod types;

@@ -1,0 +1,35 @@
+use async_graphql::{Context, Object};
+
+use super::service::{self, NewPartnership};
+use super::types::{Partnership, PartnershipInput};
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::context::{state, viewer};
+
+#[derive(Default)]
+pub struct PartnershipsMutation;
+
+#[Object]
+impl PartnershipsMutation {
+    /// Declares a partnership with a fellow member or an outside contact (exactly one).
+    async fn add_partnership(
+        &self,
+        ctx: &Context<'_>,
+        input: PartnershipInput,
+    ) -> ApiResult<Partnership> {
+        let state = state(ctx)?;
+        let viewer = viewer(ctx);
+        let new = NewPartnership {
+            member_id: input.member_id.map(|m| m.0),
+            contact_id: input.contact_id.map(|c| c.0),
+            since: input.since.map(|d| d.0),
+            stage: input.stage.map(|s| s.as_str()),
+        };
+        let row = service::add(state, viewer, new).await?;
+        let me = viewer.member()?;
+        let (model, stats) = service::with_stats(&state.db, &me.id, vec![row])
+            .await?
+            .pop()
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("new partnership missing")))?;
+        Ok(Partnership { model, stats })
+    }
+}

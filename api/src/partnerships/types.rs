@@ -1,0 +1,125 @@
+//! GraphQL shapes of partnerships.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Union};
+use chrono::{DateTime, Utc};
+use entities::partnership;
+
+use crate::balances::service::PairStats;
+use crate::balances::types::Balance;
+use crate::contacts::types::Contact;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::context::loaders;
+use crate::graphql::scalars::Date;
+use crate::members::types::Member;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum PartnershipStage {
+    Visibility,
+    Credibility,
+    Profitability,
+}
+
+impl PartnershipStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartnershipStage::Visibility => "VISIBILITY",
+            PartnershipStage::Credibility => "CREDIBILITY",
+            PartnershipStage::Profitability => "PROFITABILITY",
+        }
+    }
+
+    fn from_stored(s: &str) -> PartnershipStage {
+        match s {
+            "CREDIBILITY" => PartnershipStage::Credibility,
+            "PROFITABILITY" => PartnershipStage::Profitability,
+            _ => PartnershipStage::Visibility,
+        }
+    }
+}
+
+/// Exactly one of memberId / contactId.
+#[derive(InputObject)]
+pub struct PartnershipInput {
+    pub member_id: Option<ID>,
+    pub contact_id: Option<ID>,
+    pub since: Option<Date>,
+    pub stage: Option<PartnershipStage>,
+}
+
+#[derive(Union, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Partner {
+    Member(Member),
+    Contact(Contact),
+}
+
+pub struct Partnership {
+    pub model: partnership::Model,
+    pub stats: PairStats,
+}
+
+#[Object]
+impl Partnership {
+    pub async fn id(&self) -> ID {
+        ID(self.model.id.clone())
+    }
+
+    async fn since(&self) -> Date {
+        Date(self.model.since)
+    }
+
+    async fn stage(&self) -> PartnershipStage {
+        PartnershipStage::from_stored(&self.model.stage)
+    }
+
+    /// Days since the partnership began.
+    async fn tenure_days(&self) -> i32 {
+        (Utc::now().date_naive() - self.model.since)
+            .num_days()
+            .max(0) as i32
+    }
+
+    /// In the last 12 months one side gave 3 or more and the other none.
+    async fn one_way(&self) -> bool {
+        self.stats.one_way()
+    }
+
+    /// When the two last passed a referral either way.
+    async fn last_exchange_at(&self) -> Option<DateTime<Utc>> {
+        self.stats.last_exchange_at
+    }
+
+    async fn partner(&self, ctx: &Context<'_>) -> ApiResult<Partner> {
+        let loaders = loaders(ctx)?;
+        if let Some(m) = &self.model.partner_member_id {
+            return loaders
+                .members
+                .load_one(m.clone())
+                .await?
+                .map(|m| Partner::Member(Member::from(m)))
+                .ok_or_else(|| {
+                    ApiError::internal(anyhow::anyhow!("partnership without its member"))
+                });
+        }
+        if let Some(c) = &self.model.partner_contact_id {
+            return loaders
+                .contacts
+                .load_one(c.clone())
+                .await?
+                .map(|c| Partner::Contact(Contact(c)))
+                .ok_or_else(|| {
+                    ApiError::internal(anyhow::anyhow!("partnership without its contact"))
+                });
+        }
+        Err(ApiError::internal(anyhow::anyhow!(
+            "partnership without a partner"
+        )))
+    }
+
+    /// Given: from the member to the partner; received: the other way.
+    async fn balance(&self) -> Balance {
+        self.stats.balance()
+    }
+}
+
+crate::connection_type!(PartnershipConnection, PartnershipEdge, Partnership);

@@ -1,0 +1,149 @@
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+
+use super::service::{self, AdvanceInput, GiveInput, OutsideInput};
+use super::types::{
+    AdvanceReferralInput, AwayDigest, FollowUpInput, GiveReferralInput, OutsideReferralInput,
+    Referral, ReferralConnection,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::Page;
+use crate::graphql::context::{state, viewer};
+use crate::graphql::scalars::Date;
+
+#[derive(Default)]
+pub struct ReferralsQuery;
+
+#[Object]
+impl ReferralsQuery {
+    /// NOT_FOUND unless the caller is its giver, receiver or active delegate.
+    async fn referral(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Referral> {
+        let actor = service::actor_of(viewer(ctx))?;
+        let (r, _) = service::find_visible(&state(ctx)?.db, &actor, &id).await?;
+        Ok(Referral(r))
+    }
+
+    /// Follow-ups due on `on` (default today) for the caller as receiver or delegate, oldest first.
+    async fn due_follow_ups(
+        &self,
+        ctx: &Context<'_>,
+        on: Option<Date>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<ReferralConnection> {
+        let me = viewer(ctx).member()?;
+        let page = Page::from_args(first, after.as_deref())?;
+        let on = on.map(|d| d.0).unwrap_or_else(|| Utc::now().date_naive());
+        let (rows, total) = service::due_follow_ups(&state(ctx)?.db, &me.id, on, page).await?;
+        Ok(page.connection(rows.into_iter().map(Referral).collect(), total))
+    }
+
+    /// Referrals received since `since` (default: the caller's previous sign-in).
+    async fn while_you_were_away(
+        &self,
+        ctx: &Context<'_>,
+        since: Option<DateTime<Utc>>,
+    ) -> ApiResult<AwayDigest> {
+        let me = viewer(ctx).member()?;
+        let since = match since {
+            Some(s) => s,
+            None => service::default_since(&state(ctx)?.db, &me.id).await?,
+        };
+        Ok(AwayDigest {
+            member_id: me.id.clone(),
+            since,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct ReferralsMutation;
+
+#[Object]
+impl ReferralsMutation {
+    /// Gives a referral to a member (or partner firm) of a group the caller shares.
+    /// madeInAbsence/absenceReason are decided by the server.
+    async fn give_referral(
+        &self,
+        ctx: &Context<'_>,
+        input: GiveReferralInput,
+    ) -> ApiResult<Referral> {
+        let give = GiveInput {
+            receiver_id: input.receiver_id.0,
+            prospect: input.prospect.into(),
+            temperature: input.temperature,
+            channel: input.channel,
+            meeting_id: input.meeting_id.map(|m| m.0),
+            ask_id: input.ask_id.map(|a| a.0),
+            note: input.note,
+        };
+        Ok(Referral(
+            service::give(state(ctx)?, viewer(ctx), give).await?,
+        ))
+    }
+
+    /// Records a referral the caller received from one of their outside contacts.
+    async fn record_outside_referral(
+        &self,
+        ctx: &Context<'_>,
+        input: OutsideReferralInput,
+    ) -> ApiResult<Referral> {
+        let outside = OutsideInput {
+            contact_id: input.contact_id.0,
+            prospect: input.prospect.into(),
+            temperature: input.temperature,
+            note: input.note,
+        };
+        Ok(Referral(
+            service::record_outside(state(ctx)?, viewer(ctx), outside).await?,
+        ))
+    }
+
+    /// Moves a referral along its lifecycle. WON needs closedValue > 0.
+    async fn advance_referral(
+        &self,
+        ctx: &Context<'_>,
+        input: AdvanceReferralInput,
+    ) -> ApiResult<Referral> {
+        let actor = service::actor_of(viewer(ctx))?;
+        let advance = AdvanceInput {
+            referral_id: input.referral_id.0,
+            status: input.status,
+            expected_version: input.expected_version,
+            closed_value: input.closed_value.map(|d| d.0),
+            business_kind: input.business_kind.map(|k| k.as_str().to_string()),
+            note: input.note,
+        };
+        Ok(Referral(
+            service::advance(state(ctx)?, &actor, advance).await?,
+        ))
+    }
+
+    /// NO_ANSWER schedules the next follow-up; the 4th in a row parks the referral.
+    async fn log_follow_up(&self, ctx: &Context<'_>, input: FollowUpInput) -> ApiResult<Referral> {
+        let r = service::log_follow_up(
+            state(ctx)?,
+            viewer(ctx),
+            &input.referral_id,
+            input.outcome,
+            input.note,
+        )
+        .await?;
+        Ok(Referral(r))
+    }
+
+    /// The receiver (or delegate) thanks the giver.
+    async fn thank_giver(
+        &self,
+        ctx: &Context<'_>,
+        referral_id: ID,
+        note: String,
+    ) -> ApiResult<Referral> {
+        if note.len() > 100_000 {
+            return Err(ApiError::bad_input("note", "note is too long"));
+        }
+        Ok(Referral(
+            service::thank(state(ctx)?, viewer(ctx), &referral_id, &note).await?,
+        ))
+    }
+}

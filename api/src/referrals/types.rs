@@ -1,0 +1,437 @@
+//! GraphQL shapes of referrals. Prospect contact details reach only the
+//! giver, receiver and active delegate, because a `Referral` object is only
+//! ever built for them (see `service::find_visible` and the list queries).
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Union};
+use chrono::{DateTime, Utc};
+use entities::{referral, referral_event};
+
+use super::lifecycle::ReferralStatus;
+use super::presence::{AbsenceReason, Channel};
+use super::service::{self, ProspectInputData};
+use crate::contacts::types::Contact;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::Page;
+use crate::graphql::context::{loaders, state};
+use crate::graphql::scalars::{Date, Decimal};
+use crate::members::types::Member;
+use crate::money::Money;
+use crate::partners::types::PartnerFirm;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ReferralRole {
+    Given,
+    Received,
+    /// Received by someone the caller covers for while they are away.
+    Delegated,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum FollowUpOutcome {
+    NoAnswer,
+    Responded,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum EventKind {
+    Created,
+    StatusChanged,
+    FollowUp,
+    Thanked,
+    Delegated,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "CREATED",
+            EventKind::StatusChanged => "STATUS_CHANGED",
+            EventKind::FollowUp => "FOLLOW_UP",
+            EventKind::Thanked => "THANKED",
+            EventKind::Delegated => "DELEGATED",
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum BusinessKind {
+    New,
+    Repeat,
+}
+
+impl BusinessKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BusinessKind::New => "NEW",
+            BusinessKind::Repeat => "REPEAT",
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct ProspectInput {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub need: Option<String>,
+}
+
+impl From<ProspectInput> for ProspectInputData {
+    fn from(p: ProspectInput) -> Self {
+        ProspectInputData {
+            name: p.name,
+            email: p.email,
+            phone: p.phone,
+            company: p.company,
+            need: p.need,
+        }
+    }
+}
+
+/// receiverId: a member or a partner firm. meetingId: the meeting where it was passed (channel MEETING).
+#[derive(InputObject)]
+pub struct GiveReferralInput {
+    pub receiver_id: ID,
+    pub prospect: ProspectInput,
+    pub temperature: i32,
+    pub channel: Channel,
+    pub meeting_id: Option<ID>,
+    pub ask_id: Option<ID>,
+    pub note: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct OutsideReferralInput {
+    pub contact_id: ID,
+    pub prospect: ProspectInput,
+    pub temperature: i32,
+    pub note: Option<String>,
+}
+
+/// closedValue and businessKind (default NEW) go with WON.
+#[derive(InputObject)]
+pub struct AdvanceReferralInput {
+    pub referral_id: ID,
+    pub status: ReferralStatus,
+    pub expected_version: Option<i32>,
+    pub closed_value: Option<Decimal>,
+    pub business_kind: Option<BusinessKind>,
+    pub note: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct FollowUpInput {
+    pub referral_id: ID,
+    pub outcome: FollowUpOutcome,
+    pub note: Option<String>,
+}
+
+#[derive(Union, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Party {
+    Member(Member),
+    PartnerFirm(PartnerFirm),
+    Contact(Contact),
+}
+
+#[derive(SimpleObject)]
+pub struct Prospect {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub need: Option<String>,
+}
+
+pub struct ReferralEvent(pub referral_event::Model);
+
+#[Object]
+impl ReferralEvent {
+    async fn kind(&self) -> EventKind {
+        [
+            EventKind::StatusChanged,
+            EventKind::FollowUp,
+            EventKind::Thanked,
+            EventKind::Delegated,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == self.0.kind)
+        .unwrap_or(EventKind::Created)
+    }
+
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// For status changes: the status moved from.
+    async fn from_status(&self) -> Option<ReferralStatus> {
+        self.0
+            .from_status
+            .as_deref()
+            .map(ReferralStatus::from_stored)
+    }
+
+    /// For status changes (and creation): the status moved to.
+    async fn to_status(&self) -> Option<ReferralStatus> {
+        self.0.to_status.as_deref().map(ReferralStatus::from_stored)
+    }
+
+    /// Who acted: a member (the receiver, their delegate, the giver) or a partner firm.
+    async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<Party>> {
+        party(
+            ctx,
+            self.0.actor_member_id.as_deref(),
+            self.0.actor_firm_id.as_deref(),
+            None,
+        )
+        .await
+    }
+}
+
+async fn party(
+    ctx: &Context<'_>,
+    member: Option<&str>,
+    firm: Option<&str>,
+    contact: Option<&str>,
+) -> ApiResult<Option<Party>> {
+    let loaders = loaders(ctx)?;
+    if let Some(id) = member {
+        return Ok(loaders
+            .members
+            .load_one(id.to_string())
+            .await?
+            .map(|m| Party::Member(Member::from(m))));
+    }
+    if let Some(id) = firm {
+        return Ok(loaders
+            .firms
+            .load_one(id.to_string())
+            .await?
+            .map(|f| Party::PartnerFirm(PartnerFirm(f))));
+    }
+    if let Some(id) = contact {
+        return Ok(loaders
+            .contacts
+            .load_one(id.to_string())
+            .await?
+            .map(|c| Party::Contact(Contact(c))));
+    }
+    Ok(None)
+}
+
+fn missing(what: &str) -> ApiError {
+    ApiError::internal(anyhow::anyhow!("referral without its {what}"))
+}
+
+#[derive(Clone)]
+pub struct Referral(pub referral::Model);
+
+#[Object]
+impl Referral {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn status(&self) -> ReferralStatus {
+        ReferralStatus::from_stored(&self.0.status)
+    }
+
+    /// 1 contact details shared … 5 introduced in person.
+    async fn temperature(&self) -> i32 {
+        self.0.temperature
+    }
+
+    async fn channel(&self) -> Channel {
+        Channel::from_stored(&self.0.channel)
+    }
+
+    /// Decided by the server: the receiver took no part in making it.
+    async fn made_in_absence(&self) -> bool {
+        self.0.made_in_absence
+    }
+
+    async fn absence_reason(&self) -> Option<AbsenceReason> {
+        self.0
+            .absence_reason
+            .as_deref()
+            .and_then(AbsenceReason::from_stored)
+    }
+
+    /// Giver and receiver share an active group.
+    async fn inside_group(&self) -> bool {
+        self.0.inside_group
+    }
+
+    /// Closed business value (WON only), in the group's currency.
+    async fn closed_value(&self) -> Option<Decimal> {
+        self.0
+            .closed_value_e4
+            .map(|v| Decimal(Money::from_stored(v)))
+    }
+
+    async fn business_kind(&self) -> Option<BusinessKind> {
+        match self.0.business_kind.as_deref() {
+            Some("NEW") => Some(BusinessKind::New),
+            Some("REPEAT") => Some(BusinessKind::Repeat),
+            _ => None,
+        }
+    }
+
+    /// Increments on every change; send it back as `expectedVersion`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    async fn giver(&self, ctx: &Context<'_>) -> ApiResult<Party> {
+        let r = &self.0;
+        party(
+            ctx,
+            r.giver_member_id.as_deref(),
+            r.giver_firm_id.as_deref(),
+            r.giver_contact_id.as_deref(),
+        )
+        .await?
+        .ok_or_else(|| missing("giver"))
+    }
+
+    async fn receiver(&self, ctx: &Context<'_>) -> ApiResult<Party> {
+        let r = &self.0;
+        party(
+            ctx,
+            r.receiver_member_id.as_deref(),
+            r.receiver_firm_id.as_deref(),
+            None,
+        )
+        .await?
+        .ok_or_else(|| missing("receiver"))
+    }
+
+    /// The member covering for an away receiver when the referral arrived.
+    async fn delegate(&self, ctx: &Context<'_>) -> ApiResult<Option<Member>> {
+        match &self.0.delegate_id {
+            Some(id) => Ok(loaders(ctx)?
+                .members
+                .load_one(id.clone())
+                .await?
+                .map(Member::from)),
+            None => Ok(None),
+        }
+    }
+
+    async fn prospect(&self) -> Prospect {
+        let r = &self.0;
+        Prospect {
+            name: r.prospect_name.clone(),
+            email: r.prospect_email.clone(),
+            phone: r.prospect_phone.clone(),
+            company: r.prospect_company.clone(),
+            need: r.prospect_need.clone(),
+        }
+    }
+
+    /// Follow-ups logged so far.
+    async fn follow_up_count(&self) -> i32 {
+        self.0.follow_up_count
+    }
+
+    /// NO_ANSWER follow-ups in a row.
+    async fn unanswered_follow_ups(&self) -> i32 {
+        self.0.unanswered_follow_ups
+    }
+
+    async fn next_follow_up_on(&self) -> Option<Date> {
+        self.0.next_follow_up_on.map(Date)
+    }
+
+    /// For PARKED referrals: when it comes back among due follow-ups.
+    async fn revisit_on(&self) -> Option<Date> {
+        self.0.revisit_on.map(Date)
+    }
+
+    async fn thanked(&self) -> bool {
+        self.0.thanked_at.is_some()
+    }
+
+    /// Append-only history, oldest first.
+    async fn events(&self, ctx: &Context<'_>) -> ApiResult<Vec<ReferralEvent>> {
+        Ok(loaders(ctx)?
+            .events
+            .load_one(self.0.id.clone())
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(ReferralEvent)
+            .collect())
+    }
+}
+
+crate::connection_type!(ReferralConnection, ReferralEdge, Referral);
+
+#[derive(SimpleObject)]
+pub struct ReasonCount {
+    pub reason: AbsenceReason,
+    pub count: i32,
+}
+
+/// The while-you-were-away inbox.
+pub struct AwayDigest {
+    pub member_id: String,
+    pub since: DateTime<Utc>,
+}
+
+#[Object]
+impl AwayDigest {
+    async fn since(&self) -> DateTime<Utc> {
+        self.since
+    }
+
+    /// Referrals received since then.
+    async fn total(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let (total, _) = service::away_counts(&state(ctx)?.db, &self.member_id, self.since).await?;
+        Ok(total as i32)
+    }
+
+    /// Of those, how many were made in absence, by reason.
+    async fn by_reason(&self, ctx: &Context<'_>) -> ApiResult<Vec<ReasonCount>> {
+        let (_, counts) =
+            service::away_counts(&state(ctx)?.db, &self.member_id, self.since).await?;
+        Ok(counts
+            .into_iter()
+            .map(|(reason, count)| ReasonCount {
+                reason,
+                count: count as i32,
+            })
+            .collect())
+    }
+
+    /// Newest first.
+    async fn referrals(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<ReferralConnection> {
+        let page = Page::from_args(first, after.as_deref())?;
+        let db = &state(ctx)?.db;
+        let (total, _) = service::away_counts(db, &self.member_id, self.since).await?;
+        let rows = service::away_page(db, &self.member_id, self.since, page).await?;
+        Ok(page.connection(rows.into_iter().map(Referral).collect(), total))
+    }
+}

@@ -1,0 +1,1022 @@
+//! The referral exchange: giving, presence and absence, delegation, the
+//! lifecycle, follow-ups, thanks, balances, rewards, privacy, N+1.
+
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::fixtures::{advance, chapter, day, give, give_vars, win};
+use crate::helpers::{TestApp, code, field};
+
+fn months_from_today(n: u32) -> String {
+    chrono::Utc::now()
+        .date_naive()
+        .checked_add_months(chrono::Months::new(n))
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+db_test!(
+    giving_a_referral_and_who_sees_it,
+    |app: TestApp| async move {
+        let c = chapter(&app, 3).await;
+        let (a, b, other) = (&c.members[0], &c.members[1], &c.members[2]);
+        let data = app
+            .ok(
+                Some(&a.token),
+                "GiveReferral",
+                give_vars(&b.id, "PORTAL", None),
+            )
+            .await;
+        let r = &data["giveReferral"];
+        assert_eq!(r["status"], "SUBMITTED");
+        assert_eq!(r["temperature"], 4);
+        assert_eq!(r["channel"], "PORTAL");
+        assert_eq!(r["madeInAbsence"], true);
+        assert_eq!(r["absenceReason"], "REMOTE");
+        assert_eq!(r["version"], 1);
+        assert_eq!(
+            r["giver"],
+            json!({ "__typename": "Member", "id": a.id, "name": "Member 0" })
+        );
+        assert_eq!(
+            r["receiver"],
+            json!({ "__typename": "Member", "id": b.id, "name": "Member 1" })
+        );
+        assert_eq!(
+            r["prospect"],
+            json!({ "name": "Pat Prospect", "email": "pat@prospect.example", "phone": "+1 555 0100",
+                "company": "Prospect Ltd", "need": "Year-end accounts" })
+        );
+        let id = r["id"].as_str().unwrap();
+
+        let given = app
+            .ok(Some(&a.token), "MyReferrals", json!({ "role": "GIVEN" }))
+            .await;
+        assert_eq!(given["me"]["referrals"]["totalCount"], 1);
+        assert_eq!(
+            given["me"]["referrals"]["edges"][0]["node"]["id"],
+            json!(id)
+        );
+        let received = app
+            .ok(Some(&b.token), "MyReferrals", json!({ "role": "RECEIVED" }))
+            .await;
+        assert_eq!(received["me"]["referrals"]["totalCount"], 1);
+        let filtered = app
+            .ok(
+                Some(&b.token),
+                "MyReferrals",
+                json!({ "role": "RECEIVED", "status": ["WON", "LOST"] }),
+            )
+            .await;
+        assert_eq!(filtered["me"]["referrals"]["totalCount"], 0);
+        assert_eq!(
+            app.ok(
+                Some(&other.token),
+                "MyReferrals",
+                json!({ "role": "RECEIVED" })
+            )
+            .await["me"]["referrals"]["totalCount"],
+            0
+        );
+
+        let seen = app
+            .ok(Some(&b.token), "Referral", json!({ "id": id }))
+            .await;
+        assert_eq!(seen["referral"]["events"][0]["kind"], "CREATED");
+        assert_eq!(seen["referral"]["events"][0]["actor"]["id"], json!(a.id));
+        assert_eq!(seen["referral"]["thanked"], false);
+        // Anyone else — a fellow member, the group's leader — gets NOT_FOUND.
+        for token in [&other.token, &c.leader.token] {
+            assert_eq!(
+                code(&app.op(Some(token), "Referral", json!({ "id": id })).await),
+                "NOT_FOUND"
+            );
+        }
+        assert_eq!(
+            code(&app.op(None, "Referral", json!({ "id": id })).await),
+            "UNAUTHENTICATED"
+        );
+        let unknown = uuid::Uuid::new_v4().to_string();
+        assert_eq!(
+            code(
+                &app.op(Some(&a.token), "Referral", json!({ "id": unknown }))
+                    .await
+            ),
+            "NOT_FOUND"
+        );
+        // Other people's referral lists are not readable either.
+        let q = "query($id: ID!) { node(id: $id) { ... on Member { referrals(role: GIVEN) { totalCount } } } }";
+        let resp = app.gql(Some(&b.token), q, json!({ "id": a.id })).await;
+        assert_eq!(code(&resp), "FORBIDDEN");
+    }
+);
+
+db_test!(
+    bad_referral_input_writes_nothing,
+    |app: TestApp| async move {
+        let c = chapter(&app, 2).await;
+        let (a, b) = (&c.members[0], &c.members[1]);
+        let other_group = crate::fixtures::group(&app, &c.admin, "Elsewhere").await;
+        let (stranger, stranger_id) = app
+            .register("s@example.com", "Sam Stranger", "Florist")
+            .await;
+        crate::fixtures::seat(&app, &c.admin, &other_group, &stranger_id, "MEMBER").await;
+        let foreign_meeting = app
+            .ok(
+                Some(&c.admin),
+                "ScheduleMeeting",
+                json!({ "groupId": other_group, "heldOn": day(0) }),
+            )
+            .await["scheduleMeeting"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let _ = stranger;
+        let before = app.snapshot().await;
+        let with = |f: &dyn Fn(&mut Value)| {
+            let mut v = give_vars(&b.id, "PORTAL", None);
+            f(&mut v);
+            v
+        };
+        let cases: Vec<(Value, &str, &str)> = vec![
+            (
+                with(&|v| v["input"]["temperature"] = json!(0)),
+                "BAD_USER_INPUT",
+                "input.temperature",
+            ),
+            (
+                with(&|v| v["input"]["temperature"] = json!(6)),
+                "BAD_USER_INPUT",
+                "input.temperature",
+            ),
+            (
+                with(&|v| v["input"]["prospect"]["name"] = json!("  ")),
+                "BAD_USER_INPUT",
+                "input.prospect.name",
+            ),
+            (
+                with(&|v| v["input"]["prospect"]["name"] = json!("x".repeat(201))),
+                "BAD_USER_INPUT",
+                "input.prospect.name",
+            ),
+            (
+                with(&|v| v["input"]["prospect"]["email"] = json!("pat@")),
+                "BAD_USER_INPUT",
+                "input.prospect.email",
+            ),
+            (
+                with(&|v| v["input"]["note"] = json!("x".repeat(2001))),
+                "BAD_USER_INPUT",
+                "input.note",
+            ),
+            (
+                with(&|v| v["input"]["receiverId"] = json!("nope")),
+                "BAD_USER_INPUT",
+                "input.receiverId",
+            ),
+            (
+                with(&|v| v["input"]["receiverId"] = json!(a.id)),
+                "BAD_USER_INPUT",
+                "input.receiverId",
+            ),
+            (
+                with(&|v| v["input"]["channel"] = json!("MEETING")),
+                "BAD_USER_INPUT",
+                "input.meetingId",
+            ),
+            (
+                with(&|v| v["input"]["channel"] = json!("PARTNER_API")),
+                "BAD_USER_INPUT",
+                "input.channel",
+            ),
+            (
+                with(&|v| v["input"]["channel"] = json!("ONE_TO_ONE")),
+                "BAD_USER_INPUT",
+                "input.channel",
+            ),
+            (
+                with(&|v| {
+                    v["input"]["channel"] = json!("MEETING");
+                    v["input"]["meetingId"] = json!(foreign_meeting);
+                }),
+                "BAD_USER_INPUT",
+                "input.meetingId",
+            ),
+        ];
+        for (vars, expected_code, expected_field) in cases {
+            let resp = app.op(Some(&a.token), "GiveReferral", vars).await;
+            assert_eq!(code(&resp), expected_code, "{resp:#}");
+            assert_eq!(field(&resp), expected_field, "{resp:#}");
+        }
+        let unknown = app
+            .op(
+                Some(&a.token),
+                "GiveReferral",
+                give_vars(&uuid::Uuid::new_v4().to_string(), "PORTAL", None),
+            )
+            .await;
+        assert_eq!(code(&unknown), "NOT_FOUND");
+        let not_shared = app
+            .op(
+                Some(&a.token),
+                "GiveReferral",
+                give_vars(&stranger_id, "PORTAL", None),
+            )
+            .await;
+        assert_eq!(code(&not_shared), "FORBIDDEN");
+        let anonymous = app
+            .op(None, "GiveReferral", give_vars(&b.id, "PORTAL", None))
+            .await;
+        assert_eq!(code(&anonymous), "UNAUTHENTICATED");
+        assert_eq!(
+            app.snapshot().await,
+            before,
+            "refused referrals wrote nothing"
+        );
+    }
+);
+
+db_test!(
+    a_meeting_where_one_receiver_was_absent,
+    |app: TestApp| async move {
+        let c = chapter(&app, 5).await;
+        let giver = &c.members[0];
+        let meeting = app
+            .ok(
+                Some(&c.leader.token),
+                "ScheduleMeeting",
+                json!({ "groupId": c.group, "heldOn": day(0) }),
+            )
+            .await["scheduleMeeting"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.ok(
+        Some(&c.leader.token),
+        "RecordAttendance",
+        json!({ "meetingId": meeting, "entries": [
+            { "memberId": giver.id, "status": "PRESENT" },
+            { "memberId": c.members[1].id, "status": "PRESENT" },
+            { "memberId": c.members[2].id, "status": "ABSENT" },
+            { "memberId": c.members[3].id, "status": "LATE" },
+            { "memberId": c.members[4].id, "status": "SUBSTITUTE", "substituteName": "Sue Stand-in" },
+        ]}),
+    )
+    .await;
+        let mut outcomes = Vec::new();
+        for m in &c.members[1..] {
+            let data = app
+                .ok(
+                    Some(&giver.token),
+                    "GiveReferral",
+                    give_vars(&m.id, "MEETING", Some(&meeting)),
+                )
+                .await;
+            let r = &data["giveReferral"];
+            assert_eq!(r["channel"], "MEETING");
+            outcomes.push((r["madeInAbsence"].clone(), r["absenceReason"].clone()));
+        }
+        assert_eq!(
+            outcomes,
+            vec![
+                (json!(false), Value::Null),
+                (json!(true), json!("MISSED_MEETING")),
+                (json!(false), Value::Null),
+                (json!(true), json!("MISSED_MEETING")),
+            ]
+        );
+        // Attendance not recorded counts as missed too.
+        let (late_token, late_id) = app.register("new@example.com", "Nia New", "Optician").await;
+        crate::fixtures::seat(&app, &c.admin, &c.group, &late_id, "MEMBER").await;
+        let _ = late_token;
+        let data = app
+            .ok(
+                Some(&giver.token),
+                "GiveReferral",
+                give_vars(&late_id, "MEETING", Some(&meeting)),
+            )
+            .await;
+        assert_eq!(data["giveReferral"]["absenceReason"], "MISSED_MEETING");
+    }
+);
+
+db_test!(
+    one_to_one_referrals_are_in_presence,
+    |app: TestApp| async move {
+        let c = chapter(&app, 2).await;
+        let (a, b) = (&c.members[0], &c.members[1]);
+        let resp = app
+            .op(
+                Some(&a.token),
+                "GiveReferral",
+                give_vars(&b.id, "ONE_TO_ONE", None),
+            )
+            .await;
+        assert_eq!(
+            (code(&resp), field(&resp)),
+            ("BAD_USER_INPUT", "input.channel")
+        );
+        app.ok(
+            Some(&a.token),
+            "RecordOneToOne",
+            json!({ "input": { "withMemberId": b.id, "heldOn": day(0) } }),
+        )
+        .await;
+        let data = app
+            .ok(
+                Some(&a.token),
+                "GiveReferral",
+                give_vars(&b.id, "ONE_TO_ONE", None),
+            )
+            .await;
+        assert_eq!(data["giveReferral"]["madeInAbsence"], false);
+        assert_eq!(data["giveReferral"]["absenceReason"], Value::Null);
+        // The one-to-one counts for the other side too.
+        let data = app
+            .ok(
+                Some(&b.token),
+                "GiveReferral",
+                give_vars(&a.id, "ONE_TO_ONE", None),
+            )
+            .await;
+        assert_eq!(data["giveReferral"]["madeInAbsence"], false);
+    }
+);
+
+db_test!(an_away_member_with_a_delegate, |app: TestApp| async move {
+    let c = chapter(&app, 3).await;
+    let (giver, away, delegate) = (&c.members[0], &c.members[1], &c.members[2]);
+    app.ok(
+        Some(&away.token),
+        "DeclareAbsence",
+        json!({ "input": { "from": day(-1), "to": day(10), "delegateId": delegate.id, "note": "Trade fair" } }),
+    )
+    .await;
+    let data = app
+        .ok(
+            Some(&giver.token),
+            "GiveReferral",
+            give_vars(&away.id, "PORTAL", None),
+        )
+        .await;
+    let r = &data["giveReferral"];
+    assert_eq!(r["madeInAbsence"], true);
+    assert_eq!(r["absenceReason"], "AWAY");
+    let id = r["id"].as_str().unwrap().to_string();
+
+    let delegated = app
+        .ok(
+            Some(&delegate.token),
+            "MyReferrals",
+            json!({ "role": "DELEGATED" }),
+        )
+        .await;
+    assert_eq!(delegated["me"]["referrals"]["totalCount"], 1);
+    assert_eq!(
+        delegated["me"]["referrals"]["edges"][0]["node"]["id"],
+        json!(id)
+    );
+    assert_eq!(
+        delegated["me"]["referrals"]["edges"][0]["node"]["receiver"]["id"],
+        json!(away.id)
+    );
+    // The delegate sees it and moves it forward; the history says who acted.
+    app.ok(Some(&delegate.token), "Referral", json!({ "id": id }))
+        .await;
+    let moved = advance(&app, &delegate.token, &id, "ACCEPTED", None).await;
+    assert_eq!(
+        moved["data"]["advanceReferral"]["status"], "ACCEPTED",
+        "{moved:#}"
+    );
+    let history = app
+        .ok(Some(&away.token), "Referral", json!({ "id": id }))
+        .await;
+    let events: Vec<(String, Value)> = history["referral"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["actor"]["id"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            ("CREATED".into(), json!(giver.id)),
+            ("DELEGATED".into(), json!(giver.id)),
+            ("STATUS_CHANGED".into(), json!(delegate.id)),
+        ]
+    );
+    // Due follow-ups reach the delegate as well as the receiver.
+    for token in [&delegate.token, &away.token] {
+        let due = app
+            .ok(Some(token), "DueFollowUps", json!({ "on": day(7) }))
+            .await;
+        assert_eq!(due["dueFollowUps"]["totalCount"], 1);
+    }
+    // A referral given before the absence is not the delegate's.
+    let third = &c.members[0];
+    let _ = third;
+    // Members who are not the delegate still see nothing.
+    assert_eq!(
+        code(
+            &app.op(Some(&c.leader.token), "Referral", json!({ "id": id }))
+                .await
+        ),
+        "NOT_FOUND"
+    );
+    // The while-you-were-away inbox gathers it.
+    let away_digest = app
+        .ok(
+            Some(&away.token),
+            "WhileYouWereAway",
+            json!({ "since": "2020-01-01T00:00:00Z" }),
+        )
+        .await;
+    assert_eq!(away_digest["whileYouWereAway"]["total"], 1);
+    assert_eq!(
+        away_digest["whileYouWereAway"]["byReason"],
+        json!([{ "reason": "AWAY", "count": 1 }])
+    );
+});
+
+db_test!(the_lifecycle_rules, |app: TestApp| async move {
+    let c = chapter(&app, 3).await;
+    let (giver, receiver, other) = (&c.members[0], &c.members[1], &c.members[2]);
+    let id = give(&app, giver, &receiver.id).await;
+    let before = app.snapshot().await;
+    // The giver cannot accept; the receiver cannot withdraw; strangers see nothing.
+    assert_eq!(
+        code(&advance(&app, &giver.token, &id, "ACCEPTED", None).await),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        code(&advance(&app, &receiver.token, &id, "WITHDRAWN", None).await),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        code(&advance(&app, &other.token, &id, "ACCEPTED", None).await),
+        "NOT_FOUND"
+    );
+    // Not in the table: INVALID_TRANSITION.
+    assert_eq!(
+        code(&advance(&app, &receiver.token, &id, "WON", Some("10")).await),
+        "INVALID_TRANSITION"
+    );
+    assert_eq!(
+        code(&advance(&app, &receiver.token, &id, "CONTACTED", None).await),
+        "INVALID_TRANSITION"
+    );
+    assert_eq!(app.snapshot().await, before, "refused moves wrote nothing");
+
+    let mut version = 1;
+    for status in ["ACCEPTED", "CONTACTED", "MEETING_SET"] {
+        let r = advance(&app, &receiver.token, &id, status, None).await;
+        version += 1;
+        assert_eq!(r["data"]["advanceReferral"]["status"], status);
+        assert_eq!(r["data"]["advanceReferral"]["version"], version);
+    }
+    // A stale expectedVersion is a CONFLICT.
+    let stale = app
+        .op(
+            Some(&receiver.token),
+            "AdvanceReferral",
+            json!({ "input": { "referralId": id, "status": "LOST", "expectedVersion": 2 } }),
+        )
+        .await;
+    assert_eq!(code(&stale), "CONFLICT");
+    for (value, f) in [
+        (None, "input.closedValue"),
+        (Some("0"), "input.closedValue"),
+        (Some("-5.00"), "input.closedValue"),
+    ] {
+        let r = advance(&app, &receiver.token, &id, "WON", value).await;
+        assert_eq!((code(&r), field(&r)), ("BAD_USER_INPUT", f), "{r:#}");
+    }
+    let bad_money = advance(&app, &receiver.token, &id, "WON", Some("12,50")).await;
+    assert_eq!(code(&bad_money), "BAD_USER_INPUT");
+    let won = app
+        .op(
+            Some(&receiver.token),
+            "AdvanceReferral",
+            json!({ "input": { "referralId": id, "status": "WON", "expectedVersion": 4, "closedValue": "1250.5",
+                               "businessKind": "REPEAT", "note": "Signed today" } }),
+        )
+        .await;
+    assert_eq!(
+        won["data"]["advanceReferral"],
+        json!({ "id": id, "status": "WON", "version": 5, "closedValue": "1250.50" })
+    );
+    // WON is final.
+    for status in ["LOST", "CONTACTED", "PARKED"] {
+        assert_eq!(
+            code(&advance(&app, &receiver.token, &id, status, None).await),
+            "INVALID_TRANSITION"
+        );
+    }
+    let q = "query($id: ID!) { referral(id: $id) { businessKind nextFollowUpOn events { kind note } } }";
+    let r = app.gql(Some(&giver.token), q, json!({ "id": id })).await;
+    assert_eq!(r["data"]["referral"]["businessKind"], "REPEAT");
+    assert_eq!(r["data"]["referral"]["nextFollowUpOn"], Value::Null);
+    assert_eq!(r["data"]["referral"]["events"].as_array().unwrap().len(), 5);
+    assert_eq!(r["data"]["referral"]["events"][4]["note"], "Signed today");
+
+    // The giver may withdraw while SUBMITTED, and only then.
+    let second = give(&app, giver, &receiver.id).await;
+    let w = advance(&app, &giver.token, &second, "WITHDRAWN", None).await;
+    assert_eq!(w["data"]["advanceReferral"]["status"], "WITHDRAWN");
+    let third = give(&app, giver, &receiver.id).await;
+    advance(&app, &receiver.token, &third, "ACCEPTED", None).await;
+    assert_eq!(
+        code(&advance(&app, &giver.token, &third, "WITHDRAWN", None).await),
+        "INVALID_TRANSITION"
+    );
+    let declined = give(&app, giver, &receiver.id).await;
+    let d = advance(&app, &receiver.token, &declined, "DECLINED", None).await;
+    assert_eq!(d["data"]["advanceReferral"]["status"], "DECLINED");
+});
+
+db_test!(
+    balances_match_hand_computed_figures,
+    |app: TestApp| async move {
+        let c = chapter(&app, 3).await;
+        let (a, b, d) = (&c.members[0], &c.members[1], &c.members[2]);
+        // a → b: WON 1000.10, WON 250.05, LOST, SUBMITTED, WITHDRAWN (not counted)
+        let r1 = give(&app, a, &b.id).await;
+        win(&app, &b.token, &r1, "1000.10").await;
+        let r2 = give(&app, a, &b.id).await;
+        win(&app, &b.token, &r2, "250.05").await;
+        let r3 = give(&app, a, &b.id).await;
+        advance(&app, &b.token, &r3, "ACCEPTED", None).await;
+        advance(&app, &b.token, &r3, "LOST", None).await;
+        give(&app, a, &b.id).await;
+        let r5 = give(&app, a, &b.id).await;
+        advance(&app, &a.token, &r5, "WITHDRAWN", None).await;
+        // b → a: WON 99.99; d → a: WON 0.01
+        let r6 = give(&app, b, &a.id).await;
+        win(&app, &a.token, &r6, "99.99").await;
+        let r7 = give(&app, d, &a.id).await;
+        win(&app, &a.token, &r7, "0.01").await;
+
+        let bal = |v: &Value| v["me"]["balance"].clone();
+        assert_eq!(
+            bal(&app.ok(Some(&a.token), "Me", json!({})).await),
+            json!({ "given": 4, "received": 2, "givenValue": "1250.15", "receivedValue": "100.00", "net": 2 })
+        );
+        assert_eq!(
+            bal(&app.ok(Some(&b.token), "Me", json!({})).await),
+            json!({ "given": 1, "received": 4, "givenValue": "99.99", "receivedValue": "1250.15", "net": -3 })
+        );
+        assert_eq!(
+            bal(&app.ok(Some(&d.token), "Me", json!({})).await),
+            json!({ "given": 1, "received": 0, "givenValue": "0.01", "receivedValue": "0.00", "net": 1 })
+        );
+    }
+);
+
+db_test!(
+    follow_up_cadence_parks_after_four_unanswered,
+    |app: TestApp| async move {
+        let c = chapter(&app, 2).await;
+        let (giver, receiver) = (&c.members[0], &c.members[1]);
+        let id = give(&app, giver, &receiver.id).await;
+        let early = app
+            .op(
+                Some(&receiver.token),
+                "LogFollowUp",
+                json!({ "input": { "referralId": id, "outcome": "NO_ANSWER" } }),
+            )
+            .await;
+        assert_eq!(
+            code(&early),
+            "INVALID_TRANSITION",
+            "no follow-ups before it is accepted"
+        );
+        let accepted = advance(&app, &receiver.token, &id, "ACCEPTED", None).await;
+        assert!(accepted.get("errors").is_none());
+        let r = app
+            .ok(Some(&receiver.token), "Referral", json!({ "id": id }))
+            .await;
+        assert_eq!(r["referral"]["nextFollowUpOn"], json!(day(7)));
+        assert_eq!(
+            code(
+                &app.op(
+                    Some(&giver.token),
+                    "LogFollowUp",
+                    json!({ "input": { "referralId": id, "outcome": "NO_ANSWER" } })
+                )
+                .await
+            ),
+            "FORBIDDEN"
+        );
+        // Due lists: nothing today, this one in a week.
+        assert_eq!(
+            app.ok(Some(&receiver.token), "DueFollowUps", json!({}))
+                .await["dueFollowUps"]["totalCount"],
+            0
+        );
+        assert_eq!(
+            app.ok(
+                Some(&receiver.token),
+                "DueFollowUps",
+                json!({ "on": day(7) })
+            )
+            .await["dueFollowUps"]["totalCount"],
+            1
+        );
+        for n in 1..=3 {
+            let f = app
+            .ok(Some(&receiver.token), "LogFollowUp", json!({ "input": { "referralId": id, "outcome": "NO_ANSWER", "note": "voicemail" } }))
+            .await;
+            assert_eq!(
+                f["logFollowUp"],
+                json!({ "id": id, "status": "ACCEPTED", "followUpCount": n, "nextFollowUpOn": day(7), "revisitOn": null })
+            );
+        }
+        let parked = app
+            .ok(
+                Some(&receiver.token),
+                "LogFollowUp",
+                json!({ "input": { "referralId": id, "outcome": "NO_ANSWER" } }),
+            )
+            .await;
+        let revisit = months_from_today(6);
+        assert_eq!(
+            parked["logFollowUp"],
+            json!({ "id": id, "status": "PARKED", "followUpCount": 4, "nextFollowUpOn": null, "revisitOn": revisit })
+        );
+        // Parked: out of the weekly list, back on the revisit date.
+        assert_eq!(
+            app.ok(
+                Some(&receiver.token),
+                "DueFollowUps",
+                json!({ "on": day(30) })
+            )
+            .await["dueFollowUps"]["totalCount"],
+            0
+        );
+        let due = app
+            .ok(
+                Some(&receiver.token),
+                "DueFollowUps",
+                json!({ "on": revisit }),
+            )
+            .await;
+        assert_eq!(due["dueFollowUps"]["edges"][0]["node"]["id"], json!(id));
+        assert_eq!(due["dueFollowUps"]["edges"][0]["node"]["status"], "PARKED");
+
+        // A response resets the streak: 3 unanswered, 1 answer, 3 more do not park.
+        let other = give(&app, giver, &receiver.id).await;
+        advance(&app, &receiver.token, &other, "ACCEPTED", None).await;
+        for outcome in [
+            "NO_ANSWER",
+            "NO_ANSWER",
+            "NO_ANSWER",
+            "RESPONDED",
+            "NO_ANSWER",
+            "NO_ANSWER",
+            "NO_ANSWER",
+        ] {
+            app.ok(
+                Some(&receiver.token),
+                "LogFollowUp",
+                json!({ "input": { "referralId": other, "outcome": outcome } }),
+            )
+            .await;
+        }
+        let r = app
+            .ok(Some(&receiver.token), "Referral", json!({ "id": other }))
+            .await;
+        assert_eq!(r["referral"]["status"], "ACCEPTED");
+        assert_eq!(r["referral"]["followUpCount"], 7);
+        // Oldest first: the parked one (due in 6 months) after the other (due in a week).
+        let due = app
+            .ok(
+                Some(&receiver.token),
+                "DueFollowUps",
+                json!({ "on": revisit }),
+            )
+            .await;
+        let order: Vec<&str> = due["dueFollowUps"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(order, [other.as_str(), id.as_str()]);
+    }
+);
+
+db_test!(only_the_receiver_thanks, |app: TestApp| async move {
+    let c = chapter(&app, 3).await;
+    let (giver, receiver, other) = (&c.members[0], &c.members[1], &c.members[2]);
+    let id = give(&app, giver, &receiver.id).await;
+    assert_eq!(
+        code(
+            &app.op(
+                Some(&giver.token),
+                "ThankGiver",
+                json!({ "referralId": id, "note": "me?" })
+            )
+            .await
+        ),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        code(
+            &app.op(
+                Some(&other.token),
+                "ThankGiver",
+                json!({ "referralId": id, "note": "hi" })
+            )
+            .await
+        ),
+        "NOT_FOUND"
+    );
+    let empty = app
+        .op(
+            Some(&receiver.token),
+            "ThankGiver",
+            json!({ "referralId": id, "note": " " }),
+        )
+        .await;
+    assert_eq!((code(&empty), field(&empty)), ("BAD_USER_INPUT", "note"));
+    let thanked = app
+        .ok(
+            Some(&receiver.token),
+            "ThankGiver",
+            json!({ "referralId": id, "note": "Thank you, Member 0!" }),
+        )
+        .await;
+    assert_eq!(thanked["thankGiver"], json!({ "id": id, "thanked": true }));
+    let r = app
+        .ok(Some(&giver.token), "Referral", json!({ "id": id }))
+        .await;
+    let last = r["referral"]["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["kind"], "THANKED");
+    assert_eq!(last["note"], "Thank you, Member 0!");
+    assert_eq!(last["actor"]["id"], json!(receiver.id));
+});
+
+db_test!(outside_referrals_and_contacts, |app: TestApp| async move {
+    let c = chapter(&app, 1).await;
+    let me = &c.members[0];
+    let contact = app
+        .ok(
+            Some(&me.token),
+            "AddContact",
+            json!({ "input": { "name": "Carl Client", "kind": "CLIENT", "npsScore": 9 } }),
+        )
+        .await["addContact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let data = app
+        .ok(
+            Some(&me.token),
+            "RecordOutsideReferral",
+            json!({ "input": { "contactId": contact, "prospect": { "name": "Olga Outside" }, "temperature": 2 } }),
+        )
+        .await;
+    assert_eq!(data["recordOutsideReferral"]["status"], "SUBMITTED");
+    assert_eq!(data["recordOutsideReferral"]["madeInAbsence"], false);
+    assert_eq!(
+        data["recordOutsideReferral"]["giver"],
+        json!({ "__typename": "Contact", "id": contact, "name": "Carl Client", "kind": "CLIENT" })
+    );
+    // Someone else's contact is not yours to record.
+    let (other, _) = app.register("o@example.com", "Oda", "Chef").await;
+    let resp = app
+        .op(
+            Some(&other),
+            "RecordOutsideReferral",
+            json!({ "input": { "contactId": contact, "prospect": { "name": "X" }, "temperature": 2 } }),
+        )
+        .await;
+    assert_eq!(code(&resp), "NOT_FOUND");
+    let me_bal = app.ok(Some(&me.token), "Me", json!({})).await;
+    assert_eq!(me_bal["me"]["balance"]["received"], 1);
+});
+
+db_test!(
+    while_you_were_away_defaults_to_the_previous_sign_in,
+    |app: TestApp| async move {
+        let c = chapter(&app, 3).await;
+        let (a, b, d) = (&c.members[0], &c.members[1], &c.members[2]);
+        let first = give(&app, a, &b.id).await;
+        let meeting = app
+            .ok(
+                Some(&c.leader.token),
+                "ScheduleMeeting",
+                json!({ "groupId": c.group, "heldOn": day(0) }),
+            )
+            .await["scheduleMeeting"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.ok(
+            Some(&d.token),
+            "GiveReferral",
+            give_vars(&b.id, "MEETING", Some(&meeting)),
+        )
+        .await;
+        // b signs in again: everything since their last visit is in the inbox.
+        let session = app
+            .ok(
+                None,
+                "SignIn",
+                json!({ "email": "m1@example.com", "password": crate::helpers::PASSWORD }),
+            )
+            .await;
+        let token = session["signIn"]["accessToken"].as_str().unwrap();
+        let digest = app
+            .ok(Some(token), "WhileYouWereAway", json!({ "first": 10 }))
+            .await;
+        let d = &digest["whileYouWereAway"];
+        assert_eq!(d["total"], 2);
+        assert_eq!(
+            d["byReason"],
+            json!([{ "reason": "MISSED_MEETING", "count": 1 }, { "reason": "REMOTE", "count": 1 }])
+        );
+        let edges = d["referrals"]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), 2);
+        assert_eq!(edges[1]["node"]["id"], json!(first), "newest first");
+        assert_eq!(edges[0]["node"]["giver"]["name"], "Member 2");
+        // An explicit `since` after both gives an empty inbox.
+        let later = (chrono::Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+        let empty = app
+            .ok(Some(token), "WhileYouWereAway", json!({ "since": later }))
+            .await;
+        assert_eq!(empty["whileYouWereAway"]["total"], 0);
+        assert_eq!(empty["whileYouWereAway"]["byReason"], json!([]));
+    }
+);
+
+db_test!(
+    concurrent_advances_exactly_one_wins,
+    |app: TestApp| async move {
+        let c = chapter(&app, 2).await;
+        let (giver, receiver) = (&c.members[0], &c.members[1]);
+        let id = give(&app, giver, &receiver.id).await;
+        let vars = |status: &str| json!({ "input": { "referralId": id, "status": status, "expectedVersion": 1 } });
+        let (x, y) = tokio::join!(
+            app.op(Some(&receiver.token), "AdvanceReferral", vars("ACCEPTED")),
+            app.op(Some(&receiver.token), "AdvanceReferral", vars("DECLINED")),
+        );
+        let ok = [&x, &y]
+            .iter()
+            .filter(|r| r.get("errors").is_none())
+            .count();
+        assert_eq!(ok, 1, "{x:#}\n{y:#}");
+        let loser = if x.get("errors").is_some() { &x } else { &y };
+        assert_eq!(code(loser), "CONFLICT");
+        let r = app
+            .ok(Some(&receiver.token), "Referral", json!({ "id": id }))
+            .await;
+        assert_eq!(r["referral"]["version"], 2);
+        let status_events = r["referral"]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "STATUS_CHANGED")
+            .count();
+        assert_eq!(status_events, 1);
+    }
+);
+
+db_test!(
+    rewards_are_awarded_exactly_once_under_concurrent_wins,
+    |app: TestApp| async move {
+        let c = chapter(&app, 2).await;
+        let (giver, receiver) = (&c.members[0], &c.members[1]);
+        app.ok(
+            Some(&c.leader.token),
+            "SetRewardTiers",
+            json!({ "groupId": c.group, "tiers": [
+                { "threshold": 1, "reward": "Coffee on us" },
+                { "threshold": 2, "reward": "Free lunch" },
+                { "threshold": 5, "reward": "Premium upgrade" },
+            ]}),
+        )
+        .await;
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let id = give(&app, giver, &receiver.id).await;
+            advance(&app, &receiver.token, &id, "ACCEPTED", None).await;
+            advance(&app, &receiver.token, &id, "CONTACTED", None).await;
+            ids.push(id);
+        }
+        // Two different referrals won at once, and the same one won twice at once.
+        let won = |id: String| {
+            let app = &app;
+            let token = receiver.token.clone();
+            async move {
+                app.op(Some(&token), "AdvanceReferral", json!({ "input": { "referralId": id, "status": "WON", "closedValue": "500.00" } }))
+                .await
+            }
+        };
+        let (r1, r2, r3) = tokio::join!(
+            won(ids[0].clone()),
+            won(ids[1].clone()),
+            won(ids[1].clone())
+        );
+        let succeeded = [&r1, &r2, &r3]
+            .iter()
+            .filter(|r| r.get("errors").is_none())
+            .count();
+        assert_eq!(succeeded, 2, "{r1:#}\n{r2:#}\n{r3:#}");
+        let failed = [&r1, &r2, &r3]
+            .into_iter()
+            .find(|r| r.get("errors").is_some())
+            .unwrap();
+        assert!(
+            ["CONFLICT", "INVALID_TRANSITION"].contains(&code(failed)),
+            "{failed:#}"
+        );
+
+        let progress = app
+            .ok(
+                Some(&giver.token),
+                "RewardProgress",
+                json!({ "groupId": c.group }),
+            )
+            .await;
+        let p = &progress["me"]["rewardProgress"];
+        assert_eq!(p["wonGiven"], 2);
+        assert_eq!(
+            p["nextTier"],
+            json!({ "threshold": 5, "reward": "Premium upgrade" })
+        );
+        let tiers: Vec<&Value> = p["awards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| &a["tier"])
+            .collect();
+        assert_eq!(
+            tiers,
+            [
+                &json!({ "threshold": 1, "reward": "Coffee on us" }),
+                &json!({ "threshold": 2, "reward": "Free lunch" })
+            ]
+        );
+        assert_eq!(app.count("reward_awards").await, 2);
+        // A third win reaches no new tier and awards nothing more.
+        win(
+            &app,
+            &receiver.token,
+            &give(&app, giver, &receiver.id).await,
+            "1.00",
+        )
+        .await;
+        assert_eq!(app.count("reward_awards").await, 2);
+    }
+);
+
+db_test!(
+    a_page_of_referrals_costs_a_constant_number_of_statements,
+    |app: TestApp| async move {
+        let c = chapter(&app, 4).await;
+        let receiver = &c.members[0];
+        let q = "query { me { referrals(role: RECEIVED, first: 100) { totalCount edges { node {
+        id status giver { __typename ... on Member { id name } ... on PartnerFirm { id name } ... on Contact { id name } }
+        receiver { __typename ... on Member { id name } } prospect { name email } events { kind actor { __typename } } } } } } }";
+        let measure = || async {
+            let before = app.statements.get();
+            let resp = app.gql(Some(&receiver.token), q, json!({})).await;
+            assert!(resp.get("errors").is_none(), "{resp:#}");
+            (
+                app.statements.get() - before,
+                resp["data"]["me"]["referrals"]["totalCount"]
+                    .as_i64()
+                    .unwrap(),
+            )
+        };
+        for giver in &c.members[1..] {
+            give(&app, giver, &receiver.id).await;
+        }
+        let (small, n) = measure().await;
+        assert_eq!(n, 3);
+        for i in 0..60 {
+            give(&app, &c.members[1 + i % 3], &receiver.id).await;
+        }
+        let (large, n) = measure().await;
+        assert_eq!(n, 63);
+        // Batching may split a batch in two under load, but 60 more rows must not
+        // mean more than a couple more statements (one per row would be 60+).
+        assert!(
+            large <= small + 3,
+            "statements grew with the page: {small} for 3 rows, {large} for 63"
+        );
+        assert!(large <= 12, "{large} statements for one page");
+    }
+);

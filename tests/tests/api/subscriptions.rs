@@ -1,0 +1,153 @@
+//! `referralReceived` (and the giver's `referralUpdated`) over /graphql/ws
+//! with the graphql-transport-ws protocol.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::db_test;
+use crate::fixtures::{advance, chapter, day, give};
+use crate::helpers::{TestApp, operation};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp, token: Option<&str>) -> Socket {
+    let url = app.base.replace("http://", "ws://") + "/graphql/ws";
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket connects");
+    let payload = match token {
+        Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
+        None => json!({}),
+    };
+    socket
+        .send(Message::Text(
+            json!({ "type": "connection_init", "payload": payload }).to_string(),
+        ))
+        .await
+        .unwrap();
+    socket
+}
+
+/// The next JSON message, or None if the socket closed or nothing came in time.
+async fn next_json(socket: &mut Socket) -> Option<Value> {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .ok()??
+            .ok()?;
+        match msg {
+            Message::Text(t) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == "ping" {
+                    continue;
+                }
+                return Some(v);
+            }
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
+async fn subscribe(socket: &mut Socket, id: &str, query: &str) {
+    socket
+        .send(Message::Text(
+            json!({ "id": id, "type": "subscribe", "payload": { "query": query } }).to_string(),
+        ))
+        .await
+        .unwrap();
+    // Let the server register the stream before anything is published.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+db_test!(
+    receivers_and_delegates_get_pushes,
+    |app: TestApp| async move {
+        let c = chapter(&app, 3).await;
+        let (giver, receiver, delegate) = (&c.members[0], &c.members[1], &c.members[2]);
+        let mut rx = connect(&app, Some(&receiver.token)).await;
+        assert_eq!(next_json(&mut rx).await.unwrap()["type"], "connection_ack");
+        subscribe(&mut rx, "1", &operation("ReferralReceived")).await;
+        let mut giver_socket = connect(&app, Some(&giver.token)).await;
+        assert_eq!(
+            next_json(&mut giver_socket).await.unwrap()["type"],
+            "connection_ack"
+        );
+        subscribe(
+            &mut giver_socket,
+            "g",
+            "subscription { referralUpdated { id status } }",
+        )
+        .await;
+
+        let id = give(&app, giver, &receiver.id).await;
+        let msg = next_json(&mut rx).await.expect("a push");
+        assert_eq!(msg["type"], "next");
+        assert_eq!(msg["id"], "1");
+        assert_eq!(
+            msg["payload"]["data"]["referralReceived"],
+            json!({ "id": id, "madeInAbsence": true, "absenceReason": "REMOTE", "prospect": { "name": "Pat Prospect" },
+                "giver": { "__typename": "Member", "id": giver.id, "name": "Member 0" } })
+        );
+        // The giver hears of the next step.
+        advance(&app, &receiver.token, &id, "ACCEPTED", None).await;
+        let update = next_json(&mut giver_socket)
+            .await
+            .expect("the giver's push");
+        assert_eq!(
+            update["payload"]["data"]["referralUpdated"],
+            json!({ "id": id, "status": "ACCEPTED" })
+        );
+
+        // While the receiver is away, the delegate is pushed too.
+        app.ok(
+            Some(&receiver.token),
+            "DeclareAbsence",
+            json!({ "input": { "from": day(0), "to": day(3), "delegateId": delegate.id } }),
+        )
+        .await;
+        let mut dx = connect(&app, Some(&delegate.token)).await;
+        assert_eq!(next_json(&mut dx).await.unwrap()["type"], "connection_ack");
+        subscribe(&mut dx, "d", &operation("ReferralReceived")).await;
+        let second = give(&app, giver, &receiver.id).await;
+        for socket in [&mut rx, &mut dx] {
+            let msg = next_json(socket).await.expect("a push");
+            assert_eq!(
+                msg["payload"]["data"]["referralReceived"]["id"],
+                json!(second)
+            );
+            assert_eq!(
+                msg["payload"]["data"]["referralReceived"]["absenceReason"],
+                "AWAY"
+            );
+        }
+    }
+);
+
+db_test!(
+    anonymous_websockets_are_refused,
+    |app: TestApp| async move {
+        let mut socket = connect(&app, None).await;
+        let reply = next_json(&mut socket).await;
+        assert!(
+            reply.as_ref().is_none_or(|r| r["type"] != "connection_ack"),
+            "{reply:?}"
+        );
+        let mut forged = connect(&app, Some("not.a.token")).await;
+        let reply = next_json(&mut forged).await;
+        assert!(
+            reply.as_ref().is_none_or(|r| r["type"] != "connection_ack"),
+            "{reply:?}"
+        );
+    }
+);
