@@ -10,6 +10,7 @@ use crate::balances::types::Balance;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::Page;
 use crate::graphql::context::{loaders, state, viewer};
+use crate::graphql::scalars::Date;
 use crate::groups::types::Membership;
 use crate::partnerships::types::{Partnership, PartnershipConnection};
 use crate::referrals::lifecycle::ReferralStatus;
@@ -254,9 +255,26 @@ impl Member {
         crate::rewards::service::progress(db, &self.0.id, &group_id).await
     }
 
-    /// Referrals given and received, all time (closed value: WON only).
-    async fn balance(&self, ctx: &Context<'_>) -> ApiResult<Balance> {
+    /// Referrals given and received (closed value: WON only), all time or
+    /// made between `from` and `to` inclusive.
+    async fn balance(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> ApiResult<Balance> {
         self.require_privileged(ctx).await?;
-        crate::balances::service::for_member(&state(ctx)?.db, &self.0.id, None).await
+        let period = match (from, to) {
+            (None, None) => None,
+            (Some(from), Some(to)) if from <= to => Some((from.0, to.0)),
+            (Some(_), Some(_)) => return Err(ApiError::bad_input("to", "to is before from")),
+            _ => {
+                return Err(ApiError::bad_input(
+                    "from",
+                    "give both from and to, or neither",
+                ));
+            }
+        };
+        crate::balances::service::for_member(&state(ctx)?.db, &self.0.id, period).await
     }
 }

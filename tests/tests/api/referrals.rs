@@ -575,6 +575,29 @@ db_test!(
             bal(&app.ok(Some(&d.token), "Me", json!({})).await),
             json!({ "given": 1, "received": 0, "givenValue": "0.01", "receivedValue": "0.00", "net": 1 })
         );
+        // Over a period: everything above was made today.
+        let q = "query($f: Date, $t: Date) { me { balance(from: $f, to: $t) { given received givenValue net } } }";
+        let today = app
+            .gql(Some(&a.token), q, json!({ "f": day(0), "t": day(0) }))
+            .await;
+        assert_eq!(
+            today["data"]["me"]["balance"],
+            json!({ "given": 4, "received": 2, "givenValue": "1250.15", "net": 2 })
+        );
+        let last_year = app
+            .gql(Some(&a.token), q, json!({ "f": day(-400), "t": day(-1) }))
+            .await;
+        assert_eq!(
+            last_year["data"]["me"]["balance"],
+            json!({ "given": 0, "received": 0, "givenValue": "0.00", "net": 0 })
+        );
+        let backwards = app
+            .gql(Some(&a.token), q, json!({ "f": day(0), "t": day(-1) }))
+            .await;
+        assert_eq!(
+            (code(&backwards), field(&backwards)),
+            ("BAD_USER_INPUT", "to")
+        );
     }
 );
 
@@ -1018,5 +1041,81 @@ db_test!(
             "statements grew with the page: {small} for 3 rows, {large} for 63"
         );
         assert!(large <= 12, "{large} statements for one page");
+    }
+);
+
+db_test!(
+    node_finds_every_kind_its_caller_may_see,
+    |app: TestApp| async move {
+        let c = chapter(&app, 3).await;
+        let (a, b, stranger) = (&c.members[0], &c.members[1], &c.members[2]);
+        let referral = give(&app, a, &b.id).await;
+        let meeting = app
+            .ok(
+                Some(&c.leader.token),
+                "ScheduleMeeting",
+                json!({ "groupId": c.group, "heldOn": day(0) }),
+            )
+            .await["scheduleMeeting"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let contact = app
+            .ok(
+                Some(&a.token),
+                "AddContact",
+                json!({ "input": { "name": "Carl", "kind": "CLIENT" } }),
+            )
+            .await["addContact"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let partnership = app
+            .ok(
+                Some(&a.token),
+                "AddPartnership",
+                json!({ "input": { "memberId": b.id } }),
+            )
+            .await["addPartnership"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let absence = app
+            .ok(
+                Some(&a.token),
+                "DeclareAbsence",
+                json!({ "input": { "from": day(1), "to": day(2) } }),
+            )
+            .await["declareAbsence"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let q = "query($id: ID!) { node(id: $id) { __typename id } }";
+        for (id, typename, owner_sees, stranger_sees) in [
+            (&referral, "Referral", true, false),
+            (&meeting, "Meeting", true, true),
+            (&contact, "Contact", true, false),
+            (&partnership, "Partnership", true, false),
+            (&absence, "Absence", true, false),
+        ] {
+            let mine = app.gql(Some(&a.token), q, json!({ "id": id })).await;
+            if owner_sees {
+                assert_eq!(
+                    mine["data"]["node"],
+                    json!({ "__typename": typename, "id": id }),
+                    "{mine:#}"
+                );
+            }
+            let theirs = app.gql(Some(&stranger.token), q, json!({ "id": id })).await;
+            if stranger_sees {
+                assert_eq!(theirs["data"]["node"]["__typename"], typename);
+            } else {
+                assert_eq!(
+                    theirs["data"]["node"],
+                    Value::Null,
+                    "{typename} leaked: {theirs:#}"
+                );
+            }
+        }
     }
 );
