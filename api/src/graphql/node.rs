@@ -78,28 +78,28 @@ async fn find(state: &AppState, viewer: &Viewer, id: String) -> ApiResult<Option
     if let Some(m) = meeting::Entity::find_by_id(id.clone()).one(db).await? {
         return Ok(in_group(state, viewer, &m.group_id)
             .await?
-            .then(|| Node::Meeting(Meeting(m))));
+            .then_some(Node::Meeting(Meeting(m))));
     }
     if let Some(a) = ask::Entity::find_by_id(id.clone()).one(db).await? {
         return Ok(in_group(state, viewer, &a.group_id)
             .await?
-            .then(|| Node::Ask(Ask(a))));
+            .then_some(Node::Ask(Ask(a))));
     }
     if let Some(f) = partner_firm::Entity::find_by_id(id.clone()).one(db).await? {
         return Ok(in_group(state, viewer, &f.group_id)
             .await?
-            .then(|| Node::PartnerFirm(PartnerFirm(f))));
+            .then_some(Node::PartnerFirm(PartnerFirm(f))));
     }
     if let Some(o) = one_to_one::Entity::find_by_id(id.clone()).one(db).await? {
         let mine = o.member_id == me.id || o.with_member_id == me.id || me.is_admin;
-        return Ok(mine.then(|| Node::OneToOne(OneToOne(o))));
+        return Ok(mine.then_some(Node::OneToOne(OneToOne(o))));
     }
     if let Some(a) = absence::Entity::find_by_id(id.clone()).one(db).await? {
         let mine = a.member_id == me.id || me.is_admin;
-        return Ok(mine.then(|| Node::Absence(Absence(a))));
+        return Ok(mine.then_some(Node::Absence(Absence(a))));
     }
     if let Some(c) = contact::Entity::find_by_id(id.clone()).one(db).await? {
-        return Ok((c.owner_id == me.id).then(|| Node::Contact(Contact(c))));
+        return Ok((c.owner_id == me.id).then_some(Node::Contact(Contact(c))));
     }
     if let Some(p) = partnership::Entity::find_by_id(id.clone()).one(db).await?
         && p.member_id == me.id

@@ -713,19 +713,7 @@ pub async fn advance(
     }
 
     let txn = db.begin().await?;
-    // Conditional on the version read above: of two concurrent moves from
-    // the same version exactly one updates a row.
-    let result = referral::Entity::update_many()
-        .set(update)
-        .filter(referral::Column::Id.eq(current.id.clone()))
-        .filter(referral::Column::Version.eq(current.version))
-        .exec(&txn)
-        .await?;
-    if result.rows_affected != 1 {
-        return Err(ApiError::Conflict(
-            "the referral was changed by someone else; reload it".into(),
-        ));
-    }
+    update_at_version(&txn, &current, update).await?;
     let event_actor = actor.event_actor();
     record_event(
         &txn,
@@ -743,15 +731,41 @@ pub async fn advance(
     {
         crate::rewards::service::award_tiers(&txn, giver, group, &current.id, now).await?;
     }
-    let updated = referral::Entity::find_by_id(current.id.clone())
-        .one(&txn)
-        .await?
-        .ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!("referral vanished inside its transaction"))
-        })?;
+    let updated = reload(&txn, &current.id).await?;
     txn.commit().await?;
     notify_giver(state, &updated);
     Ok(updated)
+}
+
+/// Writes `update` only if the referral is still at the version read
+/// earlier: of two concurrent changes from one version exactly one lands.
+async fn update_at_version(
+    txn: &impl ConnectionTrait,
+    current: &referral::Model,
+    update: referral::ActiveModel,
+) -> ApiResult<()> {
+    let result = referral::Entity::update_many()
+        .set(update)
+        .filter(referral::Column::Id.eq(current.id.clone()))
+        .filter(referral::Column::Version.eq(current.version))
+        .exec(txn)
+        .await?;
+    if result.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict(
+            "the referral was changed by someone else; reload it".into(),
+        ))
+    }
+}
+
+async fn reload(txn: &impl ConnectionTrait, referral_id: &str) -> ApiResult<referral::Model> {
+    referral::Entity::find_by_id(referral_id.to_string())
+        .one(txn)
+        .await?
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("referral vanished inside its transaction"))
+        })
 }
 
 /// The giver always learns what became of their referral.
@@ -829,17 +843,7 @@ pub async fn log_follow_up(
         }
     }
     let txn = db.begin().await?;
-    let result = referral::Entity::update_many()
-        .set(update)
-        .filter(referral::Column::Id.eq(current.id.clone()))
-        .filter(referral::Column::Version.eq(current.version))
-        .exec(&txn)
-        .await?;
-    if result.rows_affected != 1 {
-        return Err(ApiError::Conflict(
-            "the referral was changed by someone else; reload it".into(),
-        ));
-    }
+    update_at_version(&txn, &current, update).await?;
     let event_actor = actor.event_actor();
     let label = match outcome {
         FollowUpOutcome::NoAnswer => "NO_ANSWER",
@@ -875,12 +879,7 @@ pub async fn log_follow_up(
         )
         .await?;
     }
-    let updated = referral::Entity::find_by_id(current.id.clone())
-        .one(&txn)
-        .await?
-        .ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!("referral vanished inside its transaction"))
-        })?;
+    let updated = reload(&txn, &current.id).await?;
     txn.commit().await?;
     notify_giver(state, &updated);
     Ok(updated)
@@ -925,12 +924,7 @@ pub async fn thank(
         now,
     )
     .await?;
-    let updated = referral::Entity::find_by_id(current.id.clone())
-        .one(&txn)
-        .await?
-        .ok_or_else(|| {
-            ApiError::internal(anyhow::anyhow!("referral vanished inside its transaction"))
-        })?;
+    let updated = reload(&txn, &current.id).await?;
     txn.commit().await?;
     notify_giver(state, &updated);
     Ok(updated)

@@ -1,77 +1,17 @@
-//! A small chapter to test referrals in: an admin, a group, a leader and
-//! members, each signed in.
+//! Referral set-ups shared by the referral, partnership and subscription
+//! tests, on top of the chapter helpers in `helpers.rs`.
 
-use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
+pub use crate::helpers::{Chapter, Person, day};
 
-pub struct Person {
-    pub token: String,
-    pub id: String,
-}
-
-pub struct Chapter {
-    pub admin: String,
-    pub group: String,
-    pub leader: Person,
-    pub members: Vec<Person>,
-}
-
-pub fn day(offset: i64) -> String {
-    (Utc::now().date_naive() + Duration::days(offset))
-        .format("%Y-%m-%d")
-        .to_string()
-}
-
-pub async fn group(app: &TestApp, admin: &str, name: &str) -> String {
-    app.ok(
-        Some(admin),
-        "CreateGroup",
-        json!({ "input": { "name": name, "currency": "EUR" } }),
-    )
-    .await["createGroup"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-pub async fn seat(app: &TestApp, token: &str, group: &str, member: &str, role: &str) {
-    app.ok(
-        Some(token),
-        "AddMembership",
-        json!({ "input": { "groupId": group, "memberId": member, "role": role, "joinedOn": day(-200) } }),
-    )
-    .await;
-}
-
-/// A chapter with a leader and `n` members (professions Trade 0..n).
+/// A chapter with a leader and `n` members named "Member 0"… (professions
+/// "Trade 0"…, emails member.0@example.com…).
 pub async fn chapter(app: &TestApp, n: usize) -> Chapter {
-    let admin = app.admin().await;
-    let group = group(app, &admin, "Harbour Chapter").await;
-    let (token, id) = app
-        .register("leader@example.com", "Lea Leader", "Banker")
-        .await;
-    seat(app, &admin, &group, &id, "LEADER").await;
-    let leader = Person { token, id };
-    let mut members = Vec::new();
-    for i in 0..n {
-        let (token, id) = app
-            .register(
-                &format!("m{i}@example.com"),
-                &format!("Member {i}"),
-                &format!("Trade {i}"),
-            )
-            .await;
-        seat(app, &leader.token, &group, &id, "MEMBER").await;
-        members.push(Person { token, id });
-    }
-    Chapter {
-        admin,
-        group,
-        leader,
-        members,
-    }
+    let names: Vec<String> = (0..n).map(|i| format!("Member {i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    app.chapter(&names).await
 }
 
 pub fn give_vars(receiver: &str, channel: &str, meeting: Option<&str>) -> Value {

@@ -117,11 +117,12 @@ db_test!(
     |app: TestApp| async move {
         let c = chapter(&app, 2).await;
         let (a, b) = (&c.members[0], &c.members[1]);
-        let other_group = crate::fixtures::group(&app, &c.admin, "Elsewhere").await;
+        let other_group = app.create_group(&c.admin, "Elsewhere").await;
         let (stranger, stranger_id) = app
             .register("s@example.com", "Sam Stranger", "Florist")
             .await;
-        crate::fixtures::seat(&app, &c.admin, &other_group, &stranger_id, "MEMBER").await;
+        app.seat(&c.admin, &other_group, &stranger_id, "MEMBER", &day(-60))
+            .await;
         let foreign_meeting = app
             .ok(
                 Some(&c.admin),
@@ -288,7 +289,8 @@ db_test!(
         );
         // Attendance not recorded counts as missed too.
         let (late_token, late_id) = app.register("new@example.com", "Nia New", "Optician").await;
-        crate::fixtures::seat(&app, &c.admin, &c.group, &late_id, "MEMBER").await;
+        app.seat(&c.admin, &c.group, &late_id, "MEMBER", &day(-60))
+            .await;
         let _ = late_token;
         let data = app
             .ok(
@@ -857,7 +859,7 @@ db_test!(
             .ok(
                 None,
                 "SignIn",
-                json!({ "email": "m1@example.com", "password": crate::helpers::PASSWORD }),
+                json!({ "email": "member.1@example.com", "password": crate::helpers::PASSWORD }),
             )
             .await;
         let token = session["signIn"]["accessToken"].as_str().unwrap();
