@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod partners;
 pub mod partnerships;
 pub mod referrals;
+pub mod reports;
 pub mod rewards;
 pub mod settings;
 pub mod startup;

@@ -23,7 +23,9 @@ use crate::contacts::resolvers::{ContactsMutation, ContactsQuery};
 use crate::groups::resolvers::{GroupsMutation, GroupsQuery};
 use crate::meetings::resolvers::{MeetingsMutation, MeetingsQuery};
 use crate::members::resolvers::{MembersMutation, MembersQuery};
+use crate::partners::resolvers::{PartnersMutation, PartnersQuery};
 use crate::partnerships::resolvers::PartnershipsMutation;
+use crate::reports::resolvers::{ReportsMutation, ReportsQuery};
 use crate::referrals::resolvers::{ReferralsMutation, ReferralsQuery};
 use crate::referrals::subscriptions::ReferralSubscription;
 use crate::rewards::resolvers::{RewardsMutation, RewardsQuery};
@@ -39,6 +41,8 @@ pub struct Query(
     AsksQuery,
     RewardsQuery,
     ReferralsQuery,
+    PartnersQuery,
+    ReportsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,6 +57,8 @@ pub struct Mutation(
     RewardsMutation,
     ReferralsMutation,
     PartnershipsMutation,
+    PartnersMutation,
+    ReportsMutation,
 );
 
 /// Subscriptions: one domain has them so far.

@@ -1,3 +1,4 @@
 //! Partner firms: organisations exchanging referrals with a group.
 
+pub mod resolvers;
 pub mod types;

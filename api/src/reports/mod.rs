@@ -1,0 +1,3 @@
+//! Leader reports: the group report (GraphQL and CSV) and the network report.
+
+pub mod resolvers;
