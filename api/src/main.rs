@@ -31,6 +31,8 @@ enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Load one realistic demo chapter (idempotent) and print the leader's sign-in.
+    SeedDemo,
     /// Print the GraphQL schema (SDL); needs no database.
     ExportSchema,
 }
@@ -51,6 +53,27 @@ async fn main() -> anyhow::Result<()> {
             let db = api::db::connect(&settings.database_url).await?;
             api::db::migrate(&db).await?;
             println!("database is up to date");
+            Ok(())
+        }
+        Command::SeedDemo => {
+            let db = api::db::connect(&settings.database_url).await?;
+            api::db::migrate(&db).await?;
+            let seeded = api::demo::seed(&db)
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message()))?;
+            if seeded.created {
+                println!(
+                    "demo chapter loaded: {} members, {} meetings, {} referrals",
+                    seeded.members, seeded.meetings, seeded.referrals
+                );
+            } else {
+                println!("the demo chapter is already loaded");
+            }
+            println!(
+                "sign in as the demo leader: email {} password {}",
+                api::demo::LEADER_EMAIL,
+                api::demo::DEMO_PASSWORD
+            );
             Ok(())
         }
         Command::CreateAdmin { email, name } => {

@@ -9,8 +9,9 @@ use rust_decimal::Decimal as RustDecimal;
 /// Scale of stored amounts: 1 unit = 10^4 stored.
 pub const SCALE: u32 = 4;
 const FACTOR: i64 = 10_000;
-/// Largest accepted amount (in units): far beyond any referral, far from overflow.
-const MAX_UNITS: i64 = 1_000_000_000_000;
+/// Largest accepted amount (in units): far beyond any referral, and small
+/// enough that sums of hundreds of thousands of them stay within BIGINT.
+const MAX_UNITS: i64 = 1_000_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct Money(i64);

@@ -25,6 +25,68 @@ pub struct Settings {
     pub refresh_token_ttl_secs: i64,
     /// Worker threads for the HTTP server (0 = one per core).
     pub workers: usize,
+    /// Partner firms: rate limits and webhook delivery.
+    pub partners: PartnerSettings,
+}
+
+/// Rate limits and webhook delivery (see README, "Partner firms").
+#[derive(Debug, Clone)]
+pub struct PartnerSettings {
+    /// GraphQL requests per minute from one client IP (0 = unlimited).
+    pub rate_limit_per_ip_per_minute: u32,
+    /// GraphQL requests per minute with one API token (0 = unlimited).
+    pub rate_limit_per_token_per_minute: u32,
+    /// First retry delay; each further retry waits twice as long (capped at an hour).
+    pub webhook_backoff_ms: u64,
+    /// Attempts before a delivery is given up as FAILED.
+    pub webhook_max_attempts: i32,
+    /// How often the delivery worker looks for due deliveries.
+    pub webhook_poll_ms: u64,
+    /// Per-attempt HTTP timeout.
+    pub webhook_timeout_ms: u64,
+    /// Whether webhook URLs may name loopback, private or link-local hosts.
+    /// Off in production so endpoints cannot be aimed at internal services.
+    pub webhook_allow_private_targets: bool,
+}
+
+impl PartnerSettings {
+    fn from_env(production: bool) -> anyhow::Result<PartnerSettings> {
+        Ok(PartnerSettings {
+            rate_limit_per_ip_per_minute: env_number("RX_RATE_LIMIT_IP_PER_MINUTE", 600)?,
+            rate_limit_per_token_per_minute: env_number("RX_RATE_LIMIT_TOKEN_PER_MINUTE", 120)?,
+            webhook_backoff_ms: env_number("RX_WEBHOOK_BACKOFF_MS", 30_000)?,
+            webhook_max_attempts: env_number("RX_WEBHOOK_MAX_ATTEMPTS", 8)?.max(1),
+            webhook_poll_ms: env_number("RX_WEBHOOK_POLL_MS", 1_000)?.max(10),
+            webhook_timeout_ms: env_number("RX_WEBHOOK_TIMEOUT_MS", 10_000)?.max(100),
+            webhook_allow_private_targets: match std::env::var("RX_WEBHOOK_ALLOW_PRIVATE") {
+                Ok(v) if !v.is_empty() => v == "1" || v.eq_ignore_ascii_case("true"),
+                _ => !production,
+            },
+        })
+    }
+
+    /// Fast retries and loopback receivers, as tests need.
+    fn for_tests() -> PartnerSettings {
+        PartnerSettings {
+            rate_limit_per_ip_per_minute: 0,
+            rate_limit_per_token_per_minute: 0,
+            webhook_backoff_ms: 50,
+            webhook_max_attempts: 5,
+            webhook_poll_ms: 25,
+            webhook_timeout_ms: 2_000,
+            webhook_allow_private_targets: true,
+        }
+    }
+}
+
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name} must be a non-negative number, not {v:?}")),
+        _ => Ok(default),
+    }
 }
 
 pub const DEFAULT_DATA_DIR: &str = "data";
@@ -77,10 +139,12 @@ impl Settings {
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             workers,
+            partners: PartnerSettings::from_env(environment == Environment::Production)?,
         })
     }
 
-    /// Settings for tests and embedding: explicit database, random secret.
+    /// Settings for tests and embedding: explicit database, random secret,
+    /// no rate limits, fast webhook retries and loopback webhook targets.
     pub fn for_database(database_url: impl Into<String>) -> Settings {
         Settings {
             database_url: database_url.into(),
@@ -91,6 +155,7 @@ impl Settings {
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             workers: 2,
+            partners: PartnerSettings::for_tests(),
         }
     }
 

@@ -1,40 +1,94 @@
-//! Builds the HTTP application: routes, state, and a bound listener.
+//! Builds the HTTP application: routes, state, a bound listener, and the
+//! background tasks (webhook delivery, rate-limit bookkeeping).
 
 use std::net::TcpListener;
+use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpResponse, HttpServer, middleware, web};
 use sea_orm::ConnectionTrait;
 
 use crate::graphql::{self, AppSchema};
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::webhooks::worker::{self, WorkerHandle};
 
 pub struct Application {
     port: u16,
     server: Server,
     statements: crate::db::StatementCounter,
+    handle: AppHandle,
 }
 
+/// Stops a running application: the HTTP server and its background tasks.
+#[derive(Clone)]
+pub struct AppHandle {
+    server: ServerHandle,
+    worker: WorkerHandle,
+}
+
+impl AppHandle {
+    /// Stops accepting requests, lets in-flight ones finish, and stops the
+    /// webhook worker (pending deliveries stay in the database).
+    pub async fn stop(&self) {
+        self.server.stop(true).await;
+        self.worker.stop().await;
+    }
+}
+
+/// How often idle rate-limit keys are forgotten.
+const RATE_LIMIT_SWEEP: Duration = Duration::from_secs(60);
+
 impl Application {
-    /// Connects, migrates, binds (port 0 picks a free port) and prepares the server.
+    /// Connects, migrates, binds (port 0 picks a free port), prepares the
+    /// server and starts the webhook worker.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let mut db = crate::db::connect(&settings.database_url).await?;
         crate::db::migrate(&db).await?;
+        // The worker's polling is not request work: it uses a connection
+        // cloned before instrumentation, so it does not skew the counter.
+        let worker_db = db.clone();
         let statements = crate::db::instrument(&mut db);
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let state = AppState::new(db, settings);
+        let worker = worker::spawn(
+            worker_db,
+            state.settings.partners.clone(),
+            state.notifier.subscribe(),
+        )?;
+        // Weak, so the sweep ends once the server (and its state) is gone.
+        let limits = std::sync::Arc::downgrade(&state.rate_limits);
+        tokio::spawn(async move {
+            let mut sweep = tokio::time::interval(RATE_LIMIT_SWEEP);
+            loop {
+                sweep.tick().await;
+                match limits.upgrade() {
+                    Some(limits) => limits.forget_idle(),
+                    None => break,
+                }
+            }
+        });
         let server = run(listener, state)?;
+        let handle = AppHandle {
+            server: server.handle(),
+            worker,
+        };
         Ok(Application {
             port,
             server,
             statements,
+            handle,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// A handle that stops this application from elsewhere.
+    pub fn handle(&self) -> AppHandle {
+        self.handle.clone()
     }
 
     /// SQL statements this application has sent so far.
@@ -43,7 +97,9 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.handle.worker.stop().await;
+        result
     }
 }
 
@@ -69,6 +125,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql::http::graphql_post))
         .route("/graphql", web::get().to(graphql::http::graphql_get))
         .route("/graphql/ws", web::get().to(graphql::ws::graphql_ws))
+        .route(
+            "/reports/groups/{file}",
+            web::get().to(crate::reports::csv::group_report_csv),
+        )
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz));
 }

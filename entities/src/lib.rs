@@ -22,5 +22,8 @@ pub mod refresh_token;
 pub mod reward_award;
 pub mod reward_tier;
 pub mod visitor;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 
 pub mod prelude;

@@ -20,3 +20,6 @@ pub use super::refresh_token::Entity as RefreshToken;
 pub use super::reward_award::Entity as RewardAward;
 pub use super::reward_tier::Entity as RewardTier;
 pub use super::visitor::Entity as Visitor;
+pub use super::webhook_attempt::Entity as WebhookAttempt;
+pub use super::webhook_delivery::Entity as WebhookDelivery;
+pub use super::webhook_endpoint::Entity as WebhookEndpoint;

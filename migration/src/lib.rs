@@ -3,6 +3,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_data_model;
+mod m20261123_000002_webhooks;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -10,6 +11,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_create_data_model::Migration)]
+        vec![
+            Box::new(m20261123_000001_create_data_model::Migration),
+            Box::new(m20261123_000002_webhooks::Migration),
+        ]
     }
 }

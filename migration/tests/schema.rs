@@ -12,7 +12,7 @@ use sea_orm::{
     IntoActiveModel, ModelTrait, Set, SqlErr, Statement,
 };
 
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 23] = [
     "members",
     "groups",
     "memberships",
@@ -33,6 +33,9 @@ const TABLES: [&str; 20] = [
     "refresh_families",
     "refresh_tokens",
     "idempotency_keys",
+    "webhook_endpoints",
+    "webhook_deliveries",
+    "webhook_attempts",
 ];
 
 fn id(n: u32) -> String {

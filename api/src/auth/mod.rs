@@ -1,6 +1,7 @@
 //! Who is calling: passwords, access tokens (JWT), refresh-token families,
-//! and the `Viewer` every service checks permissions against.
+//! partner firms' API tokens, and the `Viewer` every service checks permissions against.
 
+pub mod api_tokens;
 pub mod jwt;
 pub mod passwords;
 pub mod resolvers;
@@ -11,6 +12,7 @@ use rand::Rng;
 use rand::distributions::Alphanumeric;
 use sha2::{Digest, Sha256};
 
+pub use api_tokens::{ApiScope, PartnerViewer};
 pub use viewer::{MemberViewer, Viewer};
 
 /// A random base62 string of `len` characters from the OS-seeded CSPRNG.

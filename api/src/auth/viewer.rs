@@ -4,6 +4,7 @@ use chrono::{Duration, Utc};
 use entities::{member, refresh_family};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 
+use super::api_tokens::{self, PartnerViewer};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -20,14 +21,33 @@ pub enum Viewer {
     #[default]
     Anonymous,
     Member(MemberViewer),
+    /// A partner firm's system, with an API token.
+    Partner(PartnerViewer),
 }
 
 impl Viewer {
-    /// The signed-in member, or `UNAUTHENTICATED`.
+    /// The signed-in member, or `UNAUTHENTICATED`. An API token is a
+    /// credential, but never a member's: `FORBIDDEN`.
     pub fn member(&self) -> ApiResult<&MemberViewer> {
         match self {
             Viewer::Member(m) => Ok(m),
             Viewer::Anonymous => Err(ApiError::unauthenticated()),
+            Viewer::Partner(_) => Err(ApiError::Forbidden(
+                "API tokens cannot use member operations".into(),
+            )),
+        }
+    }
+
+    /// The partner firm's token, or `UNAUTHENTICATED` / `FORBIDDEN`.
+    pub fn partner(&self) -> ApiResult<&PartnerViewer> {
+        match self {
+            Viewer::Partner(p) => Ok(p),
+            Viewer::Anonymous => Err(ApiError::Unauthenticated(
+                "send 'Authorization: Bearer rx_…' with a partner API token".into(),
+            )),
+            Viewer::Member(_) => Err(ApiError::Forbidden(
+                "only a partner firm's API token may do this".into(),
+            )),
         }
     }
 
@@ -55,9 +75,10 @@ pub async fn resolve(state: &AppState, authorization: Option<&str>) -> ApiResult
         .ok_or_else(|| {
             ApiError::Unauthenticated("expected 'Authorization: Bearer <token>'".into())
         })?;
-    if token.starts_with("rx_") {
-        // Partner API tokens are a separate credential kind (see partners).
-        return Err(ApiError::Unauthenticated("unknown API token".into()));
+    if token.starts_with(api_tokens::TOKEN_PREFIX) {
+        return Ok(Viewer::Partner(
+            api_tokens::authenticate(state, token).await?,
+        ));
     }
     let claims = state.jwt.verify(token)?;
     let member = member::Entity::find_by_id(claims.sub.clone())

@@ -60,6 +60,45 @@ pub async fn for_member(
     Ok(Balance::new(given, received, given_value, received_value))
 }
 
+/// Each firm's balance with its group: what it gave members and what
+/// members gave it. Two grouped queries for any number of firms.
+pub async fn for_firms(
+    db: &impl ConnectionTrait,
+    firm_ids: &[String],
+) -> ApiResult<std::collections::HashMap<String, Balance>> {
+    let mut given = std::collections::HashMap::new();
+    let mut received = std::collections::HashMap::new();
+    for (column, out) in [
+        (referral::Column::GiverFirmId, &mut given),
+        (referral::Column::ReceiverFirmId, &mut received),
+    ] {
+        let rows: Vec<(Option<String>, i64, i64)> = referral::Entity::find()
+            .select_only()
+            .column(column)
+            .column_as(Expr::cust("COUNT(*)"), "n")
+            .column_as(Expr::cust(WON_VALUE), "value")
+            .filter(column.is_in(firm_ids.iter().cloned()))
+            .filter(referral::Column::Status.ne(STATUS_WITHDRAWN))
+            .group_by(column)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (firm, n, value) in rows {
+            if let Some(firm) = firm {
+                out.insert(firm, (n, Money::from_stored(value)));
+            }
+        }
+    }
+    Ok(firm_ids
+        .iter()
+        .map(|id| {
+            let (g, gv) = given.get(id).copied().unwrap_or((0, Money::ZERO));
+            let (r, rv) = received.get(id).copied().unwrap_or((0, Money::ZERO));
+            (id.clone(), Balance::new(g, r, gv, rv))
+        })
+        .collect())
+}
+
 /// The other side of a partnership.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Counterpart {

@@ -73,9 +73,12 @@ impl Contact {
         ContactKind::from_stored(&self.0.kind)
     }
 
-    /// Net promoter score 0-10, as the owner last recorded it.
-    async fn nps_score(&self) -> Option<i32> {
-        self.0.nps_score
+    /// Net promoter score 0-10, as the owner last recorded it. Null unless
+    /// the caller added this contact.
+    async fn nps_score(&self, ctx: &Context<'_>) -> Option<i32> {
+        self.owned_by_viewer(ctx)
+            .then_some(self.0.nps_score)
+            .flatten()
     }
 
     /// Null unless the caller added this contact.

@@ -1,6 +1,7 @@
 //! GraphQL over HTTP: `POST /graphql` (JSON body), `GET /graphql` (queries
 //! only, or GraphiQL for browsers). Follows the GraphQL-over-HTTP
-//! specification's media types and status codes.
+//! specification's media types and status codes. Requests past the per-IP
+//! or per-API-token rate limit get HTTP 429 and `RATE_LIMITED`.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -12,8 +13,9 @@ use serde_json::json;
 
 use super::AppSchema;
 use super::loaders::Loaders;
-use crate::auth::viewer;
+use crate::auth::{Viewer, viewer};
 use crate::error::ApiError;
+use crate::rate_limit::RetryAfter;
 use crate::state::AppState;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -62,12 +64,32 @@ fn request_error(status: StatusCode, err: &ApiError) -> HttpResponse {
     HttpResponse::build(status).content_type(JSON).json(body)
 }
 
+/// HTTP 429 with `RATE_LIMITED` and a `Retry-After` in seconds, whatever
+/// media type was asked for: the status is the signal clients back off on.
+fn rate_limited(retry: RetryAfter) -> HttpResponse {
+    let mut resp = request_error(StatusCode::TOO_MANY_REQUESTS, &ApiError::RateLimited);
+    if let Ok(value) = HeaderValue::from_str(&retry.seconds().to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    resp
+}
+
+/// The per-IP limit, checked before anything else is read. The peer
+/// address is the socket's: behind a proxy, limit at the proxy as well.
+fn ip_limited(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
+    let ip = req.peer_addr()?.ip();
+    state.rate_limits.check_ip(ip).err().map(rate_limited)
+}
+
 pub async fn graphql_post(
     req: HttpRequest,
     mut payload: web::Payload,
     state: web::Data<AppState>,
     schema: web::Data<AppSchema>,
 ) -> HttpResponse {
+    if let Some(limited) = ip_limited(&req, &state) {
+        return limited;
+    }
     let Some(media) = negotiate(&req) else {
         return request_error(
             StatusCode::NOT_ACCEPTABLE,
@@ -143,6 +165,9 @@ pub async fn graphql_get(
     state: web::Data<AppState>,
     schema: web::Data<AppSchema>,
 ) -> HttpResponse {
+    if let Some(limited) = ip_limited(&req, &state) {
+        return limited;
+    }
     let wants_html = req
         .headers()
         .get(header::ACCEPT)
@@ -231,6 +256,11 @@ async fn execute(
             return request_error(status, &err);
         }
     };
+    if let Viewer::Partner(partner) = &viewer
+        && let Err(retry) = state.rate_limits.check_token(&partner.token_id)
+    {
+        return rate_limited(retry);
+    }
     let request = request
         .data(state.clone())
         .data(viewer)

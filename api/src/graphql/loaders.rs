@@ -16,6 +16,8 @@ pub struct Loaders {
     pub firms: DataLoader<PartnerFirmLoader>,
     pub contacts: DataLoader<ContactLoader>,
     pub events: DataLoader<EventsOfReferralLoader>,
+    pub firm_balances: DataLoader<crate::partners::loaders::FirmBalanceLoader>,
+    pub firm_tokens: DataLoader<crate::partners::loaders::TokensOfFirmLoader>,
 }
 
 impl Loaders {
@@ -27,6 +29,14 @@ impl Loaders {
             firms: DataLoader::new(PartnerFirmLoader(db.clone()), tokio::spawn),
             contacts: DataLoader::new(ContactLoader(db.clone()), tokio::spawn),
             events: DataLoader::new(EventsOfReferralLoader(db.clone()), tokio::spawn),
+            firm_balances: DataLoader::new(
+                crate::partners::loaders::FirmBalanceLoader(db.clone()),
+                tokio::spawn,
+            ),
+            firm_tokens: DataLoader::new(
+                crate::partners::loaders::TokensOfFirmLoader(db.clone()),
+                tokio::spawn,
+            ),
         }
     }
 }

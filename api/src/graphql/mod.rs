@@ -25,9 +25,9 @@ use crate::meetings::resolvers::{MeetingsMutation, MeetingsQuery};
 use crate::members::resolvers::{MembersMutation, MembersQuery};
 use crate::partners::resolvers::{PartnersMutation, PartnersQuery};
 use crate::partnerships::resolvers::PartnershipsMutation;
-use crate::reports::resolvers::{ReportsMutation, ReportsQuery};
 use crate::referrals::resolvers::{ReferralsMutation, ReferralsQuery};
 use crate::referrals::subscriptions::ReferralSubscription;
+use crate::reports::resolvers::ReportsQuery;
 use crate::rewards::resolvers::{RewardsMutation, RewardsQuery};
 
 #[derive(MergedObject, Default)]
@@ -58,7 +58,6 @@ pub struct Mutation(
     ReferralsMutation,
     PartnershipsMutation,
     PartnersMutation,
-    ReportsMutation,
 );
 
 /// Subscriptions: one domain has them so far.

@@ -73,7 +73,7 @@ async fn find(state: &AppState, viewer: &Viewer, id: String) -> ApiResult<Option
     }
     let actor = crate::referrals::service::actor_of(viewer)?;
     if let Ok((r, _)) = crate::referrals::service::find_visible(db, &actor, &id).await {
-        return Ok(Some(Node::Referral(Referral(r))));
+        return Ok(Some(Node::Referral(Referral::party(r))));
     }
     if let Some(m) = meeting::Entity::find_by_id(id.clone()).one(db).await? {
         return Ok(in_group(state, viewer, &m.group_id)

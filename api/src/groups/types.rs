@@ -104,6 +104,35 @@ impl Group {
         let (rows, total) = super::service::roster(&state.db, &self.0.id, page).await?;
         Ok(page.connection(rows.into_iter().map(Membership).collect(), total))
     }
+
+    /// The group's partner firms, by name. Active members of the group and
+    /// admins; each firm's balance and tokens are for leaders only.
+    async fn partner_firms(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::partners::types::PartnerFirm>> {
+        let me = viewer(ctx).member()?;
+        if !me.is_admin {
+            let mine = loaders(ctx)?
+                .memberships
+                .load_one(me.id.clone())
+                .await?
+                .unwrap_or_default();
+            if !mine
+                .iter()
+                .any(|s| s.left_on.is_none() && s.group_id == self.0.id)
+            {
+                return Err(ApiError::Forbidden(
+                    "you are not a member of this group".into(),
+                ));
+            }
+        }
+        let firms = crate::partners::service::firms_of_group(&state(ctx)?.db, &self.0.id).await?;
+        Ok(firms
+            .into_iter()
+            .map(crate::partners::types::PartnerFirm)
+            .collect())
+    }
 }
 
 #[derive(Clone)]

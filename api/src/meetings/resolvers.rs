@@ -2,7 +2,8 @@ use async_graphql::{Context, ID, Object};
 
 use super::service::{self, AttendanceEntry, NewOneToOne};
 use super::types::{
-    Attendance, AttendanceInput, Meeting, MeetingConnection, OneToOne, OneToOneInput,
+    Attendance, AttendanceInput, Meeting, MeetingConnection, OneToOne, OneToOneInput, Visitor,
+    VisitorInput,
 };
 use crate::error::ApiResult;
 use crate::graphql::connection::Page;
@@ -66,6 +67,19 @@ impl MeetingsMutation {
         let rows =
             service::record_attendance(state(ctx)?, viewer(ctx), &meeting_id, entries).await?;
         Ok(rows.into_iter().map(Attendance).collect())
+    }
+
+    /// Leaders of the meeting's group and admins: a visitor invited by a member.
+    async fn record_visitor(&self, ctx: &Context<'_>, input: VisitorInput) -> ApiResult<Visitor> {
+        let new = service::NewVisitor {
+            meeting_id: input.meeting_id.0,
+            invited_by_id: input.invited_by_id.0,
+            name: input.name,
+            email: input.email,
+        };
+        Ok(Visitor(
+            service::record_visitor(state(ctx)?, viewer(ctx), new).await?,
+        ))
     }
 
     /// The caller met a member of a group they share.

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{NaiveDate, Utc};
-use entities::{attendance, meeting, member, membership, one_to_one};
+use entities::{attendance, meeting, member, membership, one_to_one, visitor};
 use sea_orm::sea_query::{LockType, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -398,4 +398,56 @@ pub async fn count_one_to_ones(
         .count(db)
         .await?;
     Ok(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+pub struct NewVisitor {
+    pub meeting_id: String,
+    pub invited_by_id: String,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// Records a visitor at a meeting, invited by a member who held a seat in
+/// the group that day. Leaders of the group and admins.
+pub async fn record_visitor(
+    state: &AppState,
+    viewer: &Viewer,
+    input: NewVisitor,
+) -> ApiResult<visitor::Model> {
+    viewer.member()?;
+    let meeting_id = id("input.meetingId", &input.meeting_id)?;
+    let invited_by = id("input.invitedById", &input.invited_by_id)?;
+    let name = crate::validation::required_text("input.name", &input.name, 200)?;
+    let email = crate::validation::optional_email("input.email", input.email.as_deref())?;
+    let meeting = find_meeting(&state.db, &meeting_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("meeting"))?;
+    require_group_leader(&state.db, viewer, &meeting.group_id).await?;
+    let seated = membership::Entity::find()
+        .filter(membership::Column::GroupId.eq(meeting.group_id.clone()))
+        .filter(membership::Column::MemberId.eq(invited_by.clone()))
+        .filter(membership::Column::JoinedOn.lte(meeting.held_on))
+        .filter(
+            Condition::any()
+                .add(membership::Column::LeftOn.is_null())
+                .add(membership::Column::LeftOn.gte(meeting.held_on)),
+        )
+        .one(&state.db)
+        .await?;
+    if seated.is_none() {
+        return Err(ApiError::bad_input(
+            "input.invitedById",
+            "the inviter held no seat in the group on the meeting's day",
+        ));
+    }
+    Ok(visitor::ActiveModel {
+        id: Set(new_id()),
+        meeting_id: Set(meeting.id),
+        invited_by_id: Set(invited_by),
+        name: Set(name),
+        email: Set(email.map(|e| e.as_str().to_string())),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&state.db)
+    .await?)
 }

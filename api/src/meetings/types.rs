@@ -157,3 +157,41 @@ impl OneToOne {
         self.0.note.as_deref()
     }
 }
+
+#[derive(InputObject)]
+pub struct VisitorInput {
+    pub meeting_id: ID,
+    pub invited_by_id: ID,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+pub struct Visitor(pub entities::visitor::Model);
+
+#[Object]
+impl Visitor {
+    pub async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Leaders only reach visitors, so the email is shown.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+
+    async fn invited_by(&self, ctx: &Context<'_>) -> ApiResult<Member> {
+        load_member(ctx, &self.0.invited_by_id, "inviter").await
+    }
+
+    async fn meeting(&self, ctx: &Context<'_>) -> ApiResult<Meeting> {
+        let db = &crate::graphql::context::state(ctx)?.db;
+        super::service::find_meeting(db, &self.0.meeting_id)
+            .await?
+            .map(Meeting)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("visitor without its meeting")))
+    }
+}

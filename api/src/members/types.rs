@@ -102,14 +102,19 @@ impl Member {
         }))
     }
 
+    fn require_self_or_admin(&self, ctx: &Context<'_>) -> ApiResult<()> {
+        if viewer(ctx).is_admin() {
+            return Ok(());
+        }
+        self.require_self(ctx)
+    }
+
     fn require_self(&self, ctx: &Context<'_>) -> ApiResult<()> {
         let me = viewer(ctx).member()?;
         if self.1 == Access::Own || me.id == self.0.id {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(
-                "only this member may read their referrals and partnerships".into(),
-            ))
+            Err(ApiError::Forbidden("only this member may read this".into()))
         }
     }
 
@@ -225,7 +230,7 @@ impl Member {
             page,
         )
         .await?;
-        Ok(page.connection(rows.into_iter().map(Referral).collect(), total))
+        Ok(page.connection(rows.into_iter().map(Referral::party).collect(), total))
     }
 
     /// The member's declared partnerships with their figures. Only the member themself.
@@ -248,7 +253,7 @@ impl Member {
 
     /// Won referrals given in the group, the next reward tier, and awards reached.
     async fn reward_progress(&self, ctx: &Context<'_>, group_id: ID) -> ApiResult<RewardProgress> {
-        self.require_privileged(ctx).await?;
+        self.require_self_or_admin(ctx)?;
         let group_id = crate::validation::id("groupId", &group_id)?;
         let db = &state(ctx)?.db;
         crate::groups::service::find_group(db, &group_id).await?;
@@ -263,7 +268,9 @@ impl Member {
         from: Option<Date>,
         to: Option<Date>,
     ) -> ApiResult<Balance> {
-        self.require_privileged(ctx).await?;
+        // All-time, all-group figures: the member's own (leaders read their
+        // group's figures in the group report instead).
+        self.require_self_or_admin(ctx)?;
         let period = match (from, to) {
             (None, None) => None,
             (Some(from), Some(to)) if from <= to => Some((from.0, to.0)),

@@ -1,4 +1,8 @@
-//! Partner firms: organisations exchanging referrals with a group.
+//! Partner firms: organisations exchanging referrals with a group through
+//! scoped API tokens (see `auth::api_tokens`), with webhooks for the
+//! events that concern them (see `webhooks`).
 
+pub mod loaders;
 pub mod resolvers;
+pub mod service;
 pub mod types;

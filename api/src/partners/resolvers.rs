@@ -1,13 +1,60 @@
-use async_graphql::Object;
+use async_graphql::{Context, ID, Object};
+
+use super::service::{self, NewFirm, NewToken, SubmitInput};
+use super::types::{
+    ApiToken, ApiTokenInput, IssuedApiToken, MemberConnection, PartnerFirm, PartnerFirmInput,
+    SubmitReferralInput,
+};
+use crate::error::ApiResult;
+use crate::graphql::connection::Page;
+use crate::graphql::context::{state, viewer};
+use crate::members::types::Member;
+use crate::referrals::types::Referral;
+use crate::webhooks::types::{
+    RegisteredWebhook, Webhook, WebhookDelivery, WebhookDeliveryConnection, WebhookInput,
+};
 
 #[derive(Default)]
 pub struct PartnersQuery;
 
 #[Object]
 impl PartnersQuery {
-    /// Placeholder until the module's queries land.
-    async fn _partners_placeholder(&self) -> bool {
-        false
+    /// The calling partner firm (API token with REFERRALS_READ).
+    async fn partner_firm(&self, ctx: &Context<'_>) -> ApiResult<PartnerFirm> {
+        Ok(PartnerFirm(
+            service::own_firm(state(ctx)?, viewer(ctx)).await?,
+        ))
+    }
+
+    /// Public profiles of the active members of the calling firm's group, by
+    /// name (API token with DIRECTORY_READ). Never emails or phone numbers.
+    async fn directory(
+        &self,
+        ctx: &Context<'_>,
+        profession: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<MemberConnection> {
+        let page = Page::from_args(first, after.as_deref())?;
+        let (rows, total) =
+            service::directory(state(ctx)?, viewer(ctx), profession.as_deref(), page).await?;
+        Ok(page.connection(rows.into_iter().map(Member::from).collect(), total))
+    }
+
+    /// A firm's webhook deliveries, newest first, with every attempt.
+    /// Leaders of the firm's group and admins.
+    async fn webhook_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        partner_firm_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> ApiResult<WebhookDeliveryConnection> {
+        let page = Page::from_args(first, after.as_deref())?;
+        let (rows, total) =
+            crate::webhooks::service::deliveries(state(ctx)?, viewer(ctx), &partner_firm_id, page)
+                .await?;
+        Ok(page.connection(rows.into_iter().map(WebhookDelivery).collect(), total))
     }
 }
 
@@ -16,8 +63,92 @@ pub struct PartnersMutation;
 
 #[Object]
 impl PartnersMutation {
-    /// Placeholder until the module's mutations land.
-    async fn _partners_placeholder_mutation(&self) -> bool {
-        false
+    /// Leaders of the group and admins.
+    async fn create_partner_firm(
+        &self,
+        ctx: &Context<'_>,
+        input: PartnerFirmInput,
+    ) -> ApiResult<PartnerFirm> {
+        let new = NewFirm {
+            group_id: input.group_id.0,
+            name: input.name,
+            contact_email: input.contact_email,
+        };
+        Ok(PartnerFirm(
+            service::create_firm(state(ctx)?, viewer(ctx), new).await?,
+        ))
+    }
+
+    /// Leaders of the firm's group and admins. The secret is returned once
+    /// and only its SHA-256 is stored.
+    async fn issue_api_token(
+        &self,
+        ctx: &Context<'_>,
+        input: ApiTokenInput,
+    ) -> ApiResult<IssuedApiToken> {
+        let new = NewToken {
+            partner_firm_id: input.partner_firm_id.0,
+            scopes: input.scopes,
+            expires_at: input.expires_at,
+        };
+        let (token, secret) = service::issue_token(state(ctx)?, viewer(ctx), new).await?;
+        Ok(IssuedApiToken {
+            secret,
+            token: ApiToken(token),
+        })
+    }
+
+    /// Takes effect on the token's next request. Leaders of the firm's group and admins.
+    async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ApiToken> {
+        Ok(ApiToken(
+            service::revoke_token(state(ctx)?, viewer(ctx), &id).await?,
+        ))
+    }
+
+    /// A partner firm (API token with REFERRALS_WRITE) refers business to an
+    /// active member of its group. Channel PARTNER_API, made in absence.
+    async fn submit_referral(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitReferralInput,
+    ) -> ApiResult<Referral> {
+        let submit = SubmitInput {
+            receiver_id: input.receiver_id.0,
+            prospect: input.prospect.into(),
+            temperature: input.temperature,
+            note: input.note,
+            idempotency_key: input.idempotency_key,
+        };
+        Ok(Referral::party(
+            service::submit_referral(state(ctx)?, viewer(ctx), submit).await?,
+        ))
+    }
+
+    /// Registers an endpoint for a firm's events (referral.created,
+    /// referral.status_changed, referral.thanked). The signing secret is
+    /// returned once. Leaders of the firm's group and admins.
+    async fn register_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: WebhookInput,
+    ) -> ApiResult<RegisteredWebhook> {
+        let (endpoint, secret) = crate::webhooks::service::register(
+            state(ctx)?,
+            viewer(ctx),
+            &input.partner_firm_id,
+            &input.url,
+        )
+        .await?;
+        Ok(RegisteredWebhook {
+            secret,
+            webhook: Webhook(endpoint),
+        })
+    }
+
+    /// Stops deliveries to an endpoint (pending ones are cancelled; the log stays).
+    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Webhook> {
+        Ok(Webhook(
+            crate::webhooks::service::delete(state(ctx)?, viewer(ctx), &id).await?,
+        ))
     }
 }

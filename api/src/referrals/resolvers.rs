@@ -6,6 +6,7 @@ use super::types::{
     AdvanceReferralInput, AwayDigest, FollowUpInput, GiveReferralInput, OutsideReferralInput,
     Referral, ReferralConnection,
 };
+use crate::auth::ApiScope;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::Page;
 use crate::graphql::context::{state, viewer};
@@ -16,11 +17,12 @@ pub struct ReferralsQuery;
 
 #[Object]
 impl ReferralsQuery {
-    /// NOT_FOUND unless the caller is its giver, receiver or active delegate.
+    /// NOT_FOUND unless the caller is its giver, receiver or active delegate
+    /// (or a partner firm's token with REFERRALS_READ, for the firm's own referrals).
     async fn referral(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Referral> {
-        let actor = service::actor_of(viewer(ctx))?;
+        let actor = service::actor_with_scope(viewer(ctx), ApiScope::ReferralsRead)?;
         let (r, _) = service::find_visible(&state(ctx)?.db, &actor, &id).await?;
-        Ok(Referral(r))
+        Ok(Referral::party(r))
     }
 
     /// Follow-ups due on `on` (default today) for the caller as receiver or delegate, oldest first.
@@ -35,7 +37,7 @@ impl ReferralsQuery {
         let page = Page::from_args(first, after.as_deref())?;
         let on = on.map(|d| d.0).unwrap_or_else(|| Utc::now().date_naive());
         let (rows, total) = service::due_follow_ups(&state(ctx)?.db, &me.id, on, page).await?;
-        Ok(page.connection(rows.into_iter().map(Referral).collect(), total))
+        Ok(page.connection(rows.into_iter().map(Referral::party).collect(), total))
     }
 
     /// Referrals received since `since` (default: the caller's previous sign-in).
@@ -77,7 +79,7 @@ impl ReferralsMutation {
             ask_id: input.ask_id.map(|a| a.0),
             note: input.note,
         };
-        Ok(Referral(
+        Ok(Referral::party(
             service::give(state(ctx)?, viewer(ctx), give).await?,
         ))
     }
@@ -94,18 +96,19 @@ impl ReferralsMutation {
             temperature: input.temperature,
             note: input.note,
         };
-        Ok(Referral(
+        Ok(Referral::party(
             service::record_outside(state(ctx)?, viewer(ctx), outside).await?,
         ))
     }
 
-    /// Moves a referral along its lifecycle. WON needs closedValue > 0.
+    /// Moves a referral along its lifecycle. WON needs closedValue > 0. A partner
+    /// firm's token with REFERRALS_WRITE advances referrals the firm received.
     async fn advance_referral(
         &self,
         ctx: &Context<'_>,
         input: AdvanceReferralInput,
     ) -> ApiResult<Referral> {
-        let actor = service::actor_of(viewer(ctx))?;
+        let actor = service::actor_with_scope(viewer(ctx), ApiScope::ReferralsWrite)?;
         let advance = AdvanceInput {
             referral_id: input.referral_id.0,
             status: input.status,
@@ -114,7 +117,7 @@ impl ReferralsMutation {
             business_kind: input.business_kind.map(|k| k.as_str().to_string()),
             note: input.note,
         };
-        Ok(Referral(
+        Ok(Referral::party(
             service::advance(state(ctx)?, &actor, advance).await?,
         ))
     }
@@ -129,7 +132,7 @@ impl ReferralsMutation {
             input.note,
         )
         .await?;
-        Ok(Referral(r))
+        Ok(Referral::party(r))
     }
 
     /// The receiver (or delegate) thanks the giver.
@@ -142,7 +145,7 @@ impl ReferralsMutation {
         if note.len() > 100_000 {
             return Err(ApiError::bad_input("note", "note is too long"));
         }
-        Ok(Referral(
+        Ok(Referral::party(
             service::thank(state(ctx)?, viewer(ctx), &referral_id, &note).await?,
         ))
     }

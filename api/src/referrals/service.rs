@@ -4,16 +4,17 @@
 
 use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use entities::{absence, group, member, partner_firm, referral, referral_event};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 
 use super::lifecycle::{Mover, ReferralStatus, Refusal, check_move};
 use super::presence::{AbsenceReason, Channel, Circumstances, absence_reason};
 use super::types::{EventKind, FollowUpOutcome};
-use crate::auth::{MemberViewer, Viewer};
+use crate::auth::{ApiScope, MemberViewer, Viewer};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::Page;
 use crate::money::Money;
@@ -22,8 +23,11 @@ use crate::state::AppState;
 use crate::validation::{
     id, new_id, optional_email, optional_long_text, optional_phone, optional_text, required_text,
 };
+use crate::webhooks::service::WebhookEvent;
 
 pub const NOTE_MAX: usize = 2000;
+/// How long after a meeting its referrals may still be recorded.
+pub const MEETING_RECORDING_DAYS: i64 = 30;
 
 #[derive(Debug, Clone)]
 pub struct ProspectData {
@@ -205,6 +209,15 @@ pub async fn give(
                 "that meeting has not been held yet",
             ));
         }
+        // Referrals are recorded from a recent meeting, not backdated to any.
+        if meeting.held_on < today() - Duration::days(MEETING_RECORDING_DAYS) {
+            return Err(ApiError::bad_input(
+                "input.meetingId",
+                format!(
+                    "referrals from a meeting are recorded within {MEETING_RECORDING_DAYS} days of it"
+                ),
+            ));
+        }
         group_id = meeting.group_id.clone();
         if let Receiver::Member(m) = &receiver {
             meeting_attendance = crate::meetings::service::attendance_status(db, meeting_id, &m.id)
@@ -228,6 +241,9 @@ pub async fn give(
                 "input.askId",
                 "a referral answers an ask of its receiver",
             ));
+        }
+        if ask.expires_on.is_some_and(|d| d < today()) {
+            return Err(ApiError::bad_input("input.askId", "that ask has expired"));
         }
         if meeting_id.is_none() {
             group_id = ask.group_id.clone();
@@ -288,8 +304,8 @@ pub struct OutsideInput {
     pub note: Option<String>,
 }
 
-/// The caller records a referral an outside contact gave them. The contact
-/// passed it without the platform, so it counts as made remotely.
+/// The caller records a referral an outside contact gave them directly, so
+/// it is made in the member's presence.
 pub async fn record_outside(
     state: &AppState,
     viewer: &Viewer,
@@ -335,24 +351,56 @@ pub async fn create(
     draft: Draft,
     meeting_attendance: Option<&'static str>,
 ) -> ApiResult<referral::Model> {
-    let db = &state.db;
+    let txn = state.db.begin().await?;
+    let row = create_in(&txn, draft, meeting_attendance).await?;
+    txn.commit().await?;
+    notify_received(state, &row);
+    Ok(row)
+}
+
+/// `create` inside the caller's transaction, for callers that write more
+/// in the same transaction (a partner's idempotency key). Reads go through
+/// `txn` too: on SQLite the pool has one connection, which `txn` holds.
+/// The caller commits, then calls `notify_received`.
+pub async fn create_in(
+    txn: &DatabaseTransaction,
+    draft: Draft,
+    meeting_attendance: Option<&'static str>,
+) -> ApiResult<referral::Model> {
     let now = Utc::now();
-    let away = match &draft.receiver {
-        Receiver::Member(m) => {
-            crate::absences::service::active_absence(db, &m.id, now.date_naive()).await?
-        }
-        Receiver::Firm(_) => None,
+    // Presence is judged on the day the referral was made (a meeting's day),
+    // routing on today: the delegate covering now is the one to act.
+    let made_on = match &draft.meeting_id {
+        Some(m) => crate::meetings::service::find_meeting(txn, m)
+            .await?
+            .map(|m| m.held_on)
+            .unwrap_or(now.date_naive()),
+        None => now.date_naive(),
+    };
+    let (away_then, away) = match &draft.receiver {
+        Receiver::Member(m) => (
+            crate::absences::service::active_absence(txn, &m.id, made_on).await?,
+            crate::absences::service::active_absence(txn, &m.id, now.date_naive()).await?,
+        ),
+        Receiver::Firm(_) => (None, None),
     };
     let reason = match &draft.giver {
-        // An outside contact's referral reached the member outside the platform.
+        // The member records what an outside contact told them directly:
+        // they took part, so it is not a referral made in their absence.
         Giver::Contact(_) => None,
         _ => absence_reason(Circumstances {
             channel: draft.channel,
             meeting_attendance,
-            receiver_away: away.is_some(),
+            receiver_away: away_then.is_some(),
         }),
     };
-    let delegate_id = away.and_then(|a| a.delegate_id);
+    // A giver covering for the receiver must not hold their own referral.
+    let delegate_id = away
+        .and_then(|a| a.delegate_id)
+        .filter(|d| match &draft.giver {
+            Giver::Member(g) => g != d,
+            _ => true,
+        });
     let (giver_member, giver_firm, giver_contact) = match &draft.giver {
         Giver::Member(m) => (Some(m.clone()), None, None),
         Giver::Firm(f) => (None, Some(f.clone()), None),
@@ -362,7 +410,6 @@ pub async fn create(
         Receiver::Member(m) => (Some(m.id.clone()), None),
         Receiver::Firm(f) => (None, Some(f.id.clone())),
     };
-    let txn = db.begin().await?;
     let row = referral::ActiveModel {
         id: Set(new_id()),
         group_id: Set(draft.group_id.clone()),
@@ -398,14 +445,14 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let actor = EventActor {
         member: draft.actor_member.clone(),
         firm: draft.actor_firm.clone(),
     };
     record_event(
-        &txn,
+        txn,
         &row.id,
         EventKind::Created,
         &actor,
@@ -418,7 +465,7 @@ pub async fn create(
     if let Some(delegate) = &delegate_id {
         let note = format!("routed to delegate {delegate} while the receiver is away");
         record_event(
-            &txn,
+            txn,
             &row.id,
             EventKind::Delegated,
             &actor,
@@ -429,15 +476,23 @@ pub async fn create(
         )
         .await?;
     }
-    txn.commit().await?;
-    let mut members: Vec<String> = receiver_member.into_iter().collect();
-    members.extend(delegate_id);
+    crate::webhooks::service::enqueue(txn, &row, WebhookEvent::Created, now).await?;
+    Ok(row)
+}
+
+/// Tells the receiver (and the delegate it was routed to) of a new referral.
+pub fn notify_received(state: &AppState, row: &referral::Model) {
+    let members: Vec<String> = row
+        .receiver_member_id
+        .iter()
+        .chain(row.delegate_id.iter())
+        .cloned()
+        .collect();
     state.notifier.publish(ReferralNotice {
         referral_id: row.id.clone(),
         kind: NoticeKind::Received,
         members,
     });
-    Ok(row)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -504,7 +559,8 @@ impl Standing {
 
     fn movers(self) -> Vec<Mover> {
         let mut m = Vec::new();
-        if self.receiver || self.delegate {
+        // A giver never moves their own referral forward, whatever else they are.
+        if self.receiver || (self.delegate && !self.giver) {
             m.push(Mover::Receiver);
         }
         if self.giver {
@@ -588,6 +644,18 @@ pub async fn find_visible(
 
 pub fn actor_of(viewer: &Viewer) -> ApiResult<Actor> {
     Ok(Actor::Member(viewer.member()?.clone()))
+}
+
+/// Like `actor_of`, but a partner firm's token may act too when it has
+/// `scope` (FORBIDDEN without it).
+pub fn actor_with_scope(viewer: &Viewer, scope: ApiScope) -> ApiResult<Actor> {
+    match viewer {
+        Viewer::Partner(p) => {
+            p.require(scope)?;
+            Ok(Actor::Firm(p.firm_id.clone()))
+        }
+        _ => actor_of(viewer),
+    }
 }
 
 pub struct AdvanceInput {
@@ -732,6 +800,8 @@ pub async fn advance(
         crate::rewards::service::award_tiers(&txn, giver, group, &current.id, now).await?;
     }
     let updated = reload(&txn, &current.id).await?;
+    crate::webhooks::service::enqueue(&txn, &updated, WebhookEvent::StatusChanged(from), now)
+        .await?;
     txn.commit().await?;
     notify_giver(state, &updated);
     Ok(updated)
@@ -880,6 +950,10 @@ pub async fn log_follow_up(
         .await?;
     }
     let updated = reload(&txn, &current.id).await?;
+    if new_status.is_some() {
+        crate::webhooks::service::enqueue(&txn, &updated, WebhookEvent::StatusChanged(from), now)
+            .await?;
+    }
     txn.commit().await?;
     notify_giver(state, &updated);
     Ok(updated)
@@ -897,10 +971,17 @@ pub async fn thank(
     let actor = actor_of(viewer)?;
     let db = &state.db;
     let (current, standing) = find_visible(db, &actor, referral_id).await?;
-    if !(standing.receiver || standing.delegate) {
+    if !(standing.receiver || standing.delegate) || standing.giver {
         return Err(ApiError::Forbidden(
             "only the receiver (or their active delegate) thanks the giver".into(),
         ));
+    }
+    let status = ReferralStatus::from_stored(&current.status);
+    if matches!(status, ReferralStatus::Declined | ReferralStatus::Withdrawn) {
+        return Err(ApiError::InvalidTransition(format!(
+            "a {} referral is not thanked",
+            status.as_str()
+        )));
     }
     let now = Utc::now();
     let txn = db.begin().await?;
@@ -920,11 +1001,12 @@ pub async fn thank(
         &actor.event_actor(),
         None,
         None,
-        Some(note),
+        Some(note.clone()),
         now,
     )
     .await?;
     let updated = reload(&txn, &current.id).await?;
+    crate::webhooks::service::enqueue(&txn, &updated, WebhookEvent::Thanked(&note), now).await?;
     txn.commit().await?;
     notify_giver(state, &updated);
     Ok(updated)
@@ -937,22 +1019,45 @@ pub enum ListRole {
     Delegated,
 }
 
-/// Referrals the member holds for someone away: delegated to them, by a
-/// receiver whose absence naming them as delegate covers today.
-fn delegated_condition(member_id: &str, day: NaiveDate) -> Condition {
-    Condition::all()
+/// Members whose absence in force today names `member_id` as delegate.
+/// The same rule as `standing` (the most recently declared covering
+/// absence wins), so a replaced delegate loses the lists too.
+async fn covered_members(
+    db: &impl ConnectionTrait,
+    member_id: &str,
+    day: NaiveDate,
+) -> ApiResult<Vec<String>> {
+    let candidates: Vec<String> = absence::Entity::find()
+        .select_only()
+        .column(absence::Column::MemberId)
+        .distinct()
+        .filter(absence::Column::DelegateId.eq(member_id))
+        .filter(absence::Column::FromOn.lte(day))
+        .filter(absence::Column::ToOn.gte(day))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut covered = Vec::new();
+    // One look-up per member covered for: a handful at most.
+    for member in candidates {
+        if crate::absences::service::is_active_delegate_for(db, member_id, &member, day).await? {
+            covered.push(member);
+        }
+    }
+    Ok(covered)
+}
+
+/// Referrals the member holds for someone away: routed to them, from a
+/// receiver whose absence in force today names them as delegate.
+async fn delegated_condition(
+    db: &impl ConnectionTrait,
+    member_id: &str,
+    day: NaiveDate,
+) -> ApiResult<Condition> {
+    let covered = covered_members(db, member_id, day).await?;
+    Ok(Condition::all()
         .add(referral::Column::DelegateId.eq(member_id))
-        .add(
-            referral::Column::ReceiverMemberId.in_subquery(
-                Query::select()
-                    .column(absence::Column::MemberId)
-                    .from(absence::Entity)
-                    .and_where(absence::Column::DelegateId.eq(member_id))
-                    .and_where(absence::Column::FromOn.lte(day))
-                    .and_where(absence::Column::ToOn.gte(day))
-                    .to_owned(),
-            ),
-        )
+        .add(referral::Column::ReceiverMemberId.is_in(covered)))
 }
 
 pub async fn list_for_member(
@@ -966,7 +1071,7 @@ pub async fn list_for_member(
     q = match role {
         ListRole::Given => q.filter(referral::Column::GiverMemberId.eq(member_id)),
         ListRole::Received => q.filter(referral::Column::ReceiverMemberId.eq(member_id)),
-        ListRole::Delegated => q.filter(delegated_condition(member_id, today())),
+        ListRole::Delegated => q.filter(delegated_condition(db, member_id, today()).await?),
     };
     if let Some(statuses) = statuses {
         q = q.filter(referral::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
@@ -993,7 +1098,7 @@ pub async fn due_follow_ups(
 ) -> ApiResult<(Vec<referral::Model>, u64)> {
     let mine = Condition::any()
         .add(referral::Column::ReceiverMemberId.eq(member_id))
-        .add(delegated_condition(member_id, today()));
+        .add(delegated_condition(db, member_id, today()).await?);
     let due = Condition::any()
         .add(
             Condition::all()

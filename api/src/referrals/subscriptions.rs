@@ -2,7 +2,7 @@
 //! active delegate), and every later step to the giver.
 
 use async_graphql::{Context, Subscription};
-use entities::referral;
+use entities::{referral, refresh_family};
 use futures_util::{Stream, StreamExt};
 use sea_orm::EntityTrait;
 use tokio_stream::wrappers::BroadcastStream;
@@ -20,29 +20,45 @@ impl ReferralSubscription {
         ctx: &Context<'_>,
         kind: NoticeKind,
     ) -> ApiResult<impl Stream<Item = Referral> + use<>> {
-        let me = viewer(ctx).member()?.id.clone();
+        let viewer = viewer(ctx).member()?.clone();
         let state = state(ctx)?.clone();
         let notices = BroadcastStream::new(state.notifier.subscribe());
-        Ok(notices.filter_map(move |notice| {
-            let me = me.clone();
-            let db = state.db.clone();
-            async move {
-                let notice = notice.ok()?;
-                if notice.kind != kind || !notice.members.contains(&me) {
-                    return None;
+        let db = state.db.clone();
+        let session = viewer.session_id.clone();
+        Ok(notices
+            .filter_map(move |notice| {
+                let me = viewer.id.clone();
+                async move {
+                    let notice = notice.ok()?;
+                    (notice.kind == kind && notice.members.contains(&me)).then_some(notice)
                 }
-                match referral::Entity::find_by_id(notice.referral_id)
-                    .one(&db)
-                    .await
-                {
-                    Ok(found) => found.map(Referral),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not load a referral for a subscriber");
+            })
+            // Before each push, the session must still be live: signing out
+            // (or a revoked session) ends the subscription.
+            .then(move |notice| {
+                let db = db.clone();
+                let session = session.clone();
+                async move {
+                    let live = matches!(
+                        refresh_family::Entity::find_by_id(session).one(&db).await,
+                        Ok(Some(f)) if f.revoked_at.is_none()
+                    );
+                    let referral = if live {
+                        referral::Entity::find_by_id(notice.referral_id)
+                            .one(&db)
+                            .await
+                            .unwrap_or_else(|e| {
+                                tracing::warn!(error = %e, "could not load a referral for a subscriber");
+                                None
+                            })
+                    } else {
                         None
-                    }
+                    };
+                    (live, referral)
                 }
-            }
-        }))
+            })
+            .take_while(|(live, _)| std::future::ready(*live))
+            .filter_map(|(_, referral)| std::future::ready(referral.map(Referral::party))))
     }
 }
 

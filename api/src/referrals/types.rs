@@ -228,35 +228,57 @@ fn missing(what: &str) -> ApiError {
     ApiError::internal(anyhow::anyhow!("referral without its {what}"))
 }
 
+/// A referral as its giver, receiver or delegate sees it, or — in a
+/// leader's report — with the prospect's contact details and the history
+/// left out (leaders see figures, not other members' prospects).
 #[derive(Clone)]
-pub struct Referral(pub referral::Model);
+pub struct Referral {
+    pub model: referral::Model,
+    redacted: bool,
+}
+
+impl Referral {
+    pub fn party(model: referral::Model) -> Referral {
+        Referral {
+            model,
+            redacted: false,
+        }
+    }
+
+    pub fn for_report(model: referral::Model) -> Referral {
+        Referral {
+            model,
+            redacted: true,
+        }
+    }
+}
 
 #[Object]
 impl Referral {
     pub async fn id(&self) -> ID {
-        ID(self.0.id.clone())
+        ID(self.model.id.clone())
     }
 
     async fn status(&self) -> ReferralStatus {
-        ReferralStatus::from_stored(&self.0.status)
+        ReferralStatus::from_stored(&self.model.status)
     }
 
     /// 1 contact details shared … 5 introduced in person.
     async fn temperature(&self) -> i32 {
-        self.0.temperature
+        self.model.temperature
     }
 
     async fn channel(&self) -> Channel {
-        Channel::from_stored(&self.0.channel)
+        Channel::from_stored(&self.model.channel)
     }
 
     /// Decided by the server: the receiver took no part in making it.
     async fn made_in_absence(&self) -> bool {
-        self.0.made_in_absence
+        self.model.made_in_absence
     }
 
     async fn absence_reason(&self) -> Option<AbsenceReason> {
-        self.0
+        self.model
             .absence_reason
             .as_deref()
             .and_then(AbsenceReason::from_stored)
@@ -264,18 +286,18 @@ impl Referral {
 
     /// Giver and receiver share an active group.
     async fn inside_group(&self) -> bool {
-        self.0.inside_group
+        self.model.inside_group
     }
 
     /// Closed business value (WON only), in the group's currency.
     async fn closed_value(&self) -> Option<Decimal> {
-        self.0
+        self.model
             .closed_value_e4
             .map(|v| Decimal(Money::from_stored(v)))
     }
 
     async fn business_kind(&self) -> Option<BusinessKind> {
-        match self.0.business_kind.as_deref() {
+        match self.model.business_kind.as_deref() {
             Some("NEW") => Some(BusinessKind::New),
             Some("REPEAT") => Some(BusinessKind::Repeat),
             _ => None,
@@ -284,23 +306,26 @@ impl Referral {
 
     /// Increments on every change; send it back as `expectedVersion`.
     async fn version(&self) -> i32 {
-        self.0.version
+        self.model.version
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.model.created_at
     }
 
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+        self.model.updated_at
     }
 
     async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+        if self.redacted {
+            return None;
+        }
+        self.model.note.as_deref()
     }
 
     async fn giver(&self, ctx: &Context<'_>) -> ApiResult<Party> {
-        let r = &self.0;
+        let r = &self.model;
         party(
             ctx,
             r.giver_member_id.as_deref(),
@@ -312,7 +337,7 @@ impl Referral {
     }
 
     async fn receiver(&self, ctx: &Context<'_>) -> ApiResult<Party> {
-        let r = &self.0;
+        let r = &self.model;
         party(
             ctx,
             r.receiver_member_id.as_deref(),
@@ -325,7 +350,7 @@ impl Referral {
 
     /// The member covering for an away receiver when the referral arrived.
     async fn delegate(&self, ctx: &Context<'_>) -> ApiResult<Option<Member>> {
-        match &self.0.delegate_id {
+        match &self.model.delegate_id {
             Some(id) => Ok(loaders(ctx)?
                 .members
                 .load_one(id.clone())
@@ -336,7 +361,16 @@ impl Referral {
     }
 
     async fn prospect(&self) -> Prospect {
-        let r = &self.0;
+        let r = &self.model;
+        if self.redacted {
+            return Prospect {
+                name: r.prospect_name.clone(),
+                email: None,
+                phone: None,
+                company: None,
+                need: None,
+            };
+        }
         Prospect {
             name: r.prospect_name.clone(),
             email: r.prospect_email.clone(),
@@ -348,32 +382,35 @@ impl Referral {
 
     /// Follow-ups logged so far.
     async fn follow_up_count(&self) -> i32 {
-        self.0.follow_up_count
+        self.model.follow_up_count
     }
 
     /// NO_ANSWER follow-ups in a row.
     async fn unanswered_follow_ups(&self) -> i32 {
-        self.0.unanswered_follow_ups
+        self.model.unanswered_follow_ups
     }
 
     async fn next_follow_up_on(&self) -> Option<Date> {
-        self.0.next_follow_up_on.map(Date)
+        self.model.next_follow_up_on.map(Date)
     }
 
     /// For PARKED referrals: when it comes back among due follow-ups.
     async fn revisit_on(&self) -> Option<Date> {
-        self.0.revisit_on.map(Date)
+        self.model.revisit_on.map(Date)
     }
 
     async fn thanked(&self) -> bool {
-        self.0.thanked_at.is_some()
+        self.model.thanked_at.is_some()
     }
 
     /// Append-only history, oldest first.
     async fn events(&self, ctx: &Context<'_>) -> ApiResult<Vec<ReferralEvent>> {
+        if self.redacted {
+            return Ok(Vec::new());
+        }
         Ok(loaders(ctx)?
             .events
-            .load_one(self.0.id.clone())
+            .load_one(self.model.id.clone())
             .await?
             .unwrap_or_default()
             .into_iter()
@@ -432,6 +469,6 @@ impl AwayDigest {
         let db = &state(ctx)?.db;
         let (total, _) = service::away_counts(db, &self.member_id, self.since).await?;
         let rows = service::away_page(db, &self.member_id, self.since, page).await?;
-        Ok(page.connection(rows.into_iter().map(Referral).collect(), total))
+        Ok(page.connection(rows.into_iter().map(Referral::party).collect(), total))
     }
 }

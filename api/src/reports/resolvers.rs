@@ -1,23 +1,41 @@
-use async_graphql::Object;
+use async_graphql::{Context, ID, Object};
+
+use super::types::{GroupReport, NetworkReport};
+use crate::error::ApiResult;
+use crate::graphql::context::{state, viewer};
+use crate::graphql::scalars::Date;
 
 #[derive(Default)]
 pub struct ReportsQuery;
 
 #[Object]
 impl ReportsQuery {
-    /// Placeholder until the module's queries land.
-    async fn _reports_placeholder(&self) -> bool {
-        false
+    /// Leaders of the group and admins. `from` ≤ `to`, both inclusive; every
+    /// total equals the sum of the rows.
+    async fn group_report(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        from: Date,
+        to: Date,
+    ) -> ApiResult<GroupReport> {
+        let report =
+            super::group_report::group_report(state(ctx)?, viewer(ctx), &group_id, from.0, to.0)
+                .await?;
+        Ok(report.into())
     }
-}
 
-#[derive(Default)]
-pub struct ReportsMutation;
-
-#[Object]
-impl ReportsMutation {
-    /// Placeholder until the module's mutations land.
-    async fn _reports_placeholder_mutation(&self) -> bool {
-        false
+    /// The member themself, or a leader of a group they are active in (admins: anyone).
+    async fn network_report(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        from: Date,
+        to: Date,
+    ) -> ApiResult<NetworkReport> {
+        let report =
+            super::network::network_report(state(ctx)?, viewer(ctx), &member_id, from.0, to.0)
+                .await?;
+        Ok(report.into())
     }
 }

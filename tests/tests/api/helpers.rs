@@ -35,6 +35,45 @@ where
     });
 }
 
+/// Like `run`, with settings adjusted before the server is built.
+pub fn run_with<C, F, Fut>(backend: Backend, configure: C, body: F)
+where
+    C: FnOnce(&mut Settings),
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async move {
+        let Some(app) = TestApp::spawn_with(backend, configure).await else {
+            return;
+        };
+        body(app).await;
+    });
+}
+
+/// Declares a test on both databases whose server gets adjusted settings.
+#[macro_export]
+macro_rules! db_test_with {
+    ($name:ident, $configure:expr, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[test]
+            fn sqlite() {
+                $crate::helpers::run_with($crate::helpers::Backend::Sqlite, $configure, $body);
+            }
+            #[test]
+            fn postgres() {
+                $crate::helpers::run_with($crate::helpers::Backend::Postgres, $configure, $body);
+            }
+        }
+    };
+}
+
 /// Declares a test that runs on SQLite and on PostgreSQL.
 #[macro_export]
 macro_rules! db_test {
@@ -61,6 +100,10 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// SQL statements the server has sent (for N+1 checks).
     pub statements: api::db::StatementCounter,
+    /// Stops the server and its background tasks (for restart tests).
+    pub handle: api::startup::AppHandle,
+    /// The settings the server was built with.
+    pub settings: Settings,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -98,28 +141,54 @@ async fn database_for(backend: Backend) -> Option<(String, Option<tempfile::Temp
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
         let (database_url, dir) = database_for(backend).await?;
         if std::env::var("RX_TEST_LOG").is_ok() {
             api::telemetry::init(false);
         }
         let mut settings = Settings::for_database(&database_url);
         settings.jwt_secret = secrecy::SecretString::from(JWT_SECRET);
-        let app = Application::build(settings)
+        configure(&mut settings);
+        let db = Database::connect(&database_url)
+            .await
+            .expect("test connection");
+        Some(Self::start(settings, db, dir).await)
+    }
+
+    async fn start(
+        settings: Settings,
+        db: DatabaseConnection,
+        dir: Option<tempfile::TempDir>,
+    ) -> TestApp {
+        let app = Application::build(settings.clone())
             .await
             .expect("application builds");
         let port = app.port();
         let statements = app.statement_counter();
+        let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
-        let db = Database::connect(&database_url)
-            .await
-            .expect("test connection");
-        Some(TestApp {
+        TestApp {
             base: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::new(),
             db,
             statements,
+            handle,
+            settings,
             _dir: dir,
-        })
+        }
+    }
+
+    /// Stops this server (and its webhook worker), then builds a new
+    /// `Application` on the same database, as a restart would.
+    pub async fn restart(self) -> TestApp {
+        self.handle.stop().await;
+        Self::start(self.settings, self.db, self._dir).await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -240,6 +309,9 @@ pub const TABLES: &[&str] = &[
     "refresh_families",
     "refresh_tokens",
     "idempotency_keys",
+    "webhook_endpoints",
+    "webhook_deliveries",
+    "webhook_attempts",
 ];
 
 /// The first error's `extensions.code`.

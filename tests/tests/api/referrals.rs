@@ -1121,3 +1121,132 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    a_replaced_or_giving_delegate_holds_nothing,
+    |app: TestApp| async move {
+        let c = chapter(&app, 4).await;
+        let (giver, away, first_delegate, second_delegate) =
+            (&c.members[0], &c.members[1], &c.members[2], &c.members[3]);
+        app.ok(
+            Some(&away.token),
+            "DeclareAbsence",
+            json!({ "input": { "from": day(0), "to": day(5), "delegateId": first_delegate.id } }),
+        )
+        .await;
+        let id = give(&app, giver, &away.id).await;
+        let held = |token: String| {
+            let app = &app;
+            async move {
+                app.ok(Some(&token), "MyReferrals", json!({ "role": "DELEGATED" }))
+                    .await["me"]["referrals"]["totalCount"]
+                    .as_i64()
+                    .unwrap()
+            }
+        };
+        assert_eq!(held(first_delegate.token.clone()).await, 1);
+        // A newer absence names someone else: the first delegate loses the referral everywhere.
+        app.ok(
+            Some(&away.token),
+            "DeclareAbsence",
+            json!({ "input": { "from": day(0), "to": day(3), "delegateId": second_delegate.id } }),
+        )
+        .await;
+        assert_eq!(held(first_delegate.token.clone()).await, 0);
+        assert_eq!(
+            code(
+                &app.op(Some(&first_delegate.token), "Referral", json!({ "id": id }))
+                    .await
+            ),
+            "NOT_FOUND"
+        );
+        let due = app
+            .ok(
+                Some(&first_delegate.token),
+                "DueFollowUps",
+                json!({ "on": day(30) }),
+            )
+            .await;
+        assert_eq!(due["dueFollowUps"]["totalCount"], 0);
+
+        // A delegate who gives the away member a referral does not hold it.
+        let own = give(&app, second_delegate, &away.id).await;
+        let r = app
+            .ok(
+                Some(&second_delegate.token),
+                "Referral",
+                json!({ "id": own }),
+            )
+            .await;
+        assert_eq!(
+            r["referral"]["events"].as_array().unwrap().len(),
+            1,
+            "no DELEGATED event: {r:#}"
+        );
+        assert_eq!(
+            code(&advance(&app, &second_delegate.token, &own, "ACCEPTED", None).await),
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            code(
+                &app.op(
+                    Some(&second_delegate.token),
+                    "ThankGiver",
+                    json!({ "referralId": own, "note": "me" })
+                )
+                .await
+            ),
+            "FORBIDDEN"
+        );
+    }
+);
+
+db_test!(
+    parked_referrals_come_back_or_close,
+    |app: TestApp| async move {
+        let c = chapter(&app, 2).await;
+        let (giver, receiver) = (&c.members[0], &c.members[1]);
+        let id = give(&app, giver, &receiver.id).await;
+        for s in ["ACCEPTED", "PARKED"] {
+            assert!(
+                advance(&app, &receiver.token, &id, s, None)
+                    .await
+                    .get("errors")
+                    .is_none()
+            );
+        }
+        assert_eq!(
+            code(&advance(&app, &receiver.token, &id, "WON", Some("5")).await),
+            "INVALID_TRANSITION"
+        );
+        let back = advance(&app, &receiver.token, &id, "CONTACTED", None).await;
+        assert_eq!(back["data"]["advanceReferral"]["status"], "CONTACTED");
+        let r = app
+            .ok(Some(&receiver.token), "Referral", json!({ "id": id }))
+            .await;
+        assert_eq!(r["referral"]["revisitOn"], Value::Null);
+        assert_eq!(r["referral"]["nextFollowUpOn"], json!(day(7)));
+        assert!(
+            advance(&app, &receiver.token, &id, "PARKED", None)
+                .await
+                .get("errors")
+                .is_none()
+        );
+        let lost = advance(&app, &receiver.token, &id, "LOST", None).await;
+        assert_eq!(lost["data"]["advanceReferral"]["status"], "LOST");
+        // Thanks for a withdrawn referral make no sense.
+        let w = give(&app, giver, &receiver.id).await;
+        advance(&app, &giver.token, &w, "WITHDRAWN", None).await;
+        assert_eq!(
+            code(
+                &app.op(
+                    Some(&receiver.token),
+                    "ThankGiver",
+                    json!({ "referralId": w, "note": "hm" })
+                )
+                .await
+            ),
+            "INVALID_TRANSITION"
+        );
+    }
+);

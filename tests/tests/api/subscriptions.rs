@@ -151,3 +151,35 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    others_hear_nothing_and_signing_out_ends_the_stream,
+    |app: TestApp| async move {
+        let c = chapter(&app, 3).await;
+        let (giver, receiver, bystander) = (&c.members[0], &c.members[1], &c.members[2]);
+        let mut by = connect(&app, Some(&bystander.token)).await;
+        assert_eq!(next_json(&mut by).await.unwrap()["type"], "connection_ack");
+        subscribe(&mut by, "b", &operation("ReferralReceived")).await;
+        let mut rx = connect(&app, Some(&receiver.token)).await;
+        assert_eq!(next_json(&mut rx).await.unwrap()["type"], "connection_ack");
+        subscribe(&mut rx, "r", &operation("ReferralReceived")).await;
+
+        let first = give(&app, giver, &receiver.id).await;
+        let msg = next_json(&mut rx).await.expect("the receiver's push");
+        assert_eq!(
+            msg["payload"]["data"]["referralReceived"]["id"],
+            json!(first)
+        );
+        // The receiver signs out: the next referral is not pushed, the stream completes.
+        app.ok(Some(&receiver.token), "SignOut", json!({})).await;
+        give(&app, giver, &receiver.id).await;
+        let after = next_json(&mut rx).await;
+        assert!(
+            after.as_ref().is_none_or(|m| m["type"] == "complete"),
+            "{after:?}"
+        );
+        // The bystander heard nothing at all (the next thing it sees is a timeout).
+        let heard = tokio::time::timeout(Duration::from_millis(500), by.next()).await;
+        assert!(heard.is_err(), "{heard:?}");
+    }
+);

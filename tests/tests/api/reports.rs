@@ -1,0 +1,866 @@
+//! Leader reports: a constructed chapter whose every figure, score part and
+//! traffic light is computed by hand below; the CSV twin; who may read;
+//! the network report on a small hand-built graph.
+
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::fixtures::{advance, day, give_vars};
+use crate::helpers::{Person, TestApp, code, field};
+
+async fn person(app: &TestApp, email: &str, name: &str, profession: &str) -> Person {
+    let (token, id) = app.register(email, name, profession).await;
+    Person { token, id }
+}
+
+async fn meeting(app: &TestApp, token: &str, group: &str, offset: i64) -> String {
+    app.ok(
+        Some(token),
+        "ScheduleMeeting",
+        json!({ "groupId": group, "heldOn": day(offset) }),
+    )
+    .await["scheduleMeeting"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn attend(app: &TestApp, token: &str, meeting: &str, entries: Value) {
+    app.ok(
+        Some(token),
+        "RecordAttendance",
+        json!({ "meetingId": meeting, "entries": entries }),
+    )
+    .await;
+}
+
+async fn visitor(app: &TestApp, token: &str, meeting: &str, by: &str, name: &str) {
+    let v = app
+        .ok(
+            Some(token),
+            "RecordVisitor",
+            json!({ "input": { "meetingId": meeting, "invitedById": by, "name": name } }),
+        )
+        .await;
+    assert_eq!(v["recordVisitor"]["name"], name);
+    assert_eq!(v["recordVisitor"]["invitedBy"]["id"], json!(by));
+}
+
+async fn give_ok(app: &TestApp, giver: &Person, vars: Value) -> String {
+    app.ok(Some(&giver.token), "GiveReferral", vars).await["giveReferral"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn to_won(app: &TestApp, receiver: &Person, id: &str, value: &str) {
+    for s in ["ACCEPTED", "CONTACTED"] {
+        assert!(
+            advance(app, &receiver.token, id, s, None)
+                .await
+                .get("errors")
+                .is_none()
+        );
+    }
+    let r = advance(app, &receiver.token, id, "WON", Some(value)).await;
+    assert!(r.get("errors").is_none(), "{r:#}");
+}
+
+struct Built {
+    admin: String,
+    group: String,
+    leader: Person,
+    a: Person,
+    b: Person,
+    c: Person,
+    won_ab: String,
+    overdue: String,
+}
+
+/// The chapter of the report test. Period: the 28 days up to today.
+///
+/// Seats: Lea (leader) since day −400, Ann since −300, Ben since −13,
+/// Cid since −60 (after two short seats elsewhere: group hopping).
+/// Meetings on days −21, −14, −7, 0 with attendance:
+///   Lea P P P P · Ann P P L A · Ben – – P M · Cid A A S A
+/// Referrals (all made today, group Harbour):
+///   1 Ann→Ben at meeting 0 (Ben MEDICAL: missed meeting) — WON 1000.00
+///   2 Ann→Ben at meeting 0 (missed meeting) — accepted, follow-up overdue
+///   3 Ann→Ben portal (remote)
+///   4 Ann→Cid portal (remote) — WON 99.99
+///   5,6 Ann→Cid portal (remote)
+///   7 Ben→Ann in a one-to-one (presence) — WON 250.50
+///   8 Ben→Ann in a one-to-one (presence)
+///   9 Cid→Lea at meeting 0 (presence) — withdrawn: counted nowhere
+///  10 Lea→Ann portal (remote)
+///  11 Ann→Firm portal (remote, outside)
+/// One-to-ones: Ann–Ben today, Cid–Ann day −10, Ann–Lea day −100 (score window only).
+/// Visitors: Ann 2 (meetings −7 and 0), Ben 1 (meeting 0), Cid 1 (meeting −21).
+/// Partnerships declared: Ann→Cid (one-way: 3 given, none back), Ann→Ben (two-way).
+async fn build(app: &TestApp) -> Built {
+    let admin = app.admin().await;
+    let group = app.create_group(&admin, "Harbour").await;
+    let leader = person(app, "lea@example.com", "Lea \"The Boss\", Leader", "Banker").await;
+    let a = person(app, "ann@example.com", "Ann", "Accountant").await;
+    let b = person(app, "ben@example.com", "Ben", "Builder").await;
+    let c = person(app, "cid@example.com", "Cid", "Chef").await;
+    app.seat(&admin, &group, &leader.id, "LEADER", &day(-400))
+        .await;
+    app.seat(&admin, &group, &a.id, "MEMBER", &day(-300)).await;
+    app.seat(&admin, &group, &b.id, "MEMBER", &day(-13)).await;
+    app.seat(&admin, &group, &c.id, "MEMBER", &day(-60)).await;
+    for (name, joined, left) in [("Hop One", -300, -250), ("Hop Two", -240, -200)] {
+        let g = app.create_group(&admin, name).await;
+        app.seat(&admin, &g, &c.id, "MEMBER", &day(joined)).await;
+        app.unseat(&admin, &g, &c.id, &day(left)).await;
+    }
+    let t = &leader.token;
+    let m21 = meeting(app, t, &group, -21).await;
+    let m14 = meeting(app, t, &group, -14).await;
+    let m7 = meeting(app, t, &group, -7).await;
+    let m0 = meeting(app, t, &group, 0).await;
+    let e = |id: &str, s: &str| json!({ "memberId": id, "status": s });
+    attend(
+        app,
+        t,
+        &m21,
+        json!([
+            e(&leader.id, "PRESENT"),
+            e(&a.id, "PRESENT"),
+            e(&c.id, "ABSENT")
+        ]),
+    )
+    .await;
+    attend(
+        app,
+        t,
+        &m14,
+        json!([
+            e(&leader.id, "PRESENT"),
+            e(&a.id, "PRESENT"),
+            e(&c.id, "ABSENT")
+        ]),
+    )
+    .await;
+    attend(
+        app,
+        t,
+        &m7,
+        json!([e(&leader.id, "PRESENT"), e(&a.id, "LATE"), e(&b.id, "PRESENT"),
+        { "memberId": c.id, "status": "SUBSTITUTE", "substituteName": "Sub" }]),
+    )
+    .await;
+    attend(
+        app,
+        t,
+        &m0,
+        json!([
+            e(&leader.id, "PRESENT"),
+            e(&a.id, "ABSENT"),
+            e(&b.id, "MEDICAL"),
+            e(&c.id, "ABSENT")
+        ]),
+    )
+    .await;
+    visitor(app, t, &m7, &a.id, "Vera Visitor").await;
+    visitor(app, t, &m0, &a.id, "Vic Visitor").await;
+    visitor(app, t, &m0, &b.id, "Val Visitor").await;
+    visitor(app, t, &m21, &c.id, "Vin Visitor").await;
+    app.ok(
+        Some(&a.token),
+        "RecordOneToOne",
+        json!({ "input": { "withMemberId": b.id, "heldOn": day(0) } }),
+    )
+    .await;
+    app.ok(
+        Some(&c.token),
+        "RecordOneToOne",
+        json!({ "input": { "withMemberId": a.id, "heldOn": day(-10) } }),
+    )
+    .await;
+    app.ok(
+        Some(&a.token),
+        "RecordOneToOne",
+        json!({ "input": { "withMemberId": leader.id, "heldOn": day(-100) } }),
+    )
+    .await;
+
+    // A partner firm of the group, as issue 5 creates them (inserted directly here).
+    let firm = uuid::Uuid::now_v7().to_string();
+    entities::partner_firm::ActiveModel {
+        id: Set(firm.clone()),
+        group_id: Set(group.clone()),
+        name: Set("Bank Branch".into()),
+        contact_email: Set(None),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+
+    let won_ab = give_ok(app, &a, give_vars(&b.id, "MEETING", Some(&m0))).await;
+    let overdue = give_ok(app, &a, give_vars(&b.id, "MEETING", Some(&m0))).await;
+    give_ok(app, &a, give_vars(&b.id, "PORTAL", None)).await;
+    let won_ac = give_ok(app, &a, give_vars(&c.id, "PORTAL", None)).await;
+    give_ok(app, &a, give_vars(&c.id, "PORTAL", None)).await;
+    give_ok(app, &a, give_vars(&c.id, "PORTAL", None)).await;
+    let won_ba = give_ok(app, &b, give_vars(&a.id, "ONE_TO_ONE", None)).await;
+    give_ok(app, &b, give_vars(&a.id, "ONE_TO_ONE", None)).await;
+    let withdrawn = give_ok(app, &c, give_vars(&leader.id, "MEETING", Some(&m0))).await;
+    advance(app, &c.token, &withdrawn, "WITHDRAWN", None).await;
+    give_ok(app, &leader, give_vars(&a.id, "PORTAL", None)).await;
+    give_ok(app, &a, give_vars(&firm, "PORTAL", None)).await;
+    to_won(app, &b, &won_ab, "1000.00").await;
+    to_won(app, &c, &won_ac, "99.99").await;
+    to_won(app, &a, &won_ba, "250.50").await;
+    assert!(
+        advance(app, &b.token, &overdue, "ACCEPTED", None)
+            .await
+            .get("errors")
+            .is_none()
+    );
+    app.ok(
+        Some(&a.token),
+        "AddPartnership",
+        json!({ "input": { "memberId": c.id } }),
+    )
+    .await;
+    app.ok(
+        Some(&a.token),
+        "AddPartnership",
+        json!({ "input": { "memberId": b.id } }),
+    )
+    .await;
+
+    // Time passes: the first win is 10 days old and unthanked, the accepted
+    // referral's follow-up was due yesterday.
+    let mut r: entities::referral::ActiveModel =
+        entities::referral::Entity::find_by_id(won_ab.clone())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+    r.won_at = Set(Some(chrono::Utc::now() - chrono::Duration::days(10)));
+    r.update(&app.db).await.unwrap();
+    let mut r: entities::referral::ActiveModel =
+        entities::referral::Entity::find_by_id(overdue.clone())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+    r.next_follow_up_on = Set(Some(
+        chrono::Utc::now().date_naive() - chrono::Duration::days(1),
+    ));
+    r.update(&app.db).await.unwrap();
+    Built {
+        admin,
+        group,
+        leader,
+        a,
+        b,
+        c,
+        won_ab,
+        overdue,
+    }
+}
+
+fn row<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["member"]["id"] == id)
+        .unwrap()
+}
+
+const ROW_FIELDS: &str =
+    "member { id name profession } given givenInsideGroup givenOutside received
+    givenInAbsence receivedInAbsence closedValueGiven closedValueReceived oneToOnes visitors
+    attendance { present absent late medical substitute } tenureDays score trafficLight groupHopping
+    scoreParts { absences referralsGiven oneToOnes visitors wonGiven }";
+
+db_test!(
+    the_group_report_matches_hand_computed_figures,
+    |app: TestApp| async move {
+        let x = build(&app).await;
+        let vars = json!({ "groupId": x.group, "from": day(-27), "to": day(0) });
+        let data = app
+            .ok(Some(&x.leader.token), "GroupReport", vars.clone())
+            .await;
+        let r = &data["groupReport"];
+        assert_eq!(
+            (r["from"].clone(), r["to"].clone()),
+            (json!(day(-27)), json!(day(0)))
+        );
+        assert_eq!(r["rows"].as_array().unwrap().len(), 4);
+        let q = format!(
+            "query($groupId: ID!, $from: Date!, $to: Date!) {{ groupReport(groupId: $groupId, from: $from, to: $to) {{ rows {{ {ROW_FIELDS} }} }} }}"
+        );
+        let full = app.gql(Some(&x.leader.token), &q, vars.clone()).await;
+        let full = &full["data"]["groupReport"];
+
+        // Ann: gave 1,2,3,4,5,6 inside and 11 outside, all made in absence; received 7,8 (presence)
+        // and 10 (remote). Won given 1000.00 + 99.99; received 250.50. One-to-ones in the period:
+        // Ben today, Cid on day −10. Score over 26 weeks (joined long ago): 1 ABSENT → 15;
+        // 7 given / 26 weeks = 0.27 → 5; 3 one-to-ones / 26 → 0; 2 visitors / 26 = 0.08 → 5;
+        // 2 won → 10. Total 35: RED.
+        assert_eq!(
+            row(full, &x.a.id),
+            &json!({
+                "member": { "id": x.a.id, "name": "Ann", "profession": "Accountant" },
+                "given": 7, "givenInsideGroup": 6, "givenOutside": 1, "received": 3,
+                "givenInAbsence": 7, "receivedInAbsence": 1,
+                "closedValueGiven": "1099.99", "closedValueReceived": "250.50",
+                "oneToOnes": 2, "visitors": 2,
+                "attendance": { "present": 2, "absent": 1, "late": 1, "medical": 0, "substitute": 0 },
+                "tenureDays": 300, "score": 35, "trafficLight": "RED", "groupHopping": false,
+                "scoreParts": { "absences": 15, "referralsGiven": 5, "oneToOnes": 0, "visitors": 5, "wonGiven": 10 }
+            })
+        );
+        // Ben (joined 13 days ago: a 14-day window, 2 weeks): 0 ABSENT → 20; 2 given / 2 = 1 → 20;
+        // 1 one-to-one / 2 = 0.5 → 10; 1 visitor / 2 = 0.5 → 20; 1 won → 5. Total 75: GREEN.
+        assert_eq!(
+            row(full, &x.b.id),
+            &json!({
+                "member": { "id": x.b.id, "name": "Ben", "profession": "Builder" },
+                "given": 2, "givenInsideGroup": 2, "givenOutside": 0, "received": 3,
+                "givenInAbsence": 0, "receivedInAbsence": 3,
+                "closedValueGiven": "250.50", "closedValueReceived": "1000.00",
+                "oneToOnes": 1, "visitors": 1,
+                "attendance": { "present": 1, "absent": 0, "late": 0, "medical": 1, "substitute": 0 },
+                "tenureDays": 13, "score": 75, "trafficLight": "GREEN", "groupHopping": false,
+                "scoreParts": { "absences": 20, "referralsGiven": 20, "oneToOnes": 10, "visitors": 20, "wonGiven": 5 }
+            })
+        );
+        // Cid (joined 60 days ago: 61 days, 8.7 weeks): 3 ABSENT → 5; nothing given (the
+        // withdrawn one does not count) → 0; 1 one-to-one / 8.7 = 0.11 → 0; 1 visitor / 8.7
+        // = 0.115 → 5; no wins → 0. Total 10: GREY. Two short seats elsewhere: hopping.
+        assert_eq!(
+            row(full, &x.c.id),
+            &json!({
+                "member": { "id": x.c.id, "name": "Cid", "profession": "Chef" },
+                "given": 0, "givenInsideGroup": 0, "givenOutside": 0, "received": 3,
+                "givenInAbsence": 0, "receivedInAbsence": 3,
+                "closedValueGiven": "0.00", "closedValueReceived": "99.99",
+                "oneToOnes": 1, "visitors": 1,
+                "attendance": { "present": 0, "absent": 3, "late": 0, "medical": 0, "substitute": 1 },
+                "tenureDays": 60, "score": 10, "trafficLight": "GREY", "groupHopping": true,
+                "scoreParts": { "absences": 5, "referralsGiven": 0, "oneToOnes": 0, "visitors": 5, "wonGiven": 0 }
+            })
+        );
+        // Lea: gave 10 (remote); the withdrawn 9 is not received. One-to-one with Ann on day −100
+        // is outside the period but inside the score window: 1/26 → 0. 0 ABSENT → 20; 1/26 → 0.
+        assert_eq!(
+            row(full, &x.leader.id),
+            &json!({
+                "member": { "id": x.leader.id, "name": "Lea \"The Boss\", Leader", "profession": "Banker" },
+                "given": 1, "givenInsideGroup": 1, "givenOutside": 0, "received": 0,
+                "givenInAbsence": 1, "receivedInAbsence": 0,
+                "closedValueGiven": "0.00", "closedValueReceived": "0.00",
+                "oneToOnes": 0, "visitors": 0,
+                "attendance": { "present": 4, "absent": 0, "late": 0, "medical": 0, "substitute": 0 },
+                "tenureDays": 400, "score": 20, "trafficLight": "GREY", "groupHopping": false,
+                "scoreParts": { "absences": 20, "referralsGiven": 0, "oneToOnes": 0, "visitors": 0, "wonGiven": 0 }
+            })
+        );
+        // Totals are the sums of the rows.
+        assert_eq!(
+            r["totals"],
+            json!({ "given": 10, "received": 9, "givenInAbsence": 8, "closedValue": "1350.49", "oneToOnes": 4, "visitors": 4 })
+        );
+        assert_eq!(
+            r["oneWayPartnerships"],
+            json!([{ "from": { "id": x.a.id, "name": "Ann" }, "to": { "id": x.c.id, "name": "Cid" }, "given": 3 }])
+        );
+        assert_eq!(
+            r["unthankedWins"],
+            json!([{ "id": x.won_ab, "closedValue": "1000.00" }])
+        );
+        assert_eq!(
+            r["overdueFollowUps"],
+            json!([{ "id": x.overdue, "nextFollowUpOn": day(-1) }])
+        );
+
+        // Live: thanks and a new referral show at once.
+        app.ok(
+            Some(&x.b.token),
+            "ThankGiver",
+            json!({ "referralId": x.won_ab, "note": "Thanks Ann" }),
+        )
+        .await;
+        give_ok(&app, &x.b, give_vars(&x.c.id, "PORTAL", None)).await;
+        let again = app
+            .ok(Some(&x.leader.token), "GroupReport", vars.clone())
+            .await;
+        assert_eq!(again["groupReport"]["unthankedWins"], json!([]));
+        assert_eq!(again["groupReport"]["totals"]["given"], 11);
+        // Admins may read it too.
+        app.ok(Some(&x.admin), "GroupReport", vars).await;
+    }
+);
+
+db_test!(
+    only_leaders_read_reports_and_periods_are_checked,
+    |app: TestApp| async move {
+        let x = build(&app).await;
+        let vars = json!({ "groupId": x.group, "from": day(-27), "to": day(0) });
+        assert_eq!(
+            code(&app.op(Some(&x.a.token), "GroupReport", vars.clone()).await),
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            code(&app.op(None, "GroupReport", vars.clone()).await),
+            "UNAUTHENTICATED"
+        );
+        let (_, other_leader) = app.other_leader(&x.admin).await;
+        assert_eq!(
+            code(&app.op(Some(&other_leader.token), "GroupReport", vars).await),
+            "FORBIDDEN"
+        );
+        let backwards = app
+            .op(
+                Some(&x.leader.token),
+                "GroupReport",
+                json!({ "groupId": x.group, "from": day(0), "to": day(-1) }),
+            )
+            .await;
+        assert_eq!(
+            (code(&backwards), field(&backwards)),
+            ("BAD_USER_INPUT", "to")
+        );
+        let unknown = app
+        .op(Some(&x.leader.token), "GroupReport", json!({ "groupId": uuid::Uuid::new_v4().to_string(), "from": day(-1), "to": day(0) }))
+        .await;
+        assert_eq!(code(&unknown), "NOT_FOUND");
+        // Leaders see figures, not other members' prospects.
+        let q =
+            "query($g: ID!, $f: Date!, $t: Date!) { groupReport(groupId: $g, from: $f, to: $t) {
+        unthankedWins { prospect { name email phone } events { kind } } } }";
+        let r = app
+            .gql(
+                Some(&x.leader.token),
+                q,
+                json!({ "g": x.group, "f": day(-27), "t": day(0) }),
+            )
+            .await;
+        assert_eq!(
+            r["data"]["groupReport"]["unthankedWins"][0],
+            json!({ "prospect": { "name": "Pat Prospect", "email": null, "phone": null }, "events": [] })
+        );
+        // Visitors are recorded by leaders only.
+        let m = meeting(&app, &x.leader.token, &x.group, -1).await;
+        let resp = app
+            .op(
+                Some(&x.a.token),
+                "RecordVisitor",
+                json!({ "input": { "meetingId": m, "invitedById": x.a.id, "name": "V" } }),
+            )
+            .await;
+        assert_eq!(code(&resp), "FORBIDDEN");
+        let (_, outsider) = app.register("out@example.com", "Otto", "Florist").await;
+        let resp = app
+            .op(
+                Some(&x.leader.token),
+                "RecordVisitor",
+                json!({ "input": { "meetingId": m, "invitedById": outsider, "name": "V" } }),
+            )
+            .await;
+        assert_eq!(
+            (code(&resp), field(&resp)),
+            ("BAD_USER_INPUT", "input.invitedById")
+        );
+        let resp = app
+            .op(
+                Some(&x.leader.token),
+                "RecordVisitor",
+                json!({ "input": { "meetingId": m, "invitedById": x.a.id, "name": " " } }),
+            )
+            .await;
+        assert_eq!(
+            (code(&resp), field(&resp)),
+            ("BAD_USER_INPUT", "input.name")
+        );
+    }
+);
+
+db_test!(
+    the_csv_report_equals_the_graphql_one,
+    |app: TestApp| async move {
+        let x = build(&app).await;
+        let vars = json!({ "groupId": x.group, "from": day(-27), "to": day(0) });
+        let q = format!(
+            "query($groupId: ID!, $from: Date!, $to: Date!) {{ groupReport(groupId: $groupId, from: $from, to: $to) {{ rows {{ {ROW_FIELDS} }} }} }}"
+        );
+        let gql = app.gql(Some(&x.leader.token), &q, vars).await;
+        let url = app.url(&format!(
+            "/reports/groups/{}.csv?from={}&to={}",
+            x.group,
+            day(-27),
+            day(0)
+        ));
+        let resp = app
+            .client
+            .get(&url)
+            .bearer_auth(&x.leader.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        assert!(
+            resp.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment")
+        );
+        let body = resp.text().await.unwrap();
+        assert!(
+            body.contains("\"Lea \"\"The Boss\"\", Leader\""),
+            "quoted name missing:\n{body}"
+        );
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let header: Vec<String> = reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(header[0], "member_id");
+        let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        let rows = gql["data"]["groupReport"]["rows"].as_array().unwrap();
+        assert_eq!(records.len(), rows.len());
+        for (rec, row) in records.iter().zip(rows) {
+            let col = |name: &str| {
+                rec.get(header.iter().position(|h| h == name).unwrap())
+                    .unwrap()
+                    .to_string()
+            };
+            let num = |v: &Value| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            assert_eq!(col("member_id"), num(&row["member"]["id"]));
+            assert_eq!(col("name"), num(&row["member"]["name"]));
+            for (csv_name, gql_name) in [
+                ("given", "given"),
+                ("given_inside_group", "givenInsideGroup"),
+                ("given_outside", "givenOutside"),
+                ("received", "received"),
+                ("given_in_absence", "givenInAbsence"),
+                ("received_in_absence", "receivedInAbsence"),
+                ("closed_value_given", "closedValueGiven"),
+                ("closed_value_received", "closedValueReceived"),
+                ("one_to_ones", "oneToOnes"),
+                ("visitors", "visitors"),
+                ("tenure_days", "tenureDays"),
+                ("score", "score"),
+                ("traffic_light", "trafficLight"),
+                ("group_hopping", "groupHopping"),
+            ] {
+                assert_eq!(col(csv_name), num(&row[gql_name]), "{csv_name}");
+            }
+            for part in ["present", "absent", "late", "medical", "substitute"] {
+                assert_eq!(col(part), num(&row["attendance"][part]), "{part}");
+            }
+        }
+        // Same auth as GraphQL.
+        let anonymous = app.client.get(&url).send().await.unwrap();
+        assert_eq!(anonymous.status(), 401);
+        let member = app
+            .client
+            .get(&url)
+            .bearer_auth(&x.a.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(member.status(), 403);
+        let bad = app
+            .client
+            .get(app.url(&format!(
+                "/reports/groups/{}.csv?from=2026-13-01&to={}",
+                x.group,
+                day(0)
+            )))
+            .bearer_auth(&x.leader.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 400);
+        assert_eq!(
+            bad.json::<Value>().await.unwrap()["errors"][0]["extensions"]["field"],
+            "from"
+        );
+    }
+);
+
+db_test!(
+    the_report_costs_the_same_statements_for_a_bigger_group,
+    |app: TestApp| async move {
+        let x = build(&app).await;
+        let q =
+            "query($g: ID!, $f: Date!, $t: Date!) { groupReport(groupId: $g, from: $f, to: $t) {
+        totals { given } rows { member { name } score } } }";
+        let vars = json!({ "g": x.group, "f": day(-27), "t": day(0) });
+        let measure = || async {
+            let before = app.statements.get();
+            let r = app.gql(Some(&x.leader.token), q, vars.clone()).await;
+            assert!(r.get("errors").is_none(), "{r:#}");
+            (
+                app.statements.get() - before,
+                r["data"]["groupReport"]["rows"].as_array().unwrap().len(),
+            )
+        };
+        let (small, n) = measure().await;
+        assert_eq!(n, 4);
+        for i in 0..12 {
+            let p = person(
+                &app,
+                &format!("extra{i}@example.com"),
+                &format!("Extra {i}"),
+                &format!("Job {i}"),
+            )
+            .await;
+            app.seat(&x.admin, &x.group, &p.id, "MEMBER", &day(-5))
+                .await;
+            give_ok(&app, &p, give_vars(&x.a.id, "PORTAL", None)).await;
+        }
+        let (large, n) = measure().await;
+        assert_eq!(n, 16);
+        assert_eq!(
+            small, large,
+            "{small} statements for 4 members, {large} for 16"
+        );
+    }
+);
+
+db_test!(
+    the_network_report_on_a_small_graph,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let group = app.create_group(&admin, "Net").await;
+        let leader = person(&app, "lead@example.com", "Lead", "Banker").await;
+        let x = person(&app, "x@example.com", "Xena", "Lawyer").await;
+        let p1 = person(&app, "p1@example.com", "Pia", "Printer").await;
+        let p2 = person(&app, "p2@example.com", "Pol", "Plumber").await;
+        let q = person(&app, "q@example.com", "Quin", "Quilter").await;
+        app.seat(&admin, &group, &leader.id, "LEADER", &day(-100))
+            .await;
+        for m in [&x, &p1, &p2, &q] {
+            app.seat(&admin, &group, &m.id, "MEMBER", &day(-100)).await;
+        }
+        // Partnerships: Xena–Pia (declared by Xena), Pol–Xena (declared by Pol), Pia–Quin, and a contact.
+        app.ok(
+            Some(&x.token),
+            "AddPartnership",
+            json!({ "input": { "memberId": p1.id } }),
+        )
+        .await;
+        app.ok(
+            Some(&p2.token),
+            "AddPartnership",
+            json!({ "input": { "memberId": x.id } }),
+        )
+        .await;
+        app.ok(
+            Some(&p1.token),
+            "AddPartnership",
+            json!({ "input": { "memberId": q.id } }),
+        )
+        .await;
+        let k = app
+            .ok(
+                Some(&x.token),
+                "AddContact",
+                json!({ "input": { "name": "Kai", "kind": "PROFESSIONAL" } }),
+            )
+            .await["addContact"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        app.ok(
+            Some(&x.token),
+            "AddPartnership",
+            json!({ "input": { "contactId": k } }),
+        )
+        .await;
+
+        // Generation 1: Xena receives three referrals. Pia's prospect is Nell, who joins.
+        let mut to_x = give_vars(&x.id, "PORTAL", None);
+        to_x["input"]["prospect"]["email"] = json!("Nell@Example.com");
+        give_ok(&app, &p1, to_x).await;
+        app.ok(
+            Some(&p2.token),
+            "RecordOneToOne",
+            json!({ "input": { "withMemberId": x.id, "heldOn": day(0) } }),
+        )
+        .await;
+        let in_presence = give_ok(&app, &p2, give_vars(&x.id, "ONE_TO_ONE", None)).await;
+        to_won(&app, &x, &in_presence, "100.00").await;
+        give_ok(&app, &q, give_vars(&x.id, "PORTAL", None)).await;
+        // Generation 2: Nell registers with that email and gives a referral (won 500) whose
+        // prospect, Theo, joins too. Generation 3: Theo gives one.
+        let nell = person(&app, "nell@example.com", "Nell", "Nurse").await;
+        app.seat(&admin, &group, &nell.id, "MEMBER", &day(0)).await;
+        let mut to_p2 = give_vars(&p2.id, "PORTAL", None);
+        to_p2["input"]["prospect"]["email"] = json!("theo@example.com");
+        let gen2 = give_ok(&app, &nell, to_p2).await;
+        to_won(&app, &p2, &gen2, "500.00").await;
+        let theo = person(&app, "theo@example.com", "Theo", "Tutor").await;
+        app.seat(&admin, &group, &theo.id, "MEMBER", &day(0)).await;
+        give_ok(&app, &theo, give_vars(&p1.id, "PORTAL", None)).await;
+
+        use chrono::Datelike;
+        let today = chrono::Utc::now().date_naive();
+        let first_of_month = |months_back: u32| {
+            let d = chrono::NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap();
+            d.checked_sub_months(chrono::Months::new(months_back))
+                .unwrap()
+        };
+        let from = first_of_month(2).format("%Y-%m-%d").to_string();
+        let vars = json!({ "memberId": x.id, "from": from, "to": day(0) });
+        let data = app.ok(Some(&x.token), "NetworkReport", vars.clone()).await;
+        let n = &data["networkReport"];
+        assert_eq!(n["directPartners"], 3, "Pia, Pol and Kai");
+        assert_eq!(n["secondDegreeReach"], 1, "Quin, through Pia");
+        let share = n["absenceShare"].as_f64().unwrap();
+        assert!((share - 2.0 / 3.0).abs() < 1e-9, "{share}");
+        let month = |d: chrono::NaiveDate| d.format("%Y-%m").to_string();
+        assert_eq!(
+            n["months"],
+            json!([
+                { "month": month(first_of_month(2)), "receivedInPresence": 0, "receivedInAbsence": 0, "distinctAbsentGivers": 0 },
+                { "month": month(first_of_month(1)), "receivedInPresence": 0, "receivedInAbsence": 0, "distinctAbsentGivers": 0 },
+                { "month": month(today), "receivedInPresence": 1, "receivedInAbsence": 2, "distinctAbsentGivers": 2 },
+            ])
+        );
+        assert_eq!(
+            n["generations"],
+            json!([
+                { "generation": 1, "referrals": 3, "wonValue": "100.00" },
+                { "generation": 2, "referrals": 1, "wonValue": "500.00" },
+                { "generation": 3, "referrals": 1, "wonValue": "0.00" },
+            ])
+        );
+        // The group's leader may read it; a fellow member may not.
+        app.ok(Some(&leader.token), "NetworkReport", vars.clone())
+            .await;
+        assert_eq!(
+            code(&app.op(Some(&p1.token), "NetworkReport", vars).await),
+            "FORBIDDEN"
+        );
+        let backwards = app
+            .op(
+                Some(&x.token),
+                "NetworkReport",
+                json!({ "memberId": x.id, "from": day(0), "to": day(-1) }),
+            )
+            .await;
+        assert_eq!(
+            (code(&backwards), field(&backwards)),
+            ("BAD_USER_INPUT", "to")
+        );
+        // An empty period: share 0, one generation with nothing.
+        let empty = app
+            .ok(
+                Some(&x.token),
+                "NetworkReport",
+                json!({ "memberId": x.id, "from": day(-400), "to": day(-300) }),
+            )
+            .await;
+        assert_eq!(empty["networkReport"]["absenceShare"], 0.0);
+    }
+);
+
+db_test!(
+    seed_demo_is_realistic_and_idempotent,
+    |app: TestApp| async move {
+        let first = api::demo::seed(&app.db)
+            .await
+            .unwrap_or_else(|e| panic!("{}", e.message()));
+        assert!(first.created);
+        assert_eq!((first.members, first.meetings), (25, 52));
+        assert!(first.referrals > 200, "{} referrals", first.referrals);
+        let counts = app.snapshot().await;
+        let second = api::demo::seed(&app.db)
+            .await
+            .unwrap_or_else(|e| panic!("{}", e.message()));
+        assert!(!second.created);
+        assert_eq!(app.snapshot().await, counts, "a second run wrote nothing");
+
+        // The printed sign-in works, and the leader's report has something in every section.
+        let session = app
+            .ok(
+                None,
+                "SignIn",
+                json!({ "email": api::demo::LEADER_EMAIL, "password": api::demo::DEMO_PASSWORD }),
+            )
+            .await;
+        let token = session["signIn"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let me = app.ok(Some(&token), "Me", json!({})).await;
+        let group = me["me"]["memberships"][0]["group"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(me["me"]["memberships"][0]["role"], "LEADER");
+        let report = app
+            .ok(
+                Some(&token),
+                "GroupReport",
+                json!({ "groupId": group, "from": day(-364), "to": day(0) }),
+            )
+            .await;
+        let r = &report["groupReport"];
+        assert_eq!(r["rows"].as_array().unwrap().len(), 25);
+        assert!(!r["oneWayPartnerships"].as_array().unwrap().is_empty());
+        assert!(!r["unthankedWins"].as_array().unwrap().is_empty());
+        assert!(!r["overdueFollowUps"].as_array().unwrap().is_empty());
+        assert!(r["totals"]["visitors"].as_i64().unwrap() > 0);
+        let lights: std::collections::HashSet<&str> = r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["trafficLight"].as_str().unwrap())
+            .collect();
+        assert!(lights.len() >= 2, "{lights:?}");
+
+        // The share of referrals made in absence grows over the year.
+        let share = |from: i64, to: i64| {
+            let db = &app.db;
+            async move {
+                use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+                let (start, end) = (
+                    chrono::Utc::now() - chrono::Duration::days(from),
+                    chrono::Utc::now() - chrono::Duration::days(to),
+                );
+                let all = entities::referral::Entity::find()
+                    .filter(entities::referral::Column::CreatedAt.gte(start))
+                    .filter(entities::referral::Column::CreatedAt.lt(end))
+                    .count(db)
+                    .await
+                    .unwrap();
+                let absent = entities::referral::Entity::find()
+                    .filter(entities::referral::Column::CreatedAt.gte(start))
+                    .filter(entities::referral::Column::CreatedAt.lt(end))
+                    .filter(entities::referral::Column::MadeInAbsence.eq(true))
+                    .count(db)
+                    .await
+                    .unwrap();
+                absent as f64 / all as f64
+            }
+        };
+        let early = share(364, 270).await;
+        let late = share(90, 0).await;
+        assert!(late > early + 0.2, "absence share {early:.2} → {late:.2}");
+    }
+);
