@@ -11,6 +11,11 @@ pub enum ApiError {
     Unauthenticated(String),
     Forbidden(String),
     NotFound(String),
+    /// Something an input names does not exist (or is not the caller's to name).
+    NotFoundAt {
+        field: String,
+        message: String,
+    },
     BadUserInput {
         field: String,
         message: String,
@@ -40,6 +45,14 @@ impl ApiError {
         ApiError::NotFound(format!("{what} not found"))
     }
 
+    /// `NOT_FOUND` for an ID given in `field` of the input.
+    pub fn not_found_at(field: impl Into<String>, what: &str) -> Self {
+        ApiError::NotFoundAt {
+            field: field.into(),
+            message: format!("{what} not found"),
+        }
+    }
+
     pub fn unauthenticated() -> Self {
         ApiError::Unauthenticated("sign in first".into())
     }
@@ -57,7 +70,9 @@ impl ApiError {
             | ApiError::NotFound(m)
             | ApiError::InvalidTransition(m)
             | ApiError::Conflict(m) => m.clone(),
-            ApiError::BadUserInput { message, .. } => message.clone(),
+            ApiError::BadUserInput { message, .. } | ApiError::NotFoundAt { message, .. } => {
+                message.clone()
+            }
             ApiError::RateLimited => "rate limit exceeded; retry later".into(),
             ApiError::Internal(_) => "internal error".into(),
         }
@@ -67,7 +82,7 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::Forbidden(_) => "FORBIDDEN",
-            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::NotFound(_) | ApiError::NotFoundAt { .. } => "NOT_FOUND",
             ApiError::BadUserInput { .. } => "BAD_USER_INPUT",
             ApiError::InvalidTransition(_) => "INVALID_TRANSITION",
             ApiError::Conflict(_) => "CONFLICT",
@@ -90,7 +105,8 @@ impl ErrorExtensions for ApiError {
         }
         async_graphql::Error::new(self.message()).extend_with(|_, ext| {
             ext.set("code", self.code());
-            if let ApiError::BadUserInput { field, .. } = self {
+            if let ApiError::BadUserInput { field, .. } | ApiError::NotFoundAt { field, .. } = self
+            {
                 ext.set("field", field.as_str());
             }
         })

@@ -67,7 +67,7 @@ pub async fn declare_absence(
         member::Entity::find_by_id(delegate_id.clone())
             .one(&txn)
             .await?
-            .ok_or_else(|| ApiError::not_found("member"))?;
+            .ok_or_else(|| ApiError::not_found_at("input.delegateId", "member"))?;
         let seats = membership::Entity::find()
             .filter(membership::Column::MemberId.is_in([me.id.clone(), delegate_id.clone()]))
             .filter(membership::Column::LeftOn.is_null())

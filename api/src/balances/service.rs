@@ -16,6 +16,19 @@ pub const STATUS_WITHDRAWN: &str = "WITHDRAWN";
 /// Inclusive date range on `created_at`; `None` is all time.
 pub type Period = Option<(NaiveDate, NaiveDate)>;
 
+/// Referrals made within the period (dates inclusive, UTC); all when `None`.
+fn in_period(period: Period) -> sea_orm::Condition {
+    match period {
+        None => sea_orm::Condition::all(),
+        Some((from, to)) => {
+            let (start, end) = crate::reports::sql::day_range(from, to);
+            sea_orm::Condition::all()
+                .add(referral::Column::CreatedAt.gte(start))
+                .add(referral::Column::CreatedAt.lt(end))
+        }
+    }
+}
+
 /// (count, won value) of referrals matching `side`.
 async fn side_totals(
     db: &impl ConnectionTrait,
@@ -31,18 +44,7 @@ async fn side_totals(
         )
         .filter(side)
         .filter(referral::Column::Status.ne(STATUS_WITHDRAWN));
-    if let Some((from, to)) = period {
-        let start = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-        let end = to
-            .succ_opt()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|t| t.and_utc());
-        if let (Some(start), Some(end)) = (start, end) {
-            query = query
-                .filter(referral::Column::CreatedAt.gte(start))
-                .filter(referral::Column::CreatedAt.lt(end));
-        }
-    }
+    query = query.filter(in_period(period));
     let row: Option<(i64, i64)> = query.into_tuple().one(db).await?;
     let (n, value) = row.unwrap_or((0, 0));
     Ok((n, Money::from_stored(value)))
@@ -147,6 +149,7 @@ pub async fn pair_stats(
     member_id: &str,
     counterparts: &[Counterpart],
     recent_since: chrono::DateTime<chrono::Utc>,
+    period: Period,
 ) -> ApiResult<std::collections::HashMap<Counterpart, PairStats>> {
     use std::collections::HashMap;
     let members: Vec<String> = counterparts
@@ -205,6 +208,7 @@ pub async fn pair_stats(
             .column_as(recent.clone(), "recent")
             .column_as(referral::Column::CreatedAt.max(), "last")
             .filter(referral::Column::Status.ne(STATUS_WITHDRAWN))
+            .filter(in_period(period))
             .filter(
                 sea_orm::Condition::any()
                     .add(
@@ -253,6 +257,7 @@ pub async fn pair_stats(
             .column_as(recent, "recent")
             .column_as(referral::Column::CreatedAt.max(), "last")
             .filter(referral::Column::Status.ne(STATUS_WITHDRAWN))
+            .filter(in_period(period))
             .filter(referral::Column::ReceiverMemberId.eq(member_id))
             .filter(referral::Column::GiverContactId.is_in(contacts))
             .group_by(referral::Column::GiverContactId)

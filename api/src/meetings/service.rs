@@ -288,7 +288,7 @@ pub async fn record_one_to_one(
         .all(&txn)
         .await?;
     if !locked.iter().any(|m| m.id == with_id) {
-        return Err(ApiError::not_found("member"));
+        return Err(ApiError::not_found_at("input.withMemberId", "member"));
     }
     let seats = membership::Entity::find()
         .filter(membership::Column::MemberId.is_in([me.id.clone(), with_id.clone()]))

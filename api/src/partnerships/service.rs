@@ -50,7 +50,7 @@ pub async fn add(
             }
             let found = member::Entity::find_by_id(m.clone()).one(db).await?;
             if found.is_none() {
-                return Err(ApiError::not_found("member"));
+                return Err(ApiError::not_found_at("input.memberId", "member"));
             }
             let mine = crate::referrals::service::active_group_ids(db, &me.id).await?;
             let theirs = crate::referrals::service::active_group_ids(db, &m).await?;
@@ -65,7 +65,7 @@ pub async fn add(
             let c = id("input.contactId", &c)?;
             let contact = crate::contacts::service::find_owned_contact(db, &me.id, &c)
                 .await?
-                .ok_or_else(|| ApiError::not_found("contact"))?;
+                .ok_or_else(|| ApiError::not_found_at("input.contactId", "contact"))?;
             (None, Some(contact.id))
         }
         _ => {
@@ -130,7 +130,7 @@ pub async fn with_stats(
 ) -> ApiResult<Vec<(partnership::Model, PairStats)>> {
     let counterparts: Vec<Counterpart> = rows.iter().filter_map(counterpart).collect();
     let window_start = Utc::now() - Duration::days(ONE_WAY_WINDOW_DAYS);
-    let stats = pair_stats(db, member_id, &counterparts, window_start).await?;
+    let stats = pair_stats(db, member_id, &counterparts, window_start, None).await?;
     Ok(rows
         .into_iter()
         .map(|p| {

@@ -116,9 +116,42 @@ impl Partnership {
         )))
     }
 
-    /// Given: from the member to the partner; received: the other way.
-    async fn balance(&self) -> Balance {
-        self.stats.balance()
+    /// Given: from the member to the partner; received: the other way. All
+    /// time, or made between `from` and `to` inclusive.
+    async fn balance(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> ApiResult<Balance> {
+        let period = match (from, to) {
+            (None, None) => return Ok(self.stats.balance()),
+            (Some(from), Some(to)) if from <= to => (from.0, to.0),
+            (Some(_), Some(_)) => return Err(ApiError::bad_input("to", "to is before from")),
+            _ => {
+                return Err(ApiError::bad_input(
+                    "from",
+                    "give both from and to, or neither",
+                ));
+            }
+        };
+        // A period is asked for one partnership at a time: its own query.
+        let Some(counterpart) = super::service::counterpart(&self.model) else {
+            return Ok(self.stats.balance());
+        };
+        let db = &crate::graphql::context::state(ctx)?.db;
+        let stats = crate::balances::service::pair_stats(
+            db,
+            &self.model.member_id,
+            std::slice::from_ref(&counterpart),
+            Utc::now(),
+            Some(period),
+        )
+        .await?;
+        Ok(stats
+            .get(&counterpart)
+            .map(PairStats::balance)
+            .unwrap_or_else(|| self.stats.balance()))
     }
 }
 

@@ -182,7 +182,7 @@ pub async fn give(
             .collect();
         (Receiver::Firm(f), shared)
     } else {
-        return Err(ApiError::not_found("receiver"));
+        return Err(ApiError::not_found_at("input.receiverId", "receiver"));
     };
     if shared.is_empty() {
         return Err(ApiError::Forbidden(
@@ -318,7 +318,7 @@ pub async fn record_outside(
     let note = optional_long_text("input.note", input.note.as_deref(), NOTE_MAX)?;
     let contact = crate::contacts::service::find_owned_contact(&state.db, &me.id, &contact_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("contact"))?;
+        .ok_or_else(|| ApiError::not_found_at("input.contactId", "contact"))?;
     let receiver = member::Entity::find_by_id(me.id.clone())
         .one(&state.db)
         .await?

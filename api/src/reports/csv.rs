@@ -47,7 +47,7 @@ fn error(err: ApiError) -> HttpResponse {
     let status = match &err {
         ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+        ApiError::NotFound(_) | ApiError::NotFoundAt { .. } => StatusCode::NOT_FOUND,
         ApiError::BadUserInput { .. } => StatusCode::BAD_REQUEST,
         ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -56,7 +56,7 @@ fn error(err: ApiError) -> HttpResponse {
         tracing::error!(error = ?cause, "internal error in the CSV report");
     }
     let mut extensions = serde_json::json!({ "code": err.code() });
-    if let ApiError::BadUserInput { field, .. } = &err {
+    if let ApiError::BadUserInput { field, .. } | ApiError::NotFoundAt { field, .. } = &err {
         extensions["field"] = serde_json::json!(field);
     }
     HttpResponse::build(status).json(serde_json::json!({

@@ -131,5 +131,31 @@ db_test!(
         assert_eq!(q["oneWay"], false);
         assert_eq!(q["tenureDays"], 10);
         assert_eq!(q["balance"]["received"], 1);
+
+        // Over a period: today holds everything, last year nothing.
+        let q = "query($f: Date, $t: Date) { me { partnerships(first: 10) { edges { node {
+            partner { ... on Member { name } ... on Contact { name } } balance(from: $f, to: $t) { given givenValue } } } } } }";
+        let period = |f: String, t: String| {
+            let app = &app;
+            let token = me.token.clone();
+            async move {
+                let r = app.gql(Some(&token), q, json!({ "f": f, "t": t })).await;
+                r["data"]["me"]["partnerships"]["edges"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|e| e["node"]["partner"]["name"] == "Member 1")
+                    .unwrap()["node"]["balance"]
+                    .clone()
+            }
+        };
+        assert_eq!(
+            period(day(0), day(0)).await,
+            json!({ "given": 3, "givenValue": "300.00" })
+        );
+        assert_eq!(
+            period(day(-400), day(-1)).await,
+            json!({ "given": 0, "givenValue": "0.00" })
+        );
     }
 );

@@ -217,7 +217,10 @@ db_test!(
                 give_vars(&uuid::Uuid::new_v4().to_string(), "PORTAL", None),
             )
             .await;
-        assert_eq!(code(&unknown), "NOT_FOUND");
+        assert_eq!(
+            (code(&unknown), field(&unknown)),
+            ("NOT_FOUND", "input.receiverId")
+        );
         let not_shared = app
             .op(
                 Some(&a.token),
