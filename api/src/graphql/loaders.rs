@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entities::{contact, group, member, membership, partner_firm, referral_event};
+use entities::{attendance, contact, group, member, membership, partner_firm, referral_event};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::ApiError;
@@ -16,6 +16,7 @@ pub struct Loaders {
     pub firms: DataLoader<PartnerFirmLoader>,
     pub contacts: DataLoader<ContactLoader>,
     pub events: DataLoader<EventsOfReferralLoader>,
+    pub attendance: DataLoader<AttendanceOfMeetingLoader>,
     pub firm_balances: DataLoader<crate::partners::loaders::FirmBalanceLoader>,
     pub firm_tokens: DataLoader<crate::partners::loaders::TokensOfFirmLoader>,
 }
@@ -29,6 +30,7 @@ impl Loaders {
             firms: DataLoader::new(PartnerFirmLoader(db.clone()), tokio::spawn),
             contacts: DataLoader::new(ContactLoader(db.clone()), tokio::spawn),
             events: DataLoader::new(EventsOfReferralLoader(db.clone()), tokio::spawn),
+            attendance: DataLoader::new(AttendanceOfMeetingLoader(db.clone()), tokio::spawn),
             firm_balances: DataLoader::new(
                 crate::partners::loaders::FirmBalanceLoader(db.clone()),
                 tokio::spawn,
@@ -119,6 +121,33 @@ impl Loader<String> for EventsOfReferralLoader {
             keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         for row in rows {
             out.entry(row.referral_id.clone()).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// The attendance recorded at each meeting, by member name.
+pub struct AttendanceOfMeetingLoader(DatabaseConnection);
+
+impl Loader<String> for AttendanceOfMeetingLoader {
+    type Value = Vec<attendance::Model>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[String],
+    ) -> Result<HashMap<String, Vec<attendance::Model>>, ApiError> {
+        let rows = attendance::Entity::find()
+            .inner_join(member::Entity)
+            .filter(attendance::Column::MeetingId.is_in(keys.iter().cloned()))
+            .order_by_asc(member::Column::Name)
+            .order_by_asc(attendance::Column::MemberId)
+            .all(&self.0)
+            .await?;
+        let mut out: HashMap<String, Vec<attendance::Model>> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for row in rows {
+            out.entry(row.meeting_id.clone()).or_default().push(row);
         }
         Ok(out)
     }

@@ -230,20 +230,6 @@ pub async fn record_attendance(
         .collect()
 }
 
-/// Every attendance row of a meeting, by member name.
-pub async fn attendance_of(
-    db: &impl ConnectionTrait,
-    meeting_id: &str,
-) -> ApiResult<Vec<attendance::Model>> {
-    Ok(attendance::Entity::find()
-        .inner_join(member::Entity)
-        .filter(attendance::Column::MeetingId.eq(meeting_id))
-        .order_by_asc(member::Column::Name)
-        .order_by_asc(attendance::Column::MemberId)
-        .all(db)
-        .await?)
-}
-
 pub struct NewOneToOne {
     pub with_member_id: String,
     pub held_on: NaiveDate,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entities::{attendance, meeting, one_to_one};
 
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::context::{loaders, state, viewer};
+use crate::graphql::context::{loaders, viewer};
 use crate::graphql::scalars::Date;
 use crate::groups::types::Group;
 use crate::members::types::Member;
@@ -98,9 +98,32 @@ impl Meeting {
 
     /// Recorded attendance, by member name. Leaders of the group and admins only.
     async fn attendance(&self, ctx: &Context<'_>) -> ApiResult<Vec<Attendance>> {
-        let state = state(ctx)?;
-        crate::access::require_group_leader(&state.db, viewer(ctx), &self.0.group_id).await?;
-        let rows = super::service::attendance_of(&state.db, &self.0.id).await?;
+        // Batched: a page of meetings costs one seat look-up and one
+        // attendance query, not two per meeting.
+        let me = viewer(ctx).member()?;
+        let loaders = loaders(ctx)?;
+        if !me.is_admin {
+            let seats = loaders
+                .memberships
+                .load_one(me.id.clone())
+                .await?
+                .unwrap_or_default();
+            let leads = seats.iter().any(|s| {
+                s.left_on.is_none()
+                    && s.group_id == self.0.group_id
+                    && s.role == crate::access::ROLE_LEADER
+            });
+            if !leads {
+                return Err(ApiError::Forbidden(
+                    "only a leader of this group may do this".into(),
+                ));
+            }
+        }
+        let rows = loaders
+            .attendance
+            .load_one(self.0.id.clone())
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(Attendance).collect())
     }
 }

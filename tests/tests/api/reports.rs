@@ -864,3 +864,45 @@ db_test!(
         assert!(late > early + 0.2, "absence share {early:.2} → {late:.2}");
     }
 );
+
+db_test!(
+    a_page_of_meetings_with_attendance_costs_constant_statements,
+    |app: TestApp| async move {
+        let x = build(&app).await;
+        let q =
+            "query($g: ID!) { meetings(groupId: $g, first: 100) { totalCount edges { node { heldOn
+        attendance { status member { name } } } } } }";
+        let measure = || async {
+            let before = app.statements.get();
+            let r = app
+                .gql(Some(&x.leader.token), q, json!({ "g": x.group }))
+                .await;
+            assert!(r.get("errors").is_none(), "{r:#}");
+            (
+                app.statements.get() - before,
+                r["data"]["meetings"]["totalCount"].as_i64().unwrap(),
+            )
+        };
+        let (small, n) = measure().await;
+        assert_eq!(n, 4);
+        for offset in 1..=12 {
+            let m = meeting(&app, &x.leader.token, &x.group, -30 - offset).await;
+            attend(
+                &app,
+                &x.leader.token,
+                &m,
+                json!([{ "memberId": x.a.id, "status": "PRESENT" }]),
+            )
+            .await;
+        }
+        let (large, n) = measure().await;
+        assert_eq!(n, 16);
+        assert!(
+            large <= small + 2,
+            "{small} statements for 4 meetings, {large} for 16"
+        );
+        // Plain members may list meetings but not read attendance.
+        let r = app.gql(Some(&x.b.token), q, json!({ "g": x.group })).await;
+        assert_eq!(code(&r), "FORBIDDEN");
+    }
+);
