@@ -40,7 +40,7 @@ pub struct PartnerSettings {
     pub webhook_backoff_ms: u64,
     /// Attempts before a delivery is given up as FAILED.
     pub webhook_max_attempts: i32,
-    /// How often the delivery worker looks for due deliveries.
+    /// Longest pause between the delivery worker's rounds.
     pub webhook_poll_ms: u64,
     /// Per-attempt HTTP timeout.
     pub webhook_timeout_ms: u64,
@@ -72,7 +72,7 @@ impl PartnerSettings {
             rate_limit_per_token_per_minute: 0,
             webhook_backoff_ms: 50,
             webhook_max_attempts: 5,
-            webhook_poll_ms: 25,
+            webhook_poll_ms: 250,
             webhook_timeout_ms: 2_000,
             webhook_allow_private_targets: true,
         }

@@ -36,6 +36,18 @@ pub async fn find_firm(db: &impl ConnectionTrait, firm_id: &str) -> ApiResult<pa
         .ok_or_else(|| ApiError::not_found("partner firm"))
 }
 
+/// A firm named in the input: `NOT_FOUND` with `extensions.field` if unknown.
+pub async fn find_named_firm(
+    db: &impl ConnectionTrait,
+    field: &str,
+    firm_id: &str,
+) -> ApiResult<partner_firm::Model> {
+    find_firm(db, firm_id).await.map_err(|e| match e {
+        ApiError::NotFound(_) => ApiError::not_found_at(field, "partner firm"),
+        other => other,
+    })
+}
+
 pub struct NewFirm {
     pub group_id: String,
     pub name: String,
@@ -51,7 +63,12 @@ pub async fn create_firm(
     let group_id = id("input.groupId", &input.group_id)?;
     let name = required_text("input.name", &input.name, 200)?;
     let contact_email = optional_email("input.contactEmail", input.contact_email.as_deref())?;
-    let group = crate::groups::service::find_group(&state.db, &group_id).await?;
+    let group = crate::groups::service::find_group(&state.db, &group_id)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => ApiError::not_found_at("input.groupId", "group"),
+            other => other,
+        })?;
     require_group_leader(&state.db, viewer, &group.id).await?;
     let firm = partner_firm::ActiveModel {
         id: Set(new_id()),
@@ -106,7 +123,7 @@ pub async fn issue_token(
             "expiresAt must be in the future",
         ));
     }
-    let firm = find_firm(&state.db, &firm_id).await?;
+    let firm = find_named_firm(&state.db, "input.partnerFirmId", &firm_id).await?;
     require_group_leader(&state.db, viewer, &firm.group_id).await?;
     let secret = api_tokens::generate();
     let token = api_token::ActiveModel {
@@ -138,7 +155,7 @@ pub async fn revoke_token(
     let token = api_token::Entity::find_by_id(token_id)
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::not_found("API token"))?;
+        .ok_or_else(|| ApiError::not_found_at("id", "API token"))?;
     let firm = find_firm(&state.db, &token.partner_firm_id).await?;
     require_group_leader(&state.db, viewer, &firm.group_id).await?;
     if token.revoked_at.is_some() {
@@ -239,7 +256,12 @@ pub async fn submit_referral(
     if let Some(original) = replay(db, &partner.firm_id, &input.idempotency_key, &hash).await? {
         return Ok(original);
     }
-    let not_in_group = || ApiError::not_found("receiver (an active member of your group)");
+    let not_in_group = || {
+        ApiError::not_found_at(
+            "input.receiverId",
+            "receiver (an active member of your group)",
+        )
+    };
     let receiver = member::Entity::find_by_id(receiver_id)
         .one(db)
         .await?

@@ -30,6 +30,13 @@ pub const MAX_ENDPOINTS_PER_FIRM: u64 = 5;
 const URL_MAX: usize = 2000;
 const SECRET_PREFIX: &str = "rxwh_";
 
+/// Every event an endpoint receives.
+pub const EVENTS: [&str; 3] = [
+    "referral.created",
+    "referral.status_changed",
+    "referral.thanked",
+];
+
 /// A referral event that concerns a partner firm.
 #[derive(Debug, Clone, Copy)]
 pub enum WebhookEvent<'a> {
@@ -43,9 +50,9 @@ pub enum WebhookEvent<'a> {
 impl WebhookEvent<'_> {
     pub fn name(self) -> &'static str {
         match self {
-            WebhookEvent::Created => "referral.created",
-            WebhookEvent::StatusChanged(_) => "referral.status_changed",
-            WebhookEvent::Thanked(_) => "referral.thanked",
+            WebhookEvent::Created => EVENTS[0],
+            WebhookEvent::StatusChanged(_) => EVENTS[1],
+            WebhookEvent::Thanked(_) => EVENTS[2],
         }
     }
 }
@@ -221,7 +228,7 @@ async fn led_firm(
 ) -> ApiResult<entities::partner_firm::Model> {
     viewer.member()?;
     let firm_id = id(field, firm_id)?;
-    let firm = crate::partners::service::find_firm(&state.db, &firm_id).await?;
+    let firm = crate::partners::service::find_named_firm(&state.db, field, &firm_id).await?;
     require_group_leader(&state.db, viewer, &firm.group_id).await?;
     Ok(firm)
 }
@@ -279,7 +286,7 @@ pub async fn delete(
         .filter(webhook_endpoint::Column::DeletedAt.is_null())
         .one(&state.db)
         .await?
-        .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
+        .ok_or_else(|| ApiError::not_found_at("id", "webhook endpoint"))?;
     let firm = crate::partners::service::find_firm(&state.db, &endpoint.partner_firm_id).await?;
     require_group_leader(&state.db, viewer, &firm.group_id).await?;
     let now = Utc::now();

@@ -5,7 +5,7 @@ use async_graphql::{Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{webhook_attempt, webhook_endpoint};
 
-use super::service::{DeliveryLog, STATUS_CANCELLED, STATUS_DELIVERED, STATUS_FAILED};
+use super::service::{DeliveryLog, EVENTS, STATUS_CANCELLED, STATUS_DELIVERED, STATUS_FAILED};
 
 #[derive(InputObject)]
 pub struct WebhookInput {
@@ -28,11 +28,7 @@ impl Webhook {
 
     /// The events sent: referral.created, referral.status_changed, referral.thanked.
     async fn events(&self) -> Vec<&'static str> {
-        vec![
-            "referral.created",
-            "referral.status_changed",
-            "referral.thanked",
-        ]
+        EVENTS.to_vec()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

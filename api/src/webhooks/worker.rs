@@ -1,5 +1,6 @@
 //! The delivery worker: a tokio task started by `Application::build`. It
-//! wakes on every referral notice and at least every `webhook_poll_ms`,
+//! wakes on every referral notice, when the next retry falls due, and at
+//! least every `webhook_poll_ms` (for rows other processes wrote),
 //! claims due deliveries with a conditional UPDATE (so several server
 //! processes on one database never send the same try twice), POSTs them,
 //! and records each attempt. Pending rows live in the database, so a
@@ -34,6 +35,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// request timeout; if this process dies mid-send, it is retried after that.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
 const ERROR_MAX: usize = 500;
+/// Shortest sleep between rounds, so a busy queue does not spin.
+const MIN_PAUSE: Duration = Duration::from_millis(5);
 
 /// Stops the worker. Cloneable; stopping twice is harmless.
 #[derive(Clone)]
@@ -83,11 +86,17 @@ pub fn spawn(
     let task = tokio::spawn(async move {
         let mut wake_open = true;
         loop {
-            if let Err(e) = worker.run_due().await {
-                tracing::warn!(error = %e, "webhook delivery round failed");
-            }
+            // Sleep until the next retry is due, or the poll interval at most.
+            let pause = match worker.run_due().await {
+                Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or_default().min(poll),
+                Ok(None) => poll,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook delivery round failed");
+                    poll
+                }
+            };
             tokio::select! {
-                _ = tokio::time::sleep(poll) => {}
+                _ = tokio::time::sleep(pause.max(MIN_PAUSE)) => {}
                 woke = wake.recv(), if wake_open => {
                     if matches!(woke, Err(broadcast::error::RecvError::Closed)) {
                         wake_open = false;
@@ -131,17 +140,23 @@ impl Outcome {
 }
 
 impl Worker {
-    async fn run_due(&self) -> anyhow::Result<()> {
+    /// Sends what is due; returns when the next pending delivery falls due.
+    async fn run_due(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
         let now = Utc::now();
-        let due = webhook_delivery::Entity::find()
+        // One query: the earliest pending deliveries, due or not, so the
+        // first one not yet due tells the loop how long it may sleep.
+        let pending = webhook_delivery::Entity::find()
             .filter(webhook_delivery::Column::Status.eq(STATUS_PENDING))
-            .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
             .order_by_asc(webhook_delivery::Column::NextAttemptAt)
-            .limit(BATCH)
+            .limit(BATCH + 1)
             .all(&self.db)
             .await?;
+        let (due, not_due): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .partition(|d| d.next_attempt_at.is_some_and(|at| at <= now));
+        let next = not_due.iter().filter_map(|d| d.next_attempt_at).min();
         if due.is_empty() {
-            return Ok(());
+            return Ok(next);
         }
         futures_util::stream::iter(due)
             .for_each_concurrent(CONCURRENCY, |d| async move {
@@ -151,7 +166,8 @@ impl Worker {
                 }
             })
             .await;
-        Ok(())
+        // Just-sent deliveries may be due again soon: look again promptly.
+        Ok(Some(Utc::now()))
     }
 
     /// Claims one delivery, sends it, records the attempt.

@@ -147,13 +147,20 @@ db_test!(leaders_manage_firms_and_tokens, |app: TestApp| async move {
     }
     let unknown =
         json!({ "input": { "groupId": uuid::Uuid::new_v4().to_string(), "name": "Firm" } });
-    assert_eq!(
-        code(
-            &app.op(Some(&c.leader.token), "CreatePartnerFirm", unknown)
-                .await
-        ),
-        "NOT_FOUND"
-    );
+    let resp = app
+        .op(Some(&c.leader.token), "CreatePartnerFirm", unknown)
+        .await;
+    assert_eq!(code(&resp), "NOT_FOUND");
+    assert_eq!(field(&resp), "input.groupId");
+    let unknown_firm = json!({ "input": {
+        "partnerFirmId": uuid::Uuid::new_v4().to_string(), "scopes": ["REFERRALS_READ"] } });
+    let resp = app
+        .op(Some(&c.leader.token), "IssueApiToken", unknown_firm)
+        .await;
+    assert_eq!(code(&resp), "NOT_FOUND");
+    assert_eq!(field(&resp), "input.partnerFirmId");
+
+    assert_eq!(app.snapshot().await, before);
 
     // Issuing: the secret once, only its hash stored.
     let data = app
@@ -236,7 +243,6 @@ db_test!(leaders_manage_firms_and_tokens, |app: TestApp| async move {
             .1,
         1
     );
-    let _ = before;
 
     // Listing: leaders (and admins) see balances and tokens.
     let list = app
@@ -618,6 +624,7 @@ db_test!(submitting_referrals, |app: TestApp| async move {
             )
             .await;
         assert_eq!(code(&resp), "NOT_FOUND", "{resp:#}");
+        assert_eq!(field(&resp), "input.receiverId");
     }
     // A member whose seat ended is no longer a receiver either.
     app.unseat(&c.leader.token, &c.group, &b.id, &day(0)).await;

@@ -1039,13 +1039,13 @@ db_test!(
         }
         let (large, n) = measure().await;
         assert_eq!(n, 63);
-        // Batching may split a batch in two under load, but 60 more rows must not
-        // mean more than a couple more statements (one per row would be 60+).
+        // Batching may split a batch under load, but 60 more rows must not mean
+        // statements per row (N+1 would add 60+; a split batch adds a few).
         assert!(
-            large <= small + 3,
+            large <= small + 8,
             "statements grew with the page: {small} for 3 rows, {large} for 63"
         );
-        assert!(large <= 12, "{large} statements for one page");
+        assert!(large <= 20, "{large} statements for one page");
     }
 );
 
