@@ -332,15 +332,7 @@ pub async fn referrals_of_firm(
         Direction::Given => referral::Column::GiverFirmId.eq(firm_id),
         Direction::Received => referral::Column::ReceiverFirmId.eq(firm_id),
     });
-    let total = q.clone().count(db).await?;
-    let rows = q
-        .order_by_desc(referral::Column::CreatedAt)
-        .order_by_desc(referral::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    crate::referrals::service::newest_first(db, q, page).await
 }
 
 /// Active members of the token's group, by name, optionally of one

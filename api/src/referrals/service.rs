@@ -1076,6 +1076,15 @@ pub async fn list_for_member(
     if let Some(statuses) = statuses {
         q = q.filter(referral::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
     }
+    newest_first(db, q, page).await
+}
+
+/// One page of the referrals `q` selects, newest first, and how many it selects.
+pub async fn newest_first(
+    db: &impl ConnectionTrait,
+    q: sea_orm::Select<referral::Entity>,
+    page: Page,
+) -> ApiResult<(Vec<referral::Model>, u64)> {
     let total = q.clone().count(db).await?;
     let rows = q
         .order_by_desc(referral::Column::CreatedAt)
