@@ -171,7 +171,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<PartnerVie
             "this API token has expired".into(),
         ));
     }
-    touch(state, &token, now).await?;
+    // Best effort: a failed bookkeeping write must not refuse a valid token.
+    if let Err(e) = touch(state, &token, now).await {
+        tracing::warn!(token_id = %token.id, error = ?e, "could not record lastUsedAt");
+    }
     Ok(PartnerViewer {
         scopes: ApiScope::parse_list(&token.scopes),
         token_id: token.id,

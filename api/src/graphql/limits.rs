@@ -15,6 +15,11 @@ pub const MAX_FIELDS: usize = 1_000;
 
 pub struct DocumentLimits;
 
+/// Marks a WebSocket session: only subscriptions run there. Queries and
+/// mutations go over HTTP, where the caller's session and rate limits are
+/// checked on every request.
+pub struct WebSocketSession;
+
 impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(DocumentLimitsExtension)
@@ -45,7 +50,7 @@ fn walk(set: &SelectionSet, tally: &mut Tally) {
     }
 }
 
-fn too_big(message: String) -> ServerError {
+fn refused(message: String) -> ServerError {
     let mut err = ServerError::new(message, None);
     let mut ext = async_graphql::ErrorExtensionValues::default();
     ext.set("code", "BAD_USER_INPUT");
@@ -63,6 +68,13 @@ impl Extension for DocumentLimitsExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
+        if ctx.data_opt::<WebSocketSession>().is_some()
+            && document.operations.iter().any(|(_, op)| {
+                op.node.ty != async_graphql::parser::types::OperationType::Subscription
+            })
+        {
+            return Err(refused("only subscriptions are served over /graphql/ws; send queries and mutations over HTTP".into()));
+        }
         let mut tally = Tally::default();
         for (_, operation) in document.operations.iter() {
             walk(&operation.node.selection_set.node, &mut tally);
@@ -71,13 +83,13 @@ impl Extension for DocumentLimitsExtension {
             walk(&fragment.node.selection_set.node, &mut tally);
         }
         if tally.aliases > MAX_ALIASES {
-            return Err(too_big(format!(
+            return Err(refused(format!(
                 "the document has {} aliases; at most {MAX_ALIASES} are allowed",
                 tally.aliases
             )));
         }
         if tally.fields > MAX_FIELDS {
-            return Err(too_big(format!(
+            return Err(refused(format!(
                 "the document selects {} fields; at most {MAX_FIELDS} are allowed",
                 tally.fields
             )));

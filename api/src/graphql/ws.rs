@@ -30,12 +30,15 @@ pub async fn graphql_ws(
                 let viewer = viewer::resolve(&state, header.as_deref())
                     .await
                     .map_err(|e| async_graphql::Error::new(e.message()))?;
-                if matches!(viewer, Viewer::Anonymous) {
+                // Sockets are for members' live pushes; partner tokens use HTTP,
+                // where revocation and rate limits apply to every request.
+                if !matches!(viewer, Viewer::Member(_)) {
                     return Err(async_graphql::Error::new(
                         "connection_init must carry an Authorization bearer token",
                     ));
                 }
                 let mut data = Data::default();
+                data.insert(super::limits::WebSocketSession);
                 data.insert(Loaders::new(&state.db));
                 data.insert(viewer);
                 data.insert(state);

@@ -179,8 +179,12 @@ pub struct SubmitInput {
 /// SHA-256 of a canonical form of the input (fixed field order, the key
 /// itself left out): what "the same input" means for an idempotency key.
 fn request_hash(input: &SubmitInput) -> String {
+    // The receiver as a canonical UUID, so spelling variants are the same input.
+    let receiver = uuid::Uuid::parse_str(&input.receiver_id)
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| input.receiver_id.clone());
     let canonical = json!([
-        input.receiver_id,
+        receiver,
         input.prospect.name,
         input.prospect.email,
         input.prospect.phone,

@@ -183,3 +183,52 @@ db_test!(
         assert!(heard.is_err(), "{heard:?}");
     }
 );
+
+db_test!(
+    sockets_serve_members_subscriptions_only,
+    |app: TestApp| async move {
+        let c = chapter(&app, 1).await;
+        let member = &c.members[0];
+        // A partner token is an HTTP credential: no socket for it.
+        let firm = crate::partners::firm(&app, &c, "Bank").await;
+        let secret =
+            crate::partners::token(&app, &c.leader.token, &firm, &["REFERRALS_READ"]).await;
+        let mut partner = connect(&app, Some(&secret)).await;
+        let reply = next_json(&mut partner).await;
+        assert!(
+            reply.as_ref().is_none_or(|r| r["type"] != "connection_ack"),
+            "{reply:?}"
+        );
+        // Queries and mutations over the socket are refused: they belong on HTTP.
+        let mut socket = connect(&app, Some(&member.token)).await;
+        assert_eq!(
+            next_json(&mut socket).await.unwrap()["type"],
+            "connection_ack"
+        );
+        for (id, query) in [("q", "{ me { id } }"), ("m", "mutation { signOut }")] {
+            socket
+                .send(Message::Text(
+                    json!({ "id": id, "type": "subscribe", "payload": { "query": query } })
+                        .to_string(),
+                ))
+                .await
+                .unwrap();
+            let mut reply = next_json(&mut socket).await.expect("a reply");
+            while reply["type"] == "complete" {
+                reply = next_json(&mut socket).await.expect("a reply");
+            }
+            assert_eq!(reply["id"], id);
+            let errors = if reply["type"] == "error" {
+                &reply["payload"]
+            } else {
+                &reply["payload"]["errors"]
+            };
+            assert_eq!(
+                errors[0]["extensions"]["code"], "BAD_USER_INPUT",
+                "{reply:#}"
+            );
+        }
+        // The member's session is untouched (signOut did not run).
+        app.ok(Some(&member.token), "Me", json!({})).await;
+    }
+);
