@@ -78,6 +78,34 @@ impl ApiError {
         }
     }
 
+    /// The input field at fault, for `extensions.field`.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::BadUserInput { field, .. } | ApiError::NotFoundAt { field, .. } => {
+                Some(field)
+            }
+            _ => None,
+        }
+    }
+
+    /// Logs the cause of an internal error; clients only ever see "internal error".
+    pub fn log_if_internal(&self) {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(error = ?cause, "internal error while serving a request");
+        }
+    }
+
+    /// A GraphQL-style `{"errors": [...]}` body for errors answered outside
+    /// GraphQL execution (HTTP-level refusals, the CSV report).
+    pub fn response_body(&self) -> serde_json::Value {
+        self.log_if_internal();
+        let mut extensions = serde_json::json!({ "code": self.code() });
+        if let Some(field) = self.field() {
+            extensions["field"] = serde_json::json!(field);
+        }
+        serde_json::json!({ "errors": [{ "message": self.message(), "extensions": extensions }] })
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
@@ -100,14 +128,11 @@ impl From<sea_orm::DbErr> for ApiError {
 
 impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
-        if let ApiError::Internal(cause) = self {
-            tracing::error!(error = ?cause, "internal error while serving a request");
-        }
+        self.log_if_internal();
         async_graphql::Error::new(self.message()).extend_with(|_, ext| {
             ext.set("code", self.code());
-            if let ApiError::BadUserInput { field, .. } | ApiError::NotFoundAt { field, .. } = self
-            {
-                ext.set("field", field.as_str());
+            if let Some(field) = self.field() {
+                ext.set("field", field);
             }
         })
     }

@@ -23,6 +23,7 @@ pub mod referrals;
 pub mod reports;
 pub mod rewards;
 pub mod settings;
+pub mod sql;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entities::absence;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::graphql::context::loaders;
 use crate::graphql::scalars::Date;
 use crate::members::types::Member;
@@ -50,12 +50,7 @@ impl Absence {
     }
 
     async fn member(&self, ctx: &Context<'_>) -> ApiResult<Member> {
-        loaders(ctx)?
-            .members
-            .load_one(self.0.member_id.clone())
-            .await?
-            .map(Member::from)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("absence without its member")))
+        Ok(Member::from(loaders(ctx)?.member(&self.0.member_id).await?))
     }
 
     async fn note(&self) -> Option<&str> {

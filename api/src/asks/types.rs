@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entities::ask;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::graphql::context::loaders;
 use crate::graphql::scalars::Date;
 use crate::groups::types::Group;
@@ -42,22 +42,12 @@ impl Ask {
     }
 
     async fn group(&self, ctx: &Context<'_>) -> ApiResult<Group> {
-        loaders(ctx)?
-            .groups
-            .load_one(self.0.group_id.clone())
-            .await?
-            .map(Group)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("ask without its group")))
+        Ok(Group(loaders(ctx)?.group(&self.0.group_id).await?))
     }
 
     /// Who asks.
     async fn member(&self, ctx: &Context<'_>) -> ApiResult<Member> {
-        loaders(ctx)?
-            .members
-            .load_one(self.0.member_id.clone())
-            .await?
-            .map(Member::from)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("ask without its member")))
+        Ok(Member::from(loaders(ctx)?.member(&self.0.member_id).await?))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

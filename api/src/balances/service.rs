@@ -9,9 +9,18 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use super::types::Balance;
 use crate::error::ApiResult;
 use crate::money::Money;
+use crate::sql::{count_all, count_if, sum_if};
 
 pub const STATUS_WON: &str = "WON";
 pub const STATUS_WITHDRAWN: &str = "WITHDRAWN";
+
+/// Closed business: the sum of WON referrals' values (exact, BIGINT).
+fn won_value() -> SimpleExpr {
+    sum_if(
+        referral::Column::Status.eq(STATUS_WON),
+        Expr::col(referral::Column::ClosedValueE4),
+    )
+}
 
 /// Inclusive date range on `created_at`; `None` is all time.
 pub type Period = Option<(NaiveDate, NaiveDate)>;
@@ -21,7 +30,7 @@ fn in_period(period: Period) -> sea_orm::Condition {
     match period {
         None => sea_orm::Condition::all(),
         Some((from, to)) => {
-            let (start, end) = crate::reports::sql::day_range(from, to);
+            let (start, end) = crate::sql::day_range(from, to);
             sea_orm::Condition::all()
                 .add(referral::Column::CreatedAt.gte(start))
                 .add(referral::Column::CreatedAt.lt(end))
@@ -35,17 +44,16 @@ async fn side_totals(
     side: SimpleExpr,
     period: Period,
 ) -> ApiResult<(i64, Money)> {
-    let mut query = referral::Entity::find()
+    let row: Option<(i64, i64)> = referral::Entity::find()
         .select_only()
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .column_as(
-            Expr::cust("CAST(COALESCE(SUM(CASE WHEN status = 'WON' THEN closed_value_e4 ELSE 0 END), 0) AS BIGINT)"),
-            "value",
-        )
+        .column_as(count_all(), "n")
+        .column_as(won_value(), "value")
         .filter(side)
-        .filter(referral::Column::Status.ne(STATUS_WITHDRAWN));
-    query = query.filter(in_period(period));
-    let row: Option<(i64, i64)> = query.into_tuple().one(db).await?;
+        .filter(referral::Column::Status.ne(STATUS_WITHDRAWN))
+        .filter(in_period(period))
+        .into_tuple()
+        .one(db)
+        .await?;
     let (n, value) = row.unwrap_or((0, 0));
     Ok((n, Money::from_stored(value)))
 }
@@ -77,8 +85,8 @@ pub async fn for_firms(
         let rows: Vec<(Option<String>, i64, i64)> = referral::Entity::find()
             .select_only()
             .column(column)
-            .column_as(Expr::cust("COUNT(*)"), "n")
-            .column_as(Expr::cust(WON_VALUE), "value")
+            .column_as(count_all(), "n")
+            .column_as(won_value(), "value")
             .filter(column.is_in(firm_ids.iter().cloned()))
             .filter(referral::Column::Status.ne(STATUS_WITHDRAWN))
             .group_by(column)
@@ -138,8 +146,6 @@ impl PairStats {
 }
 
 pub const ONE_WAY_MIN: i64 = 3;
-const WON_VALUE: &str =
-    "CAST(COALESCE(SUM(CASE WHEN status = 'WON' THEN closed_value_e4 ELSE 0 END), 0) AS BIGINT)";
 
 /// Figures between `member_id` and each counterpart, in two grouped
 /// queries whatever the number of counterparts. `recent_since` bounds the
@@ -172,17 +178,7 @@ pub async fn pair_stats(
         .collect();
     // Built with sea-query (not raw SQL) so the bound timestamp gets each
     // backend's placeholder syntax.
-    let recent_case = sea_orm::sea_query::CaseStatement::new()
-        .case(referral::Column::CreatedAt.gte(recent_since), Expr::val(1))
-        .finally(Expr::val(0));
-    let recent: Expr = sea_orm::sea_query::Func::cast_as(
-        sea_orm::sea_query::Func::coalesce([
-            sea_orm::sea_query::Func::sum(recent_case).into(),
-            Expr::val(0),
-        ]),
-        sea_orm::sea_query::Alias::new("BIGINT"),
-    )
-    .into();
+    let recent = count_if(referral::Column::CreatedAt.gte(recent_since));
     type Row = (
         Option<String>,
         Option<String>,
@@ -203,8 +199,8 @@ pub async fn pair_stats(
             .select_only()
             .column(referral::Column::GiverMemberId)
             .column(referral::Column::ReceiverMemberId)
-            .column_as(Expr::cust("COUNT(*)"), "n")
-            .column_as(Expr::cust(WON_VALUE), "value")
+            .column_as(count_all(), "n")
+            .column_as(won_value(), "value")
             .column_as(recent.clone(), "recent")
             .column_as(referral::Column::CreatedAt.max(), "last")
             .filter(referral::Column::Status.ne(STATUS_WITHDRAWN))
@@ -252,8 +248,8 @@ pub async fn pair_stats(
         let rows: Vec<ContactRow> = referral::Entity::find()
             .select_only()
             .column(referral::Column::GiverContactId)
-            .column_as(Expr::cust("COUNT(*)"), "n")
-            .column_as(Expr::cust(WON_VALUE), "value")
+            .column_as(count_all(), "n")
+            .column_as(won_value(), "value")
             .column_as(recent, "recent")
             .column_as(referral::Column::CreatedAt.max(), "last")
             .filter(referral::Column::Status.ne(STATUS_WITHDRAWN))

@@ -9,7 +9,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use futures_util::StreamExt;
-use serde_json::json;
 
 use super::AppSchema;
 use super::loaders::Loaders;
@@ -55,13 +54,9 @@ fn negotiate(req: &HttpRequest) -> Option<Media> {
 
 /// An error response for a request that never reached execution.
 fn request_error(status: StatusCode, err: &ApiError) -> HttpResponse {
-    let body = json!({
-        "errors": [{
-            "message": err.message(),
-            "extensions": { "code": err.code() },
-        }]
-    });
-    HttpResponse::build(status).content_type(JSON).json(body)
+    HttpResponse::build(status)
+        .content_type(JSON)
+        .json(err.response_body())
 }
 
 /// HTTP 429 with `RATE_LIMITED` and a `Retry-After` in seconds, whatever
@@ -244,10 +239,6 @@ async fn execute(
     let viewer = match viewer::resolve(state, authorization).await {
         Ok(v) => v,
         Err(err) => {
-            if let ApiError::Internal(_) = err {
-                use async_graphql::ErrorExtensions;
-                let _ = err.extend();
-            }
             let status = match (media, &err) {
                 (_, ApiError::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
                 (Media::GraphQLResponse, _) => StatusCode::UNAUTHORIZED,

@@ -22,6 +22,21 @@ pub struct Loaders {
 }
 
 impl Loaders {
+    /// The member a row points at. Foreign keys guarantee it exists, so a
+    /// miss is an internal error, not NOT_FOUND.
+    pub async fn member(&self, id: &str) -> Result<member::Model, ApiError> {
+        self.members.load_one(id.to_string()).await?.ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("member {id} missing behind a foreign key"))
+        })
+    }
+
+    /// The group a row points at (see `member`).
+    pub async fn group(&self, id: &str) -> Result<group::Model, ApiError> {
+        self.groups.load_one(id.to_string()).await?.ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("group {id} missing behind a foreign key"))
+        })
+    }
+
     pub fn new(db: &DatabaseConnection) -> Loaders {
         Loaders {
             members: DataLoader::new(MemberLoader(db.clone()), tokio::spawn),

@@ -141,21 +141,11 @@ pub struct Membership(pub membership::Model);
 #[Object]
 impl Membership {
     async fn group(&self, ctx: &Context<'_>) -> ApiResult<Group> {
-        loaders(ctx)?
-            .groups
-            .load_one(self.0.group_id.clone())
-            .await?
-            .map(Group)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("membership without its group")))
+        Ok(Group(loaders(ctx)?.group(&self.0.group_id).await?))
     }
 
     async fn member(&self, ctx: &Context<'_>) -> ApiResult<Member> {
-        loaders(ctx)?
-            .members
-            .load_one(self.0.member_id.clone())
-            .await?
-            .map(Member::from)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("membership without its member")))
+        Ok(Member::from(loaders(ctx)?.member(&self.0.member_id).await?))
     }
 
     async fn role(&self) -> Role {

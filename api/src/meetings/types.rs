@@ -65,15 +65,6 @@ pub struct OneToOneInput {
     pub note: Option<String>,
 }
 
-async fn load_member(ctx: &Context<'_>, id: &str, what: &str) -> ApiResult<Member> {
-    loaders(ctx)?
-        .members
-        .load_one(id.to_string())
-        .await?
-        .map(Member::from)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("{what} without its member")))
-}
-
 #[derive(Clone)]
 pub struct Meeting(pub meeting::Model);
 
@@ -88,12 +79,7 @@ impl Meeting {
     }
 
     async fn group(&self, ctx: &Context<'_>) -> ApiResult<Group> {
-        loaders(ctx)?
-            .groups
-            .load_one(self.0.group_id.clone())
-            .await?
-            .map(Group)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("meeting without its group")))
+        Ok(Group(loaders(ctx)?.group(&self.0.group_id).await?))
     }
 
     /// Recorded attendance, by member name. Leaders of the group and admins only.
@@ -136,7 +122,7 @@ pub struct Attendance(pub attendance::Model);
 #[Object]
 impl Attendance {
     async fn member(&self, ctx: &Context<'_>) -> ApiResult<Member> {
-        load_member(ctx, &self.0.member_id, "attendance").await
+        Ok(Member::from(loaders(ctx)?.member(&self.0.member_id).await?))
     }
 
     async fn status(&self) -> AttendanceStatus {
@@ -168,12 +154,14 @@ impl OneToOne {
 
     /// The other member (the one the recorder met).
     async fn with(&self, ctx: &Context<'_>) -> ApiResult<Member> {
-        load_member(ctx, &self.0.with_member_id, "one-to-one").await
+        Ok(Member::from(
+            loaders(ctx)?.member(&self.0.with_member_id).await?,
+        ))
     }
 
     /// The member who recorded it.
     async fn recorded_by(&self, ctx: &Context<'_>) -> ApiResult<Member> {
-        load_member(ctx, &self.0.member_id, "one-to-one").await
+        Ok(Member::from(loaders(ctx)?.member(&self.0.member_id).await?))
     }
 
     async fn note(&self) -> Option<&str> {
@@ -207,7 +195,9 @@ impl Visitor {
     }
 
     async fn invited_by(&self, ctx: &Context<'_>) -> ApiResult<Member> {
-        load_member(ctx, &self.0.invited_by_id, "inviter").await
+        Ok(Member::from(
+            loaders(ctx)?.member(&self.0.invited_by_id).await?,
+        ))
     }
 
     async fn meeting(&self, ctx: &Context<'_>) -> ApiResult<Meeting> {

@@ -19,13 +19,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::Page;
 use crate::referrals::presence::Channel;
 use crate::referrals::service::{
-    Draft, Giver, NOTE_MAX, ProspectInputData, Receiver, create_in, notify_received,
-    validate_prospect, validate_temperature,
+    Draft, Giver, ProspectInputData, Receiver, create_in, notify_received, validate_passed,
 };
 use crate::state::AppState;
-use crate::validation::{
-    id, new_id, optional_email, optional_long_text, optional_text, required_text,
-};
+use crate::validation::{id, new_id, optional_email, optional_text, required_text};
 
 pub const IDEMPOTENCY_KEY_MAX: usize = 255;
 
@@ -252,9 +249,8 @@ pub async fn submit_referral(
     partner.require(ApiScope::ReferralsWrite)?;
     validate_key(&input.idempotency_key)?;
     let receiver_id = id("input.receiverId", &input.receiver_id)?;
-    let prospect = validate_prospect("input.prospect", &input.prospect)?;
-    let temperature = validate_temperature("input.temperature", input.temperature)?;
-    let note = optional_long_text("input.note", input.note.as_deref(), NOTE_MAX)?;
+    let (prospect, temperature, note) =
+        validate_passed(&input.prospect, input.temperature, input.note.as_deref())?;
     let hash = request_hash(&input);
     let db = &state.db;
     if let Some(original) = replay(db, &partner.firm_id, &input.idempotency_key, &hash).await? {

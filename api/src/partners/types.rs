@@ -169,12 +169,7 @@ impl PartnerFirm {
     }
 
     async fn group(&self, ctx: &Context<'_>) -> ApiResult<Group> {
-        loaders(ctx)?
-            .groups
-            .load_one(self.0.group_id.clone())
-            .await?
-            .map(Group)
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("partner firm without its group")))
+        Ok(Group(loaders(ctx)?.group(&self.0.group_id).await?))
     }
 
     /// Null unless the caller leads the firm's group or is the firm.

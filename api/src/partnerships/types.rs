@@ -92,14 +92,7 @@ impl Partnership {
     async fn partner(&self, ctx: &Context<'_>) -> ApiResult<Partner> {
         let loaders = loaders(ctx)?;
         if let Some(m) = &self.model.partner_member_id {
-            return loaders
-                .members
-                .load_one(m.clone())
-                .await?
-                .map(|m| Partner::Member(Member::from(m)))
-                .ok_or_else(|| {
-                    ApiError::internal(anyhow::anyhow!("partnership without its member"))
-                });
+            return Ok(Partner::Member(Member::from(loaders.member(m).await?)));
         }
         if let Some(c) = &self.model.partner_contact_id {
             return loaders

@@ -58,6 +58,20 @@ pub fn validate_prospect(prefix: &str, p: &ProspectInputData) -> ApiResult<Prosp
     })
 }
 
+/// What every way of passing a referral shares: the prospect, the
+/// temperature and a note, checked under `input.*`.
+pub fn validate_passed(
+    prospect: &ProspectInputData,
+    temperature: i32,
+    note: Option<&str>,
+) -> ApiResult<(ProspectData, i32, Option<String>)> {
+    Ok((
+        validate_prospect("input.prospect", prospect)?,
+        validate_temperature("input.temperature", temperature)?,
+        optional_long_text("input.note", note, NOTE_MAX)?,
+    ))
+}
+
 pub fn validate_temperature(field: &str, t: i32) -> ApiResult<i32> {
     if (1..=5).contains(&t) {
         Ok(t)
@@ -119,9 +133,8 @@ pub async fn give(
 ) -> ApiResult<referral::Model> {
     let me = viewer.member()?;
     let receiver_id = id("input.receiverId", &input.receiver_id)?;
-    let prospect = validate_prospect("input.prospect", &input.prospect)?;
-    let temperature = validate_temperature("input.temperature", input.temperature)?;
-    let note = optional_long_text("input.note", input.note.as_deref(), NOTE_MAX)?;
+    let (prospect, temperature, note) =
+        validate_passed(&input.prospect, input.temperature, input.note.as_deref())?;
     let meeting_id = input
         .meeting_id
         .as_deref()
@@ -313,9 +326,8 @@ pub async fn record_outside(
 ) -> ApiResult<referral::Model> {
     let me = viewer.member()?;
     let contact_id = id("input.contactId", &input.contact_id)?;
-    let prospect = validate_prospect("input.prospect", &input.prospect)?;
-    let temperature = validate_temperature("input.temperature", input.temperature)?;
-    let note = optional_long_text("input.note", input.note.as_deref(), NOTE_MAX)?;
+    let (prospect, temperature, note) =
+        validate_passed(&input.prospect, input.temperature, input.note.as_deref())?;
     let contact = crate::contacts::service::find_owned_contact(&state.db, &me.id, &contact_id)
         .await?
         .ok_or_else(|| ApiError::not_found_at("input.contactId", "contact"))?;

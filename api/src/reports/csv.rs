@@ -52,16 +52,7 @@ fn error(err: ApiError) -> HttpResponse {
         ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    if let ApiError::Internal(cause) = &err {
-        tracing::error!(error = ?cause, "internal error in the CSV report");
-    }
-    let mut extensions = serde_json::json!({ "code": err.code() });
-    if let ApiError::BadUserInput { field, .. } | ApiError::NotFoundAt { field, .. } = &err {
-        extensions["field"] = serde_json::json!(field);
-    }
-    HttpResponse::build(status).json(serde_json::json!({
-        "errors": [{ "message": err.message(), "extensions": extensions }]
-    }))
+    HttpResponse::build(status).json(err.response_body())
 }
 
 fn date(field: &str, raw: Option<&str>) -> Result<NaiveDate, ApiError> {

@@ -14,12 +14,12 @@ use sea_orm::{
 };
 
 use super::score::{Activity, Score, TrafficLight, WINDOW_DAYS, score, window_start};
-use super::sql::{count_all, count_if, day_range, sum_of};
 use crate::access::require_group_leader;
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
 use crate::members::tenure::{Seat, tenure};
 use crate::money::Money;
+use crate::sql::{count_all, count_if, day_range, sum_of};
 use crate::state::AppState;
 use crate::validation::id;
 

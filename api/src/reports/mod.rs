@@ -5,5 +5,4 @@ pub mod group_report;
 pub mod network;
 pub mod resolvers;
 pub mod score;
-pub mod sql;
 pub mod types;

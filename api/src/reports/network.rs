@@ -11,10 +11,10 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect,
 };
 
-use super::sql::{count_all, day_range, sum_if};
 use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
 use crate::money::Money;
+use crate::sql::{count_all, day_range, sum_if};
 use crate::state::AppState;
 use crate::validation::id;
 

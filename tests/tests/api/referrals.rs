@@ -118,7 +118,7 @@ db_test!(
         let c = chapter(&app, 2).await;
         let (a, b) = (&c.members[0], &c.members[1]);
         let other_group = app.create_group(&c.admin, "Elsewhere").await;
-        let (stranger, stranger_id) = app
+        let (_, stranger_id) = app
             .register("s@example.com", "Sam Stranger", "Florist")
             .await;
         app.seat(&c.admin, &other_group, &stranger_id, "MEMBER", &day(-60))
@@ -133,7 +133,6 @@ db_test!(
             .as_str()
             .unwrap()
             .to_string();
-        let _ = stranger;
         let before = app.snapshot().await;
         let with = |f: &dyn Fn(&mut Value)| {
             let mut v = give_vars(&b.id, "PORTAL", None);
@@ -291,10 +290,9 @@ db_test!(
             ]
         );
         // Attendance not recorded counts as missed too.
-        let (late_token, late_id) = app.register("new@example.com", "Nia New", "Optician").await;
+        let (_, late_id) = app.register("new@example.com", "Nia New", "Optician").await;
         app.seat(&c.admin, &c.group, &late_id, "MEMBER", &day(-60))
             .await;
-        let _ = late_token;
         let data = app
             .ok(
                 Some(&giver.token),
@@ -352,6 +350,8 @@ db_test!(
 db_test!(an_away_member_with_a_delegate, |app: TestApp| async move {
     let c = chapter(&app, 3).await;
     let (giver, away, delegate) = (&c.members[0], &c.members[1], &c.members[2]);
+    // Given before the absence: stays the receiver's alone.
+    let before = give(&app, giver, &away.id).await;
     app.ok(
         Some(&away.token),
         "DeclareAbsence",
@@ -423,9 +423,14 @@ db_test!(an_away_member_with_a_delegate, |app: TestApp| async move {
             .await;
         assert_eq!(due["dueFollowUps"]["totalCount"], 1);
     }
-    // A referral given before the absence is not the delegate's.
-    let third = &c.members[0];
-    let _ = third;
+    // The referral given before the absence is not the delegate's.
+    assert_eq!(
+        code(
+            &app.op(Some(&delegate.token), "Referral", json!({ "id": before }))
+                .await
+        ),
+        "NOT_FOUND"
+    );
     // Members who are not the delegate still see nothing.
     assert_eq!(
         code(
@@ -442,10 +447,11 @@ db_test!(an_away_member_with_a_delegate, |app: TestApp| async move {
             json!({ "since": "2020-01-01T00:00:00Z" }),
         )
         .await;
-    assert_eq!(away_digest["whileYouWereAway"]["total"], 1);
+    // Both: the one before the absence (remote) and the one during it (away).
+    assert_eq!(away_digest["whileYouWereAway"]["total"], 2);
     assert_eq!(
         away_digest["whileYouWereAway"]["byReason"],
-        json!([{ "reason": "AWAY", "count": 1 }])
+        json!([{ "reason": "AWAY", "count": 1 }, { "reason": "REMOTE", "count": 1 }])
     );
 });
 
@@ -477,6 +483,17 @@ db_test!(the_lifecycle_rules, |app: TestApp| async move {
         "INVALID_TRANSITION"
     );
     assert_eq!(app.snapshot().await, before, "refused moves wrote nothing");
+    let unchanged = app
+        .ok(Some(&receiver.token), "Referral", json!({ "id": id }))
+        .await;
+    assert_eq!(
+        (
+            &unchanged["referral"]["status"],
+            &unchanged["referral"]["version"]
+        ),
+        (&json!("SUBMITTED"), &json!(1)),
+        "refused moves changed nothing"
+    );
 
     let mut version = 1;
     for status in ["ACCEPTED", "CONTACTED", "MEETING_SET"] {

@@ -1,4 +1,4 @@
-//! Small SQL building blocks for reports, built with sea-query so they run
+//! Small SQL building blocks for aggregates (balances, reports), built with sea-query so they run
 //! on SQLite and PostgreSQL alike (no backend-specific functions).
 
 use chrono::{DateTime, NaiveDate, Utc};
