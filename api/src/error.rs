@@ -1,137 +1,100 @@
-//! The one error type of the API. Each variant maps to exactly one
-//! `extensions.code`; internal failures are logged here and reach clients
-//! only as a generic `INTERNAL`.
-
-use std::sync::Arc;
+//! The API's error: a domain error on its way to a client. Each domain
+//! variant maps to exactly one `extensions.code` here (and, for requests
+//! answered outside GraphQL, one HTTP status); internal failures are logged
+//! and reach clients only as a generic `INTERNAL`.
 
 use async_graphql::ErrorExtensions;
+use domain::DomainError;
 
+/// Deliberately not `Display`: async-graphql converts any `Display` error
+/// into a GraphQL error without its code, so this one must go through
+/// [`ErrorExtensions`].
 #[derive(Debug, Clone)]
-pub enum ApiError {
-    Unauthenticated(String),
-    Forbidden(String),
-    NotFound(String),
-    /// Something an input names does not exist (or is not the caller's to name).
-    NotFoundAt {
-        field: String,
-        message: String,
-    },
-    BadUserInput {
-        field: String,
-        message: String,
-    },
-    InvalidTransition(String),
-    Conflict(String),
-    RateLimited,
-    /// The cause is kept for the log only; clients see "internal error".
-    Internal(Arc<anyhow::Error>),
-}
+pub struct ApiError(pub DomainError);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        ApiError(err)
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ApiError(DomainError::internal(err))
+    }
+}
+
 impl ApiError {
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError::BadUserInput {
-            field: field.into(),
-            message: message.into(),
-        }
+        ApiError(DomainError::bad_input(field, message))
     }
 
-    pub fn forbidden() -> Self {
-        ApiError::Forbidden("you may not do this".into())
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError(DomainError::Forbidden(message.into()))
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        ApiError(DomainError::Unauthenticated(message.into()))
     }
 
     pub fn not_found(what: &str) -> Self {
-        ApiError::NotFound(format!("{what} not found"))
+        ApiError(DomainError::not_found(what))
     }
 
-    /// `NOT_FOUND` for an ID given in `field` of the input.
     pub fn not_found_at(field: impl Into<String>, what: &str) -> Self {
-        ApiError::NotFoundAt {
-            field: field.into(),
-            message: format!("{what} not found"),
-        }
-    }
-
-    pub fn unauthenticated() -> Self {
-        ApiError::Unauthenticated("sign in first".into())
+        ApiError(DomainError::not_found_at(field, what))
     }
 
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
-        ApiError::Internal(Arc::new(err.into()))
+        ApiError(DomainError::internal(err))
     }
 
-    /// The client-facing message. Deliberately not `Display`: that would make
-    /// async-graphql's blanket conversion drop the error code.
+    pub fn rate_limited() -> Self {
+        ApiError(DomainError::RateLimited)
+    }
+
+    pub fn is_internal(&self) -> bool {
+        matches!(self.0, DomainError::Internal(_))
+    }
+
     pub fn message(&self) -> String {
-        match self {
-            ApiError::Unauthenticated(m)
-            | ApiError::Forbidden(m)
-            | ApiError::NotFound(m)
-            | ApiError::InvalidTransition(m)
-            | ApiError::Conflict(m) => m.clone(),
-            ApiError::BadUserInput { message, .. } | ApiError::NotFoundAt { message, .. } => {
-                message.clone()
-            }
-            ApiError::RateLimited => "rate limit exceeded; retry later".into(),
-            ApiError::Internal(_) => "internal error".into(),
-        }
+        self.0.message()
     }
 
-    /// The input field at fault, for `extensions.field`.
-    pub fn field(&self) -> Option<&str> {
-        match self {
-            ApiError::BadUserInput { field, .. } | ApiError::NotFoundAt { field, .. } => {
-                Some(field)
-            }
-            _ => None,
-        }
-    }
-
-    /// Logs the cause of an internal error; clients only ever see "internal error".
-    pub fn log_if_internal(&self) {
-        if let ApiError::Internal(cause) = self {
-            tracing::error!(error = ?cause, "internal error while serving a request");
+    /// The `extensions.code` of SPEC.md.
+    pub fn code(&self) -> &'static str {
+        match &self.0 {
+            DomainError::Unauthenticated(_) => "UNAUTHENTICATED",
+            DomainError::Forbidden(_) => "FORBIDDEN",
+            DomainError::NotFound(_) | DomainError::NotFoundAt { .. } => "NOT_FOUND",
+            DomainError::BadUserInput { .. } => "BAD_USER_INPUT",
+            DomainError::InvalidTransition(_) => "INVALID_TRANSITION",
+            DomainError::Conflict(_) => "CONFLICT",
+            DomainError::RateLimited => "RATE_LIMITED",
+            DomainError::Internal(_) => "INTERNAL",
         }
     }
 
     /// A GraphQL-style `{"errors": [...]}` body for errors answered outside
     /// GraphQL execution (HTTP-level refusals, the CSV report).
     pub fn response_body(&self) -> serde_json::Value {
-        self.log_if_internal();
+        self.0.log_if_internal();
         let mut extensions = serde_json::json!({ "code": self.code() });
-        if let Some(field) = self.field() {
+        if let Some(field) = self.0.field() {
             extensions["field"] = serde_json::json!(field);
         }
         serde_json::json!({ "errors": [{ "message": self.message(), "extensions": extensions }] })
-    }
-
-    pub fn code(&self) -> &'static str {
-        match self {
-            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
-            ApiError::Forbidden(_) => "FORBIDDEN",
-            ApiError::NotFound(_) | ApiError::NotFoundAt { .. } => "NOT_FOUND",
-            ApiError::BadUserInput { .. } => "BAD_USER_INPUT",
-            ApiError::InvalidTransition(_) => "INVALID_TRANSITION",
-            ApiError::Conflict(_) => "CONFLICT",
-            ApiError::RateLimited => "RATE_LIMITED",
-            ApiError::Internal(_) => "INTERNAL",
-        }
-    }
-}
-
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(err: sea_orm::DbErr) -> Self {
-        ApiError::internal(err)
     }
 }
 
 impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
-        self.log_if_internal();
+        self.0.log_if_internal();
         async_graphql::Error::new(self.message()).extend_with(|_, ext| {
             ext.set("code", self.code());
-            if let Some(field) = self.field() {
+            if let Some(field) = self.0.field() {
                 ext.set("field", field);
             }
         })

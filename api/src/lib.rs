@@ -1,31 +1,31 @@
 //! referral-exchange: a GraphQL backend for professional networking groups
 //! whose members pass business referrals to one another and to partner firms.
+//!
+//! This crate *speaks*: HTTP, GraphQL, settings, start-up and the CLI. What
+//! the product decides lives in the `domain` crate. The library exposes only
+//! what the binary and the black-box tests need.
 
-pub mod absences;
-pub mod access;
-pub mod asks;
-pub mod auth;
-pub mod balances;
-pub mod contacts;
+mod absences;
+mod asks;
+mod auth;
+mod balances;
+pub mod cli;
+mod contacts;
 pub mod db;
-pub mod demo;
-pub mod error;
-pub mod graphql;
-pub mod groups;
-pub mod meetings;
-pub mod members;
-pub mod money;
-pub mod notifications;
-pub mod partners;
-pub mod partnerships;
-pub mod rate_limit;
-pub mod referrals;
-pub mod reports;
-pub mod rewards;
+mod error;
+mod graphql;
+mod groups;
+mod http;
+mod meetings;
+mod members;
+mod partners;
+mod partnerships;
+mod rate_limit;
+mod referrals;
+mod reports;
+mod rewards;
 pub mod settings;
-pub mod sql;
 pub mod startup;
-pub mod state;
+mod state;
 pub mod telemetry;
-pub mod validation;
-pub mod webhooks;
+mod webhooks;

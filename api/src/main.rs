@@ -41,7 +41,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let command = Cli::parse().command.unwrap_or(Command::Serve);
     if let Command::ExportSchema = command {
-        print!("{}", api::graphql::sdl());
+        print!("{}", api::cli::export_schema());
         return Ok(());
     }
     let production = std::env::var("RX_ENV").is_ok_and(|v| v == "production");
@@ -50,17 +50,12 @@ async fn main() -> anyhow::Result<()> {
     match command {
         Command::Serve | Command::ExportSchema => serve(settings).await,
         Command::Migrate => {
-            let db = api::db::connect(&settings.database_url).await?;
-            api::db::migrate(&db).await?;
+            api::cli::migrate(&settings.database_url).await?;
             println!("database is up to date");
             Ok(())
         }
         Command::SeedDemo => {
-            let db = api::db::connect(&settings.database_url).await?;
-            api::db::migrate(&db).await?;
-            let seeded = api::demo::seed(&db)
-                .await
-                .map_err(|e| anyhow::anyhow!(e.message()))?;
+            let seeded = api::cli::seed_demo(&settings.database_url).await?;
             if seeded.created {
                 println!(
                     "demo chapter loaded: {} members, {} meetings, {} referrals",
@@ -71,8 +66,8 @@ async fn main() -> anyhow::Result<()> {
             }
             println!(
                 "sign in as the demo leader: email {} password {}",
-                api::demo::LEADER_EMAIL,
-                api::demo::DEMO_PASSWORD
+                api::cli::DEMO_LEADER_EMAIL,
+                api::cli::DEMO_PASSWORD
             );
             Ok(())
         }
@@ -82,12 +77,9 @@ async fn main() -> anyhow::Result<()> {
                 .read_to_string(&mut password)
                 .context("reading the password from standard input")?;
             let password = password.trim_end_matches(['\n', '\r']).to_string();
-            let db = api::db::connect(&settings.database_url).await?;
-            api::db::migrate(&db).await?;
-            let admin = api::auth::service::create_admin(&db, &email, &name, password)
-                .await
-                .map_err(|e| anyhow::anyhow!(e.message()))?;
-            println!("administrator {} ({}) is ready", admin.name, admin.email);
+            let (name, email) =
+                api::cli::create_admin(&settings.database_url, &email, &name, password).await?;
+            println!("administrator {name} ({email}) is ready");
             Ok(())
         }
     }

@@ -150,7 +150,7 @@ impl Settings {
             database_url: database_url.into(),
             bind: "127.0.0.1:0".into(),
             environment: Environment::Development,
-            jwt_secret: SecretString::from(crate::auth::random_token(48)),
+            jwt_secret: SecretString::from(domain::auth::random_token(48)),
             max_body_bytes: 256 * 1024,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
@@ -177,7 +177,7 @@ fn development_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
         }
     }
     std::fs::create_dir_all(data_dir)?;
-    let secret = crate::auth::random_token(48);
+    let secret = domain::auth::random_token(48);
     write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a development JWT secret");
     Ok(SecretString::from(secret))

@@ -9,9 +9,10 @@ use actix_web::{App, HttpResponse, HttpServer, middleware, web};
 use sea_orm::ConnectionTrait;
 
 use crate::graphql::{self, AppSchema};
+use crate::http;
 use crate::settings::Settings;
-use crate::state::AppState;
-use crate::webhooks::worker::{self, WorkerHandle};
+use crate::state::{AppState, webhook_config};
+use domain::webhooks::worker::{self, WorkerHandle};
 
 pub struct Application {
     port: u16,
@@ -54,7 +55,7 @@ impl Application {
         let state = AppState::new(db, settings);
         let worker = worker::spawn(
             worker_db,
-            state.settings.partners.clone(),
+            webhook_config(&state.settings.partners),
             state.notifier.subscribe(),
         )?;
         // Weak, so the sweep ends once the server (and its state) is gone.
@@ -122,12 +123,12 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/graphql", web::post().to(graphql::http::graphql_post))
-        .route("/graphql", web::get().to(graphql::http::graphql_get))
-        .route("/graphql/ws", web::get().to(graphql::ws::graphql_ws))
+    cfg.route("/graphql", web::post().to(http::graphql::graphql_post))
+        .route("/graphql", web::get().to(http::graphql::graphql_get))
+        .route("/graphql/ws", web::get().to(http::ws::graphql_ws))
         .route(
             "/reports/groups/{file}",
-            web::get().to(crate::reports::csv::group_report_csv),
+            web::get().to(http::reports::group_report_csv),
         )
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz));

@@ -1,33 +1,53 @@
-//! Application state shared by every request (no globals).
+//! Application state shared by every request (no globals): the domain's
+//! context, the settings, and the rate limiters.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
+use domain::auth::jwt::JwtKeys;
+use domain::{Config, Ctx, WebhookConfig};
 use sea_orm::DatabaseConnection;
 
-use crate::auth::jwt::JwtKeys;
-use crate::notifications::Notifier;
 use crate::rate_limit::RateLimits;
-use crate::settings::Settings;
+use crate::settings::{PartnerSettings, Settings};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub db: DatabaseConnection,
-    pub jwt: JwtKeys,
+    pub ctx: Ctx,
     pub settings: Arc<Settings>,
-    pub notifier: Notifier,
     pub rate_limits: Arc<RateLimits>,
+}
+
+/// Domain functions take the `Ctx`; a `&AppState` passes as one.
+impl Deref for AppState {
+    type Target = Ctx;
+
+    fn deref(&self) -> &Ctx {
+        &self.ctx
+    }
+}
+
+pub fn webhook_config(p: &PartnerSettings) -> WebhookConfig {
+    WebhookConfig {
+        backoff_ms: p.webhook_backoff_ms,
+        max_attempts: p.webhook_max_attempts,
+        poll_ms: p.webhook_poll_ms,
+        timeout_ms: p.webhook_timeout_ms,
+        allow_private_targets: p.webhook_allow_private_targets,
+    }
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, settings: Settings) -> AppState {
         let jwt = JwtKeys::new(settings.jwt_secret_bytes(), settings.access_token_ttl_secs);
-        let rate_limits = Arc::new(RateLimits::new(&settings.partners));
+        let config = Config {
+            refresh_token_ttl_secs: settings.refresh_token_ttl_secs,
+            webhooks: webhook_config(&settings.partners),
+        };
         AppState {
-            db,
-            jwt,
-            rate_limits,
+            ctx: Ctx::new(db, jwt, config),
+            rate_limits: Arc::new(RateLimits::new(&settings.partners)),
             settings: Arc::new(settings),
-            notifier: Notifier::default(),
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::AttendanceStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "attendance")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub id: String,
     pub meeting_id: String,
     pub member_id: String,
-    pub status: String,
+    pub status: AttendanceStatus,
     pub substitute_name: Option<String>,
     pub recorded_at: DateTimeUtc,
 }

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::ContactKind;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "contacts")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub id: String,
     pub owner_id: String,
     pub name: String,
-    pub kind: String,
+    pub kind: ContactKind,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub company: Option<String>,

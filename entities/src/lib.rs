@@ -7,6 +7,7 @@ pub mod api_token;
 pub mod ask;
 pub mod attendance;
 pub mod contact;
+pub mod enums;
 pub mod group;
 pub mod idempotency_key;
 pub mod meeting;
@@ -27,3 +28,8 @@ pub mod webhook_delivery;
 pub mod webhook_endpoint;
 
 pub mod prelude;
+
+pub use enums::{
+    AbsenceReason, ApiScope, AttendanceStatus, BusinessKind, Channel, ContactKind, DeliveryStatus,
+    EventKind, PartnershipStage, ReferralStatus, Role, WebhookEventKind,
+};

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "memberships")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub id: String,
     pub group_id: String,
     pub member_id: String,
-    pub role: String,
+    pub role: Role,
     pub joined_on: Date,
     pub left_on: Option<Date>,
     pub created_at: DateTimeUtc,

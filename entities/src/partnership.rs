@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::PartnershipStage;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "partnerships")]
 pub struct Model {
@@ -11,7 +13,7 @@ pub struct Model {
     pub partner_member_id: Option<String>,
     pub partner_contact_id: Option<String>,
     pub since: Date,
-    pub stage: String,
+    pub stage: PartnershipStage,
     pub created_at: DateTimeUtc,
 }
 

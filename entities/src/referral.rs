@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{AbsenceReason, BusinessKind, Channel, ReferralStatus};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "referrals")]
 pub struct Model {
@@ -20,18 +22,18 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub prospect_need: Option<String>,
     pub temperature: i32,
-    pub channel: String,
+    pub channel: Channel,
     pub meeting_id: Option<String>,
     pub ask_id: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub note: Option<String>,
     pub made_in_absence: bool,
-    pub absence_reason: Option<String>,
+    pub absence_reason: Option<AbsenceReason>,
     pub inside_group: bool,
     pub delegate_id: Option<String>,
-    pub status: String,
+    pub status: ReferralStatus,
     pub closed_value_e4: Option<i64>,
-    pub business_kind: Option<String>,
+    pub business_kind: Option<BusinessKind>,
     pub version: i32,
     pub follow_up_count: i32,
     /// NO_ANSWER follow-ups in a row; the cadence parks the referral at the limit.

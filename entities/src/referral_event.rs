@@ -2,15 +2,17 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{EventKind, ReferralStatus};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "referral_events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub referral_id: String,
-    pub kind: String,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
+    pub kind: EventKind,
+    pub from_status: Option<ReferralStatus>,
+    pub to_status: Option<ReferralStatus>,
     pub actor_member_id: Option<String>,
     pub actor_firm_id: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]

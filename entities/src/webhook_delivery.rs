@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{DeliveryStatus, WebhookEventKind};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_deliveries")]
 pub struct Model {
@@ -10,10 +12,10 @@ pub struct Model {
     pub endpoint_id: String,
     pub partner_firm_id: String,
     pub referral_id: Option<String>,
-    pub event: String,
+    pub event: WebhookEventKind,
     #[sea_orm(column_type = "Text")]
     pub payload: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: Option<DateTimeUtc>,
     pub last_attempt_at: Option<DateTimeUtc>,

@@ -2,6 +2,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
 mod m20261123_000001_create_data_model;
 mod m20261123_000002_webhooks;
 

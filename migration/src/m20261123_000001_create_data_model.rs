@@ -12,47 +12,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-/// Length of a textual UUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`).
-const ID_LEN: u32 = 36;
-
-/// Text primary key holding a UUID.
-fn pk_id<T: IntoIden>(col: T) -> ColumnDef {
-    string_len(col, ID_LEN).primary_key().take()
-}
-
-/// Non-null reference to another table's id.
-fn id_ref<T: IntoIden>(col: T) -> ColumnDef {
-    string_len(col, ID_LEN)
-}
-
-/// Nullable reference to another table's id.
-fn id_ref_null<T: IntoIden>(col: T) -> ColumnDef {
-    string_len_null(col, ID_LEN)
-}
-
-/// Foreign key `table.column -> ref_table.id`, named `fk_<table>_<column>`.
-fn fk<T, C, R, RC>(
-    name: &str,
-    table: T,
-    column: C,
-    ref_table: R,
-    ref_column: RC,
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement
-where
-    T: IntoIden,
-    C: IntoIden,
-    R: IntoIden,
-    RC: IntoIden,
-{
-    ForeignKey::create()
-        .name(name)
-        .from(table, column)
-        .to(ref_table, ref_column)
-        .on_delete(on_delete)
-        .on_update(ForeignKeyAction::NoAction)
-        .take()
-}
+use crate::helpers::{fk, id_ref, id_ref_null, pk_id};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

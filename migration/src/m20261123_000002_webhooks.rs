@@ -8,42 +8,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-const ID_LEN: u32 = 36;
-
-fn pk_id<T: IntoIden>(col: T) -> ColumnDef {
-    string_len(col, ID_LEN).primary_key().take()
-}
-
-fn id_ref<T: IntoIden>(col: T) -> ColumnDef {
-    string_len(col, ID_LEN)
-}
-
-fn id_ref_null<T: IntoIden>(col: T) -> ColumnDef {
-    string_len_null(col, ID_LEN)
-}
-
-fn fk<T, C, R, RC>(
-    name: &str,
-    table: T,
-    column: C,
-    ref_table: R,
-    ref_column: RC,
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement
-where
-    T: IntoIden,
-    C: IntoIden,
-    R: IntoIden,
-    RC: IntoIden,
-{
-    ForeignKey::create()
-        .name(name)
-        .from(table, column)
-        .to(ref_table, ref_column)
-        .on_delete(on_delete)
-        .on_update(ForeignKeyAction::NoAction)
-        .take()
-}
+use crate::helpers::{fk, id_ref, id_ref_null, pk_id};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

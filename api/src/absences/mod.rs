@@ -2,5 +2,4 @@
 //! and advances their new referrals meanwhile.
 
 pub mod resolvers;
-pub mod service;
 pub mod types;

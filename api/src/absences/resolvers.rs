@@ -1,9 +1,9 @@
 use async_graphql::{Context, Object};
 
-use super::service::{self, NewAbsence};
 use super::types::{Absence, AbsenceInput};
 use crate::error::ApiResult;
-use crate::graphql::context::{state, viewer};
+use crate::graphql::context::{caller, state};
+use domain::absences::service::{self, NewAbsence};
 
 #[derive(Default)]
 pub struct AbsencesQuery;
@@ -12,7 +12,7 @@ pub struct AbsencesQuery;
 impl AbsencesQuery {
     /// The caller's absences, latest start first.
     async fn my_absences(&self, ctx: &Context<'_>) -> ApiResult<Vec<Absence>> {
-        let rows = service::my_absences(state(ctx)?, viewer(ctx)).await?;
+        let rows = service::my_absences(state(ctx)?, caller(ctx)).await?;
         Ok(rows.into_iter().map(Absence).collect())
     }
 }
@@ -32,7 +32,7 @@ impl AbsencesMutation {
             note: input.note,
         };
         Ok(Absence(
-            service::declare_absence(state(ctx)?, viewer(ctx), new).await?,
+            service::declare_absence(state(ctx)?, caller(ctx), new).await?,
         ))
     }
 }

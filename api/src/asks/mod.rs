@@ -2,5 +2,4 @@
 //! ("who knows the facilities manager at…"); referrals can answer one.
 
 pub mod resolvers;
-pub mod service;
 pub mod types;

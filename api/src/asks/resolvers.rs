@@ -1,9 +1,9 @@
 use async_graphql::{Context, ID, Object};
 
-use super::service::{self, NewAsk};
 use super::types::{Ask, AskInput};
 use crate::error::ApiResult;
-use crate::graphql::context::{state, viewer};
+use crate::graphql::context::{caller, state};
+use domain::asks::service::{self, NewAsk};
 
 #[derive(Default)]
 pub struct AsksQuery;
@@ -12,7 +12,7 @@ pub struct AsksQuery;
 impl AsksQuery {
     /// The group's open (unexpired) asks, newest first. Members of the group and admins.
     async fn asks(&self, ctx: &Context<'_>, group_id: ID) -> ApiResult<Vec<Ask>> {
-        let rows = service::open_asks(state(ctx)?, viewer(ctx), &group_id).await?;
+        let rows = service::open_asks(state(ctx)?, caller(ctx), &group_id).await?;
         Ok(rows.into_iter().map(Ask).collect())
     }
 }
@@ -30,6 +30,6 @@ impl AsksMutation {
             target_profession: input.target_profession,
             expires_on: input.expires_on.map(|d| d.0),
         };
-        Ok(Ask(service::post_ask(state(ctx)?, viewer(ctx), new).await?))
+        Ok(Ask(service::post_ask(state(ctx)?, caller(ctx), new).await?))
     }
 }

@@ -1,10 +1,10 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::service::{self, NewAccount};
 use crate::error::ApiResult;
-use crate::graphql::context::{state, viewer};
+use crate::graphql::context::{caller, state};
 use crate::members::types::{Access, Member};
+use domain::auth::service::{self, NewAccount};
 
 #[derive(InputObject)]
 pub struct RegisterInput {
@@ -91,7 +91,7 @@ impl AuthMutation {
 
     /// Revokes the caller's current session (refresh-token family).
     async fn sign_out(&self, ctx: &Context<'_>) -> ApiResult<bool> {
-        let viewer = viewer(ctx);
-        service::sign_out(state(ctx)?, viewer.member()?).await
+        let caller = caller(ctx);
+        Ok(service::sign_out(state(ctx)?, caller.member()?).await?)
     }
 }

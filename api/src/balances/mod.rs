@@ -1,4 +1,3 @@
 //! Two-way give/receive balances, computed by SQL aggregation over referrals.
 
-pub mod service;
 pub mod types;

@@ -1,7 +1,6 @@
 use async_graphql::SimpleObject;
 
 use crate::graphql::scalars::Decimal;
-use crate::money::Money;
 
 /// Counts exclude withdrawn referrals; values are WON closed business only.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
@@ -14,14 +13,14 @@ pub struct Balance {
     pub net: i32,
 }
 
-impl Balance {
-    pub fn new(given: i64, received: i64, given_value: Money, received_value: Money) -> Balance {
+impl From<domain::balances::service::Balance> for Balance {
+    fn from(b: domain::balances::service::Balance) -> Balance {
         Balance {
-            given: given as i32,
-            received: received as i32,
-            given_value: Decimal(given_value),
-            received_value: Decimal(received_value),
-            net: (given - received) as i32,
+            given: b.given as i32,
+            received: b.received as i32,
+            given_value: Decimal(b.given_value),
+            received_value: Decimal(b.received_value),
+            net: b.net() as i32,
         }
     }
 }

@@ -2,5 +2,4 @@
 //! professionals, prospects), private to the member who added them.
 
 pub mod resolvers;
-pub mod service;
 pub mod types;

@@ -1,10 +1,11 @@
 use async_graphql::{Context, Object};
 
-use super::service::{self, NewContact};
 use super::types::{Contact, ContactConnection, ContactInput};
 use crate::error::ApiResult;
+use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
-use crate::graphql::context::{state, viewer};
+use crate::graphql::context::{caller, state};
+use domain::contacts::service::{self, NewContact};
 
 #[derive(Default)]
 pub struct ContactsQuery;
@@ -19,7 +20,7 @@ impl ContactsQuery {
         after: Option<String>,
     ) -> ApiResult<ContactConnection> {
         let page = Page::from_args(first, after.as_deref())?;
-        let (rows, total) = service::my_contacts(state(ctx)?, viewer(ctx), page).await?;
+        let (rows, total) = service::my_contacts(state(ctx)?, caller(ctx), page).await?;
         Ok(page.connection(rows.into_iter().map(Contact).collect(), total))
     }
 }
@@ -33,14 +34,14 @@ impl ContactsMutation {
     async fn add_contact(&self, ctx: &Context<'_>, input: ContactInput) -> ApiResult<Contact> {
         let new = NewContact {
             name: input.name,
-            kind: input.kind,
+            kind: input.kind.into(),
             email: input.email,
             phone: input.phone,
             company: input.company,
             nps_score: input.nps_score,
         };
         Ok(Contact(
-            service::add_contact(state(ctx)?, viewer(ctx), new).await?,
+            service::add_contact(state(ctx)?, caller(ctx), new).await?,
         ))
     }
 }

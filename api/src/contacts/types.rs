@@ -5,37 +5,17 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entities::contact;
 
-use crate::graphql::context::viewer;
+use crate::graphql::context::caller;
 use crate::graphql::scalars::Date;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::ContactKind")]
 pub enum ContactKind {
     Client,
     /// A referral source: a fellow professional who shares the target market.
     Professional,
     Prospect,
     Other,
-}
-
-impl ContactKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContactKind::Client => "CLIENT",
-            ContactKind::Professional => "PROFESSIONAL",
-            ContactKind::Prospect => "PROSPECT",
-            ContactKind::Other => "OTHER",
-        }
-    }
-
-    /// Only this module writes the column; anything unexpected reads as OTHER.
-    pub fn from_stored(s: &str) -> ContactKind {
-        match s {
-            "CLIENT" => ContactKind::Client,
-            "PROFESSIONAL" => ContactKind::Professional,
-            "PROSPECT" => ContactKind::Prospect,
-            _ => ContactKind::Other,
-        }
-    }
 }
 
 #[derive(InputObject)]
@@ -53,7 +33,7 @@ pub struct Contact(pub contact::Model);
 
 impl Contact {
     fn owned_by_viewer(&self, ctx: &Context<'_>) -> bool {
-        viewer(ctx)
+        caller(ctx)
             .member()
             .is_ok_and(|me| me.id == self.0.owner_id)
     }
@@ -70,7 +50,7 @@ impl Contact {
     }
 
     async fn kind(&self) -> ContactKind {
-        ContactKind::from_stored(&self.0.kind)
+        ContactKind::from(self.0.kind)
     }
 
     /// Net promoter score 0-10, as the owner last recorded it. Null unless

@@ -1,12 +1,12 @@
-//! What a resolver gets from the request context: the state, the viewer and
+//! What a resolver gets from the request context: the state, the caller and
 //! the per-request loaders. Missing data is an `INTERNAL` error, not a panic.
 
 use async_graphql::Context;
 
 use super::loaders::Loaders;
-use crate::auth::Viewer;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use domain::Caller;
 
 pub fn state<'a>(ctx: &Context<'a>) -> ApiResult<&'a AppState> {
     ctx.data::<AppState>().map_err(|_| {
@@ -14,9 +14,9 @@ pub fn state<'a>(ctx: &Context<'a>) -> ApiResult<&'a AppState> {
     })
 }
 
-pub fn viewer<'a>(ctx: &Context<'a>) -> &'a Viewer {
-    static ANONYMOUS: Viewer = Viewer::Anonymous;
-    ctx.data::<Viewer>().unwrap_or(&ANONYMOUS)
+pub fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
+    static ANONYMOUS: Caller = Caller::Anonymous;
+    ctx.data::<Caller>().unwrap_or(&ANONYMOUS)
 }
 
 pub fn loaders<'a>(ctx: &Context<'a>) -> ApiResult<&'a Loaders> {

@@ -4,12 +4,11 @@
 
 pub mod connection;
 pub mod context;
-pub mod http;
+pub mod enums;
 pub mod limits;
 pub mod loaders;
 pub mod node;
 pub mod scalars;
-pub mod ws;
 
 use async_graphql::extensions::apollo_persisted_queries::{
     ApolloPersistedQueries, LruCacheStorage,

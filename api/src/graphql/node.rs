@@ -8,12 +8,10 @@ use entities::{absence, ask, contact, meeting, one_to_one, partner_firm, partner
 use sea_orm::EntityTrait;
 
 use crate::absences::types::Absence;
-use crate::access;
 use crate::asks::types::Ask;
-use crate::auth::Viewer;
 use crate::contacts::types::Contact;
 use crate::error::ApiResult;
-use crate::graphql::context::{state, viewer};
+use crate::graphql::context::{caller, state};
 use crate::groups::types::Group;
 use crate::meetings::types::{Meeting, OneToOne};
 use crate::members::types::Member;
@@ -21,6 +19,8 @@ use crate::partners::types::PartnerFirm;
 use crate::partnerships::types::Partnership;
 use crate::referrals::types::Referral;
 use crate::state::AppState;
+use domain::Caller;
+use domain::access;
 
 // Short-lived per response; boxing the large variants would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -47,46 +47,46 @@ impl NodeQuery {
     /// Any object by its global ID; null when unknown or not visible to the caller.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
         let state = state(ctx)?;
-        let viewer = viewer(ctx);
-        viewer.member()?;
+        let caller = caller(ctx);
+        caller.member()?;
         if uuid::Uuid::parse_str(&id).is_err() {
             return Ok(None);
         }
-        find(state, viewer, id.to_string()).await
+        find(state, caller, id.to_string()).await
     }
 }
 
-async fn in_group(state: &AppState, viewer: &Viewer, group_id: &str) -> ApiResult<bool> {
-    Ok(access::require_group_member(&state.db, viewer, group_id)
+async fn in_group(state: &AppState, caller: &Caller, group_id: &str) -> ApiResult<bool> {
+    Ok(access::require_group_member(&state.db, caller, group_id)
         .await
         .is_ok())
 }
 
-async fn find(state: &AppState, viewer: &Viewer, id: String) -> ApiResult<Option<Node>> {
+async fn find(state: &AppState, caller: &Caller, id: String) -> ApiResult<Option<Node>> {
     let db = &state.db;
-    let me = viewer.member()?;
-    if let Some(m) = crate::members::service::visible_member(state, viewer, &id).await? {
+    let me = caller.member()?;
+    if let Some(m) = domain::members::service::visible_member(state, caller, &id).await? {
         return Ok(Some(Node::Member(Member::from(m))));
     }
-    if let Ok(g) = crate::groups::service::visible_group(state, viewer, &id).await {
+    if let Ok(g) = domain::groups::service::visible_group(state, caller, &id).await {
         return Ok(Some(Node::Group(Group(g))));
     }
-    let actor = crate::referrals::service::actor_of(viewer)?;
-    if let Ok((r, _)) = crate::referrals::service::find_visible(db, &actor, &id).await {
+    let actor = domain::referrals::actor_of(caller)?;
+    if let Ok((r, _)) = domain::referrals::find_visible(db, &actor, &id).await {
         return Ok(Some(Node::Referral(Referral::party(r))));
     }
     if let Some(m) = meeting::Entity::find_by_id(id.clone()).one(db).await? {
-        return Ok(in_group(state, viewer, &m.group_id)
+        return Ok(in_group(state, caller, &m.group_id)
             .await?
             .then_some(Node::Meeting(Meeting(m))));
     }
     if let Some(a) = ask::Entity::find_by_id(id.clone()).one(db).await? {
-        return Ok(in_group(state, viewer, &a.group_id)
+        return Ok(in_group(state, caller, &a.group_id)
             .await?
             .then_some(Node::Ask(Ask(a))));
     }
     if let Some(f) = partner_firm::Entity::find_by_id(id.clone()).one(db).await? {
-        return Ok(in_group(state, viewer, &f.group_id)
+        return Ok(in_group(state, caller, &f.group_id)
             .await?
             .then_some(Node::PartnerFirm(PartnerFirm(f))));
     }
@@ -104,7 +104,7 @@ async fn find(state: &AppState, viewer: &Viewer, id: String) -> ApiResult<Option
     if let Some(p) = partnership::Entity::find_by_id(id.clone()).one(db).await?
         && p.member_id == me.id
     {
-        let found = crate::partnerships::service::with_stats(db, &me.id, vec![p])
+        let found = domain::partnerships::service::with_stats(db, &me.id, vec![p])
             .await?
             .pop();
         return Ok(found.map(|(model, stats)| Node::Partnership(Partnership { model, stats })));

@@ -1,6 +1,4 @@
 //! Groups (chapters) and memberships: who sits where, in which role, since when.
 
-pub mod currency;
 pub mod resolvers;
-pub mod service;
 pub mod types;

@@ -1,10 +1,10 @@
 use async_graphql::{Context, ID, Object};
 
-use super::service::{self, NewGroup, NewMembership};
 use super::types::{Group, GroupInput, Membership, MembershipInput};
 use crate::error::ApiResult;
-use crate::graphql::context::{state, viewer};
+use crate::graphql::context::{caller, state};
 use crate::graphql::scalars::Date;
+use domain::groups::service::{self, NewGroup, NewMembership};
 
 #[derive(Default)]
 pub struct GroupsQuery;
@@ -14,7 +14,7 @@ impl GroupsQuery {
     /// A group the caller belongs to (admins: any). FORBIDDEN otherwise.
     async fn group(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Group> {
         Ok(Group(
-            service::visible_group(state(ctx)?, viewer(ctx), &id).await?,
+            service::visible_group(state(ctx)?, caller(ctx), &id).await?,
         ))
     }
 }
@@ -32,7 +32,7 @@ impl GroupsMutation {
             classification_exclusive: input.classification_exclusive,
         };
         Ok(Group(
-            service::create_group(state(ctx)?, viewer(ctx), new).await?,
+            service::create_group(state(ctx)?, caller(ctx), new).await?,
         ))
     }
 
@@ -45,11 +45,11 @@ impl GroupsMutation {
         let new = NewMembership {
             group_id: input.group_id.0,
             member_id: input.member_id.0,
-            role: input.role,
+            role: input.role.into(),
             joined_on: input.joined_on.map(|d| d.0),
         };
         Ok(Membership(
-            service::add_membership(state(ctx)?, viewer(ctx), new).await?,
+            service::add_membership(state(ctx)?, caller(ctx), new).await?,
         ))
     }
 
@@ -62,7 +62,7 @@ impl GroupsMutation {
         left_on: Date,
     ) -> ApiResult<Membership> {
         let seat =
-            service::end_membership(state(ctx)?, viewer(ctx), &group_id, &member_id, left_on.0)
+            service::end_membership(state(ctx)?, caller(ctx), &group_id, &member_id, left_on.0)
                 .await?;
         Ok(Membership(seat))
     }

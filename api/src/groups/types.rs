@@ -4,32 +4,17 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use entities::{group, membership};
 
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
-use crate::graphql::context::{loaders, state, viewer};
+use crate::graphql::context::{caller, loaders, state};
 use crate::graphql::scalars::Date;
 use crate::members::types::Member;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::Role")]
 pub enum Role {
     Member,
     Leader,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Member => crate::access::ROLE_MEMBER,
-            Role::Leader => crate::access::ROLE_LEADER,
-        }
-    }
-
-    pub fn from_stored(s: &str) -> Role {
-        if s == crate::access::ROLE_LEADER {
-            Role::Leader
-        } else {
-            Role::Member
-        }
-    }
 }
 
 #[derive(InputObject)]
@@ -84,8 +69,8 @@ impl Group {
     ) -> ApiResult<MembershipConnection> {
         let page = Page::from_args(first, after.as_deref())?;
         let state = state(ctx)?;
-        let viewer = viewer(ctx);
-        let me = viewer.member()?;
+        let caller = caller(ctx);
+        let me = caller.member()?;
         if !me.is_admin {
             let mine = loaders(ctx)?
                 .memberships
@@ -96,12 +81,10 @@ impl Group {
                 .iter()
                 .any(|s| s.left_on.is_none() && s.group_id == self.0.id)
             {
-                return Err(ApiError::Forbidden(
-                    "you are not a member of this group".into(),
-                ));
+                return Err(ApiError::forbidden("you are not a member of this group"));
             }
         }
-        let (rows, total) = super::service::roster(&state.db, &self.0.id, page).await?;
+        let (rows, total) = domain::groups::service::roster(&state.db, &self.0.id, page).await?;
         Ok(page.connection(rows.into_iter().map(Membership).collect(), total))
     }
 
@@ -111,7 +94,7 @@ impl Group {
         &self,
         ctx: &Context<'_>,
     ) -> ApiResult<Vec<crate::partners::types::PartnerFirm>> {
-        let me = viewer(ctx).member()?;
+        let me = caller(ctx).member()?;
         if !me.is_admin {
             let mine = loaders(ctx)?
                 .memberships
@@ -122,12 +105,10 @@ impl Group {
                 .iter()
                 .any(|s| s.left_on.is_none() && s.group_id == self.0.id)
             {
-                return Err(ApiError::Forbidden(
-                    "you are not a member of this group".into(),
-                ));
+                return Err(ApiError::forbidden("you are not a member of this group"));
             }
         }
-        let firms = crate::partners::service::firms_of_group(&state(ctx)?.db, &self.0.id).await?;
+        let firms = domain::partners::service::firms_of_group(&state(ctx)?.db, &self.0.id).await?;
         Ok(firms
             .into_iter()
             .map(crate::partners::types::PartnerFirm)
@@ -149,7 +130,7 @@ impl Membership {
     }
 
     async fn role(&self) -> Role {
-        Role::from_stored(&self.0.role)
+        Role::from(self.0.role)
     }
 
     async fn joined_on(&self) -> Date {

@@ -2,7 +2,4 @@
 //! between members: the record of who was in the room.
 
 pub mod resolvers;
-pub mod service;
 pub mod types;
-
-pub use types::AttendanceStatus;

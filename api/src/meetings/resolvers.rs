@@ -1,14 +1,15 @@
 use async_graphql::{Context, ID, Object};
 
-use super::service::{self, AttendanceEntry, NewOneToOne};
 use super::types::{
     Attendance, AttendanceInput, Meeting, MeetingConnection, OneToOne, OneToOneInput, Visitor,
     VisitorInput,
 };
 use crate::error::ApiResult;
+use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
-use crate::graphql::context::{state, viewer};
+use crate::graphql::context::{caller, state};
 use crate::graphql::scalars::Date;
+use domain::meetings::service::{self, AttendanceEntry, NewOneToOne};
 
 #[derive(Default)]
 pub struct MeetingsQuery;
@@ -26,7 +27,7 @@ impl MeetingsQuery {
     ) -> ApiResult<MeetingConnection> {
         let page = Page::from_args(first, after.as_deref())?;
         let (rows, total) =
-            service::group_meetings(state(ctx)?, viewer(ctx), &group_id, page).await?;
+            service::group_meetings(state(ctx)?, caller(ctx), &group_id, page).await?;
         Ok(page.connection(rows.into_iter().map(Meeting).collect(), total))
     }
 }
@@ -44,7 +45,7 @@ impl MeetingsMutation {
         held_on: Date,
     ) -> ApiResult<Meeting> {
         Ok(Meeting(
-            service::schedule_meeting(state(ctx)?, viewer(ctx), &group_id, held_on.0).await?,
+            service::schedule_meeting(state(ctx)?, caller(ctx), &group_id, held_on.0).await?,
         ))
     }
 
@@ -60,12 +61,12 @@ impl MeetingsMutation {
             .into_iter()
             .map(|e| AttendanceEntry {
                 member_id: e.member_id.0,
-                status: e.status,
+                status: e.status.into(),
                 substitute_name: e.substitute_name,
             })
             .collect();
         let rows =
-            service::record_attendance(state(ctx)?, viewer(ctx), &meeting_id, entries).await?;
+            service::record_attendance(state(ctx)?, caller(ctx), &meeting_id, entries).await?;
         Ok(rows.into_iter().map(Attendance).collect())
     }
 
@@ -78,7 +79,7 @@ impl MeetingsMutation {
             email: input.email,
         };
         Ok(Visitor(
-            service::record_visitor(state(ctx)?, viewer(ctx), new).await?,
+            service::record_visitor(state(ctx)?, caller(ctx), new).await?,
         ))
     }
 
@@ -94,7 +95,7 @@ impl MeetingsMutation {
             note: input.note,
         };
         Ok(OneToOne(
-            service::record_one_to_one(state(ctx)?, viewer(ctx), new).await?,
+            service::record_one_to_one(state(ctx)?, caller(ctx), new).await?,
         ))
     }
 }

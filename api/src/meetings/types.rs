@@ -5,50 +5,20 @@ use chrono::{DateTime, Utc};
 use entities::{attendance, meeting, one_to_one};
 
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::context::{loaders, viewer};
+use crate::graphql::context::{caller, loaders};
 use crate::graphql::scalars::Date;
 use crate::groups::types::Group;
 use crate::members::types::Member;
 
 /// A member's presence at a meeting, stored as the enum item's name.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::AttendanceStatus")]
 pub enum AttendanceStatus {
     Present,
     Absent,
     Late,
     Medical,
     Substitute,
-}
-
-impl AttendanceStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AttendanceStatus::Present => "PRESENT",
-            AttendanceStatus::Absent => "ABSENT",
-            AttendanceStatus::Late => "LATE",
-            AttendanceStatus::Medical => "MEDICAL",
-            AttendanceStatus::Substitute => "SUBSTITUTE",
-        }
-    }
-
-    /// The status a stored string names. Only this module writes the column,
-    /// so an unknown value is not expected; it reads as ABSENT, the reading
-    /// that never credits a member with a presence that was not recorded.
-    pub fn from_stored(s: &str) -> AttendanceStatus {
-        match s {
-            "PRESENT" => AttendanceStatus::Present,
-            "LATE" => AttendanceStatus::Late,
-            "MEDICAL" => AttendanceStatus::Medical,
-            "SUBSTITUTE" => AttendanceStatus::Substitute,
-            _ => AttendanceStatus::Absent,
-        }
-    }
-
-    /// In the room (PRESENT or LATE): referrals passed at the meeting were
-    /// made in the member's presence (SPEC.md, presence and absence).
-    pub fn was_present(self) -> bool {
-        matches!(self, AttendanceStatus::Present | AttendanceStatus::Late)
-    }
 }
 
 #[derive(InputObject)]
@@ -86,24 +56,17 @@ impl Meeting {
     async fn attendance(&self, ctx: &Context<'_>) -> ApiResult<Vec<Attendance>> {
         // Batched: a page of meetings costs one seat look-up and one
         // attendance query, not two per meeting.
-        let me = viewer(ctx).member()?;
+        let me = caller(ctx).member()?;
         let loaders = loaders(ctx)?;
-        if !me.is_admin {
-            let seats = loaders
-                .memberships
-                .load_one(me.id.clone())
-                .await?
-                .unwrap_or_default();
-            let leads = seats.iter().any(|s| {
-                s.left_on.is_none()
-                    && s.group_id == self.0.group_id
-                    && s.role == crate::access::ROLE_LEADER
-            });
-            if !leads {
-                return Err(ApiError::Forbidden(
-                    "only a leader of this group may do this".into(),
-                ));
-            }
+        let seats = loaders
+            .memberships
+            .load_one(me.id.clone())
+            .await?
+            .unwrap_or_default();
+        if !domain::access::leads_with_seats(me, &seats, &self.0.group_id) {
+            return Err(ApiError::forbidden(
+                "only a leader of this group may do this",
+            ));
         }
         let rows = loaders
             .attendance
@@ -126,7 +89,7 @@ impl Attendance {
     }
 
     async fn status(&self) -> AttendanceStatus {
-        AttendanceStatus::from_stored(&self.0.status)
+        AttendanceStatus::from(self.0.status)
     }
 
     /// Who stood in for the member (SUBSTITUTE only).
@@ -202,7 +165,7 @@ impl Visitor {
 
     async fn meeting(&self, ctx: &Context<'_>) -> ApiResult<Meeting> {
         let db = &crate::graphql::context::state(ctx)?.db;
-        super::service::find_meeting(db, &self.0.meeting_id)
+        domain::meetings::service::find_meeting(db, &self.0.meeting_id)
             .await?
             .map(Meeting)
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("visitor without its meeting")))

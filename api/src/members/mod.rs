@@ -1,6 +1,4 @@
 //! Members: profiles, referral briefs, tenure, and what others may see of them.
 
 pub mod resolvers;
-pub mod service;
-pub mod tenure;
 pub mod types;

@@ -1,9 +1,9 @@
 use async_graphql::{Context, Object};
 
-use super::service::{self, BriefUpdate};
 use super::types::{Access, Member, ReferralBrief, ReferralBriefInput};
 use crate::error::ApiResult;
-use crate::graphql::context::{state, viewer};
+use crate::graphql::context::{caller, state};
+use domain::members::service::{self, BriefUpdate};
 
 #[derive(Default)]
 pub struct MembersQuery;
@@ -13,7 +13,7 @@ impl MembersQuery {
     /// The signed-in member.
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<Member> {
         Ok(Member(
-            service::me(state(ctx)?, viewer(ctx)).await?,
+            service::me(state(ctx)?, caller(ctx)).await?,
             Access::Own,
         ))
     }
@@ -36,7 +36,7 @@ impl MembersMutation {
             talking_points: input.talking_points,
             intro_template: input.intro_template,
         };
-        let member = service::update_brief(state(ctx)?, viewer(ctx), update).await?;
+        let member = service::update_brief(state(ctx)?, caller(ctx), update).await?;
         Ok(ReferralBrief::from(&member))
     }
 }

@@ -5,24 +5,25 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::Utc;
 use entities::member;
 
-use super::tenure::{Seat, tenure};
 use crate::balances::types::Balance;
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
-use crate::graphql::context::{loaders, state, viewer};
+use crate::graphql::context::{caller, loaders, state};
+use crate::graphql::enums::ReferralStatus;
 use crate::graphql::scalars::Date;
 use crate::groups::types::Membership;
 use crate::partnerships::types::{Partnership, PartnershipConnection};
-use crate::referrals::lifecycle::ReferralStatus;
-use crate::referrals::service::ListRole;
 use crate::referrals::types::{Referral, ReferralConnection, ReferralRole};
 use crate::rewards::types::RewardProgress;
+use domain::members::tenure::{Seat, tenure};
+use domain::referrals::ListRole;
 
 #[derive(Clone)]
 pub struct Member(pub member::Model, pub Access);
 
 /// Whether the holder is known to be this member (a fresh session has no
-/// signed-in viewer yet, but is the member's own).
+/// signed-in caller yet, but is the member's own).
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub enum Access {
     #[default]
@@ -76,7 +77,7 @@ impl Member {
         if self.1 == Access::Own {
             return Ok(true);
         }
-        let Ok(me) = viewer(ctx).member() else {
+        let Ok(me) = caller(ctx).member() else {
             return Ok(false);
         };
         if me.is_admin || me.id == self.0.id {
@@ -93,28 +94,22 @@ impl Member {
             .load_one(self.0.id.clone())
             .await?
             .unwrap_or_default();
-        Ok(mine.iter().any(|s| {
-            s.left_on.is_none()
-                && s.role == crate::access::ROLE_LEADER
-                && theirs
-                    .iter()
-                    .any(|t| t.left_on.is_none() && t.group_id == s.group_id)
-        }))
+        Ok(domain::access::leads_member_with_seats(me, &mine, &theirs))
     }
 
     fn require_self_or_admin(&self, ctx: &Context<'_>) -> ApiResult<()> {
-        if viewer(ctx).is_admin() {
+        if caller(ctx).is_admin() {
             return Ok(());
         }
         self.require_self(ctx)
     }
 
     fn require_self(&self, ctx: &Context<'_>) -> ApiResult<()> {
-        let me = viewer(ctx).member()?;
+        let me = caller(ctx).member()?;
         if self.1 == Access::Own || me.id == self.0.id {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("only this member may read this".into()))
+            Err(ApiError::forbidden("only this member may read this"))
         }
     }
 
@@ -122,8 +117,8 @@ impl Member {
         if self.is_privileged_viewer(ctx).await? {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(
-                "only this member and their group leaders may see this".into(),
+            Err(ApiError::forbidden(
+                "only this member and their group leaders may see this",
             ))
         }
     }
@@ -222,11 +217,11 @@ impl Member {
             ReferralRole::Received => ListRole::Received,
             ReferralRole::Delegated => ListRole::Delegated,
         };
-        let (rows, total) = crate::referrals::service::list_for_member(
+        let (rows, total) = domain::referrals::list_for_member(
             &state(ctx)?.db,
             &self.0.id,
             role,
-            status,
+            status.map(|s| s.into_iter().map(Into::into).collect()),
             page,
         )
         .await?;
@@ -243,7 +238,7 @@ impl Member {
         self.require_self(ctx)?;
         let page = Page::from_args(first, after.as_deref())?;
         let (rows, total) =
-            crate::partnerships::service::list(&state(ctx)?.db, &self.0.id, page).await?;
+            domain::partnerships::service::list(&state(ctx)?.db, &self.0.id, page).await?;
         let nodes = rows
             .into_iter()
             .map(|(model, stats)| Partnership { model, stats })
@@ -254,10 +249,14 @@ impl Member {
     /// Won referrals given in the group, the next reward tier, and awards reached.
     async fn reward_progress(&self, ctx: &Context<'_>, group_id: ID) -> ApiResult<RewardProgress> {
         self.require_self_or_admin(ctx)?;
-        let group_id = crate::validation::id("groupId", &group_id)?;
+        let group_id = domain::validation::id("groupId", &group_id)?;
         let db = &state(ctx)?.db;
-        crate::groups::service::find_group(db, &group_id).await?;
-        crate::rewards::service::progress(db, &self.0.id, &group_id).await
+        domain::groups::service::find_group(db, &group_id).await?;
+        Ok(
+            domain::rewards::service::progress(db, &self.0.id, &group_id)
+                .await?
+                .into(),
+        )
     }
 
     /// Referrals given and received (closed value: WON only), all time or
@@ -282,6 +281,10 @@ impl Member {
                 ));
             }
         };
-        crate::balances::service::for_member(&state(ctx)?.db, &self.0.id, period).await
+        Ok(
+            domain::balances::service::for_member(&state(ctx)?.db, &self.0.id, period)
+                .await?
+                .into(),
+        )
     }
 }

@@ -7,8 +7,8 @@ use async_graphql::dataloader::Loader;
 use entities::api_token;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::balances::types::Balance;
 use crate::error::ApiError;
+use domain::balances::service::Balance;
 
 /// Each firm's balance with its group (two grouped queries per batch).
 pub struct FirmBalanceLoader(pub DatabaseConnection);
@@ -18,7 +18,7 @@ impl Loader<String> for FirmBalanceLoader {
     type Error = ApiError;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Balance>, ApiError> {
-        crate::balances::service::for_firms(&self.0, keys).await
+        Ok(domain::balances::service::for_firms(&self.0, keys).await?)
     }
 }
 

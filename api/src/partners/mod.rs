@@ -4,5 +4,4 @@
 
 pub mod loaders;
 pub mod resolvers;
-pub mod service;
 pub mod types;

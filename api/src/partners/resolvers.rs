@@ -1,18 +1,19 @@
 use async_graphql::{Context, ID, Object};
 
-use super::service::{self, NewFirm, NewToken, SubmitInput};
 use super::types::{
     ApiToken, ApiTokenInput, IssuedApiToken, MemberConnection, PartnerFirm, PartnerFirmInput,
     SubmitReferralInput,
 };
 use crate::error::ApiResult;
+use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
-use crate::graphql::context::{state, viewer};
+use crate::graphql::context::{caller, state};
 use crate::members::types::Member;
 use crate::referrals::types::Referral;
 use crate::webhooks::types::{
     RegisteredWebhook, Webhook, WebhookDelivery, WebhookDeliveryConnection, WebhookInput,
 };
+use domain::partners::service::{self, NewFirm, NewToken, SubmitInput};
 
 #[derive(Default)]
 pub struct PartnersQuery;
@@ -22,7 +23,7 @@ impl PartnersQuery {
     /// The calling partner firm (API token with REFERRALS_READ).
     async fn partner_firm(&self, ctx: &Context<'_>) -> ApiResult<PartnerFirm> {
         Ok(PartnerFirm(
-            service::own_firm(state(ctx)?, viewer(ctx)).await?,
+            service::own_firm(state(ctx)?, caller(ctx)).await?,
         ))
     }
 
@@ -37,7 +38,7 @@ impl PartnersQuery {
     ) -> ApiResult<MemberConnection> {
         let page = Page::from_args(first, after.as_deref())?;
         let (rows, total) =
-            service::directory(state(ctx)?, viewer(ctx), profession.as_deref(), page).await?;
+            service::directory(state(ctx)?, caller(ctx), profession.as_deref(), page).await?;
         Ok(page.connection(rows.into_iter().map(Member::from).collect(), total))
     }
 
@@ -52,7 +53,7 @@ impl PartnersQuery {
     ) -> ApiResult<WebhookDeliveryConnection> {
         let page = Page::from_args(first, after.as_deref())?;
         let (rows, total) =
-            crate::webhooks::service::deliveries(state(ctx)?, viewer(ctx), &partner_firm_id, page)
+            domain::webhooks::service::deliveries(state(ctx)?, caller(ctx), &partner_firm_id, page)
                 .await?;
         Ok(page.connection(rows.into_iter().map(WebhookDelivery).collect(), total))
     }
@@ -75,7 +76,7 @@ impl PartnersMutation {
             contact_email: input.contact_email,
         };
         Ok(PartnerFirm(
-            service::create_firm(state(ctx)?, viewer(ctx), new).await?,
+            service::create_firm(state(ctx)?, caller(ctx), new).await?,
         ))
     }
 
@@ -88,10 +89,10 @@ impl PartnersMutation {
     ) -> ApiResult<IssuedApiToken> {
         let new = NewToken {
             partner_firm_id: input.partner_firm_id.0,
-            scopes: input.scopes,
+            scopes: input.scopes.into_iter().map(Into::into).collect(),
             expires_at: input.expires_at,
         };
-        let (token, secret) = service::issue_token(state(ctx)?, viewer(ctx), new).await?;
+        let (token, secret) = service::issue_token(state(ctx)?, caller(ctx), new).await?;
         Ok(IssuedApiToken {
             secret,
             token: ApiToken(token),
@@ -101,7 +102,7 @@ impl PartnersMutation {
     /// Takes effect on the token's next request. Leaders of the firm's group and admins.
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ApiToken> {
         Ok(ApiToken(
-            service::revoke_token(state(ctx)?, viewer(ctx), &id).await?,
+            service::revoke_token(state(ctx)?, caller(ctx), &id).await?,
         ))
     }
 
@@ -120,7 +121,7 @@ impl PartnersMutation {
             idempotency_key: input.idempotency_key,
         };
         Ok(Referral::party(
-            service::submit_referral(state(ctx)?, viewer(ctx), submit).await?,
+            service::submit_referral(state(ctx)?, caller(ctx), submit).await?,
         ))
     }
 
@@ -132,9 +133,9 @@ impl PartnersMutation {
         ctx: &Context<'_>,
         input: WebhookInput,
     ) -> ApiResult<RegisteredWebhook> {
-        let (endpoint, secret) = crate::webhooks::service::register(
+        let (endpoint, secret) = domain::webhooks::service::register(
             state(ctx)?,
-            viewer(ctx),
+            caller(ctx),
             &input.partner_firm_id,
             &input.url,
         )
@@ -148,7 +149,7 @@ impl PartnersMutation {
     /// Stops deliveries to an endpoint (pending ones are cancelled; the log stays).
     async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Webhook> {
         Ok(Webhook(
-            crate::webhooks::service::delete(state(ctx)?, viewer(ctx), &id).await?,
+            domain::webhooks::service::delete(state(ctx)?, caller(ctx), &id).await?,
         ))
     }
 }

@@ -8,16 +8,19 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{api_token, partner_firm};
 
-use super::service::{self, Direction};
-use crate::auth::{ApiScope, Viewer};
 use crate::balances::types::Balance;
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
-use crate::graphql::context::{loaders, state, viewer};
+use crate::graphql::context::{caller, loaders, state};
+use crate::graphql::enums::ApiScope;
 use crate::groups::types::Group;
 use crate::members::types::Member;
 use crate::referrals::types::{ProspectInput, Referral, ReferralConnection};
 use crate::webhooks::types::Webhook;
+use domain::Caller;
+use domain::partners::service::{self, Direction};
+use entities::ApiScope as StoredScope;
 
 #[derive(InputObject)]
 pub struct PartnerFirmInput {
@@ -58,8 +61,11 @@ impl ApiToken {
         &self.0.prefix
     }
 
-    async fn scopes(&self) -> Vec<ApiScope> {
-        ApiScope::parse_list(&self.0.scopes)
+    async fn scopes(&self) -> ApiResult<Vec<ApiScope>> {
+        Ok(StoredScope::parse_list(&self.0.scopes)?
+            .into_iter()
+            .map(ApiScope::from)
+            .collect())
     }
 
     async fn expires_at(&self) -> Option<DateTime<Utc>> {
@@ -93,7 +99,7 @@ pub struct PartnerFirm(pub partner_firm::Model);
 impl PartnerFirm {
     /// An admin, or an active leader of the firm's group.
     async fn viewer_leads(&self, ctx: &Context<'_>) -> ApiResult<bool> {
-        let Viewer::Member(me) = viewer(ctx) else {
+        let Caller::Member(me) = caller(ctx) else {
             return Ok(false);
         };
         if me.is_admin {
@@ -104,22 +110,22 @@ impl PartnerFirm {
             .load_one(me.id.clone())
             .await?
             .unwrap_or_default();
-        Ok(seats.iter().any(|s| {
-            s.left_on.is_none()
-                && s.role == crate::access::ROLE_LEADER
-                && s.group_id == self.0.group_id
-        }))
+        Ok(domain::access::leads_with_seats(
+            me,
+            &seats,
+            &self.0.group_id,
+        ))
     }
 
     /// The firm's own token, holding `scope`.
-    fn viewer_is_firm(&self, ctx: &Context<'_>, scope: ApiScope) -> bool {
-        matches!(viewer(ctx), Viewer::Partner(p) if p.firm_id == self.0.id && p.scopes.contains(&scope))
+    fn viewer_is_firm(&self, ctx: &Context<'_>, scope: StoredScope) -> bool {
+        matches!(caller(ctx), Caller::Partner(p) if p.firm_id == self.0.id && p.scopes.contains(&scope))
     }
 
     fn denied(ctx: &Context<'_>, what: &str) -> ApiError {
-        match viewer(ctx) {
-            Viewer::Anonymous => ApiError::unauthenticated(),
-            _ => ApiError::Forbidden(format!("only leaders of the firm's group may see {what}")),
+        match caller(ctx) {
+            Caller::Anonymous => ApiError(domain::DomainError::unauthenticated()),
+            _ => ApiError::forbidden(format!("only leaders of the firm's group may see {what}")),
         }
     }
 
@@ -132,13 +138,13 @@ impl PartnerFirm {
     }
 
     fn require_own_read(&self, ctx: &Context<'_>) -> ApiResult<()> {
-        if self.viewer_is_firm(ctx, ApiScope::ReferralsRead) {
+        if self.viewer_is_firm(ctx, StoredScope::ReferralsRead) {
             return Ok(());
         }
-        match viewer(ctx) {
-            Viewer::Anonymous => Err(ApiError::unauthenticated()),
-            _ => Err(ApiError::Forbidden(
-                "a firm's referrals are read with its own API token (REFERRALS_READ)".into(),
+        match caller(ctx) {
+            Caller::Anonymous => Err(ApiError(domain::DomainError::unauthenticated())),
+            _ => Err(ApiError::forbidden(
+                "a firm's referrals are read with its own API token (REFERRALS_READ)",
             )),
         }
     }
@@ -174,7 +180,7 @@ impl PartnerFirm {
 
     /// Null unless the caller leads the firm's group or is the firm.
     async fn contact_email(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
-        let own = matches!(viewer(ctx), Viewer::Partner(p) if p.firm_id == self.0.id);
+        let own = matches!(caller(ctx), Caller::Partner(p) if p.firm_id == self.0.id);
         Ok((own || self.viewer_leads(ctx).await?)
             .then(|| self.0.contact_email.clone())
             .flatten())
@@ -188,13 +194,15 @@ impl PartnerFirm {
     /// firm to members, `received` by the firm from members (values: WON only).
     /// Leaders of the group, admins, and the firm's token with REFERRALS_READ.
     async fn balance(&self, ctx: &Context<'_>) -> ApiResult<Balance> {
-        if !(self.viewer_is_firm(ctx, ApiScope::ReferralsRead) || self.viewer_leads(ctx).await?) {
+        if !(self.viewer_is_firm(ctx, StoredScope::ReferralsRead) || self.viewer_leads(ctx).await?)
+        {
             return Err(Self::denied(ctx, "a firm's balance"));
         }
         loaders(ctx)?
             .firm_balances
             .load_one(self.0.id.clone())
             .await?
+            .map(Balance::from)
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no balance computed for a firm")))
     }
 
@@ -214,7 +222,8 @@ impl PartnerFirm {
     /// Live webhook endpoints. Leaders of the group and admins.
     async fn webhooks(&self, ctx: &Context<'_>) -> ApiResult<Vec<Webhook>> {
         self.require_leader(ctx, "webhooks").await?;
-        let rows = crate::webhooks::service::endpoints_of_firm(&state(ctx)?.db, &self.0.id).await?;
+        let rows =
+            domain::webhooks::service::endpoints_of_firm(&state(ctx)?.db, &self.0.id).await?;
         Ok(rows.into_iter().map(Webhook).collect())
     }
 

@@ -2,5 +2,4 @@
 //! outside professional, with their two-way balance, tenure and one-way flag.
 
 pub mod resolvers;
-pub mod service;
 pub mod types;

@@ -1,9 +1,9 @@
 use async_graphql::{Context, Object};
 
-use super::service::{self, NewPartnership};
 use super::types::{Partnership, PartnershipInput};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::context::{state, viewer};
+use crate::graphql::context::{caller, state};
+use domain::partnerships::service::{self, NewPartnership};
 
 #[derive(Default)]
 pub struct PartnershipsMutation;
@@ -17,15 +17,15 @@ impl PartnershipsMutation {
         input: PartnershipInput,
     ) -> ApiResult<Partnership> {
         let state = state(ctx)?;
-        let viewer = viewer(ctx);
+        let caller = caller(ctx);
         let new = NewPartnership {
             member_id: input.member_id.map(|m| m.0),
             contact_id: input.contact_id.map(|c| c.0),
             since: input.since.map(|d| d.0),
-            stage: input.stage.map(|s| s.as_str()),
+            stage: input.stage.map(Into::into),
         };
-        let row = service::add(state, viewer, new).await?;
-        let me = viewer.member()?;
+        let row = service::add(state, caller, new).await?;
+        let me = caller.member()?;
         let (model, stats) = service::with_stats(&state.db, &me.id, vec![row])
             .await?
             .pop()

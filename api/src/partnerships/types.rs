@@ -4,37 +4,20 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Union};
 use chrono::{DateTime, Utc};
 use entities::partnership;
 
-use crate::balances::service::PairStats;
 use crate::balances::types::Balance;
 use crate::contacts::types::Contact;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::context::loaders;
 use crate::graphql::scalars::Date;
 use crate::members::types::Member;
+use domain::balances::service::PairStats;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::PartnershipStage")]
 pub enum PartnershipStage {
     Visibility,
     Credibility,
     Profitability,
-}
-
-impl PartnershipStage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PartnershipStage::Visibility => "VISIBILITY",
-            PartnershipStage::Credibility => "CREDIBILITY",
-            PartnershipStage::Profitability => "PROFITABILITY",
-        }
-    }
-
-    fn from_stored(s: &str) -> PartnershipStage {
-        match s {
-            "CREDIBILITY" => PartnershipStage::Credibility,
-            "PROFITABILITY" => PartnershipStage::Profitability,
-            _ => PartnershipStage::Visibility,
-        }
-    }
 }
 
 /// Exactly one of memberId / contactId.
@@ -69,7 +52,7 @@ impl Partnership {
     }
 
     async fn stage(&self) -> PartnershipStage {
-        PartnershipStage::from_stored(&self.model.stage)
+        PartnershipStage::from(self.model.stage)
     }
 
     /// Days since the partnership began.
@@ -118,7 +101,7 @@ impl Partnership {
         to: Option<Date>,
     ) -> ApiResult<Balance> {
         let period = match (from, to) {
-            (None, None) => return Ok(self.stats.balance()),
+            (None, None) => return Ok(self.stats.balance().into()),
             (Some(from), Some(to)) if from <= to => (from.0, to.0),
             (Some(_), Some(_)) => return Err(ApiError::bad_input("to", "to is before from")),
             _ => {
@@ -129,11 +112,11 @@ impl Partnership {
             }
         };
         // A period is asked for one partnership at a time: its own query.
-        let Some(counterpart) = super::service::counterpart(&self.model) else {
-            return Ok(self.stats.balance());
+        let Some(counterpart) = domain::partnerships::service::counterpart(&self.model) else {
+            return Ok(self.stats.balance().into());
         };
         let db = &crate::graphql::context::state(ctx)?.db;
-        let stats = crate::balances::service::pair_stats(
+        let stats = domain::balances::service::pair_stats(
             db,
             &self.model.member_id,
             std::slice::from_ref(&counterpart),
@@ -144,7 +127,8 @@ impl Partnership {
         Ok(stats
             .get(&counterpart)
             .map(PairStats::balance)
-            .unwrap_or_else(|| self.stats.balance()))
+            .unwrap_or_else(|| self.stats.balance())
+            .into())
     }
 }
 

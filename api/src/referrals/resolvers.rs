@@ -1,16 +1,17 @@
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
-use super::service::{self, AdvanceInput, GiveInput, OutsideInput};
 use super::types::{
     AdvanceReferralInput, AwayDigest, FollowUpInput, GiveReferralInput, OutsideReferralInput,
     Referral, ReferralConnection,
 };
-use crate::auth::ApiScope;
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
-use crate::graphql::context::{state, viewer};
+use crate::graphql::context::{caller, state};
 use crate::graphql::scalars::Date;
+use domain::referrals::{self as service, AdvanceInput, GiveInput, OutsideInput};
+use entities::ApiScope;
 
 #[derive(Default)]
 pub struct ReferralsQuery;
@@ -20,7 +21,7 @@ impl ReferralsQuery {
     /// NOT_FOUND unless the caller is its giver, receiver or active delegate
     /// (or a partner firm's token with REFERRALS_READ, for the firm's own referrals).
     async fn referral(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Referral> {
-        let actor = service::actor_with_scope(viewer(ctx), ApiScope::ReferralsRead)?;
+        let actor = service::actor_with_scope(caller(ctx), ApiScope::ReferralsRead)?;
         let (r, _) = service::find_visible(&state(ctx)?.db, &actor, &id).await?;
         Ok(Referral::party(r))
     }
@@ -33,7 +34,7 @@ impl ReferralsQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<ReferralConnection> {
-        let me = viewer(ctx).member()?;
+        let me = caller(ctx).member()?;
         let page = Page::from_args(first, after.as_deref())?;
         let on = on.map(|d| d.0).unwrap_or_else(|| Utc::now().date_naive());
         let (rows, total) = service::due_follow_ups(&state(ctx)?.db, &me.id, on, page).await?;
@@ -46,7 +47,7 @@ impl ReferralsQuery {
         ctx: &Context<'_>,
         since: Option<DateTime<Utc>>,
     ) -> ApiResult<AwayDigest> {
-        let me = viewer(ctx).member()?;
+        let me = caller(ctx).member()?;
         let since = match since {
             Some(s) => s,
             None => service::default_since(&state(ctx)?.db, &me.id).await?,
@@ -74,13 +75,13 @@ impl ReferralsMutation {
             receiver_id: input.receiver_id.0,
             prospect: input.prospect.into(),
             temperature: input.temperature,
-            channel: input.channel,
+            channel: input.channel.into(),
             meeting_id: input.meeting_id.map(|m| m.0),
             ask_id: input.ask_id.map(|a| a.0),
             note: input.note,
         };
         Ok(Referral::party(
-            service::give(state(ctx)?, viewer(ctx), give).await?,
+            service::give(state(ctx)?, caller(ctx), give).await?,
         ))
     }
 
@@ -97,7 +98,7 @@ impl ReferralsMutation {
             note: input.note,
         };
         Ok(Referral::party(
-            service::record_outside(state(ctx)?, viewer(ctx), outside).await?,
+            service::record_outside(state(ctx)?, caller(ctx), outside).await?,
         ))
     }
 
@@ -108,13 +109,13 @@ impl ReferralsMutation {
         ctx: &Context<'_>,
         input: AdvanceReferralInput,
     ) -> ApiResult<Referral> {
-        let actor = service::actor_with_scope(viewer(ctx), ApiScope::ReferralsWrite)?;
+        let actor = service::actor_with_scope(caller(ctx), ApiScope::ReferralsWrite)?;
         let advance = AdvanceInput {
             referral_id: input.referral_id.0,
-            status: input.status,
+            status: input.status.into(),
             expected_version: input.expected_version,
             closed_value: input.closed_value.map(|d| d.0),
-            business_kind: input.business_kind.map(|k| k.as_str().to_string()),
+            business_kind: input.business_kind.map(Into::into),
             note: input.note,
         };
         Ok(Referral::party(
@@ -126,9 +127,9 @@ impl ReferralsMutation {
     async fn log_follow_up(&self, ctx: &Context<'_>, input: FollowUpInput) -> ApiResult<Referral> {
         let r = service::log_follow_up(
             state(ctx)?,
-            viewer(ctx),
+            caller(ctx),
             &input.referral_id,
-            input.outcome,
+            input.outcome.into(),
             input.note,
         )
         .await?;
@@ -146,7 +147,7 @@ impl ReferralsMutation {
             return Err(ApiError::bad_input("note", "note is too long"));
         }
         Ok(Referral::party(
-            service::thank(state(ctx)?, viewer(ctx), &referral_id, &note).await?,
+            service::thank(state(ctx)?, caller(ctx), &referral_id, &note).await?,
         ))
     }
 }

@@ -9,8 +9,8 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use super::types::Referral;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::context::{state, viewer};
-use crate::notifications::NoticeKind;
+use crate::graphql::context::{caller, state};
+use domain::notifications::NoticeKind;
 
 #[derive(Default)]
 pub struct ReferralSubscription;
@@ -20,14 +20,14 @@ impl ReferralSubscription {
         ctx: &Context<'_>,
         kind: NoticeKind,
     ) -> ApiResult<impl Stream<Item = Referral> + use<>> {
-        let viewer = viewer(ctx).member()?.clone();
+        let caller = caller(ctx).member()?.clone();
         let state = state(ctx)?.clone();
         let notices = BroadcastStream::new(state.notifier.subscribe());
         let db = state.db.clone();
-        let session = viewer.session_id.clone();
+        let session = caller.session_id.clone();
         Ok(notices
             .filter_map(move |notice| {
-                let me = viewer.id.clone();
+                let me = caller.id.clone();
                 async move {
                     let notice = notice.ok()?;
                     (notice.kind == kind && notice.members.contains(&me)).then_some(notice)

@@ -6,17 +6,17 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Union}
 use chrono::{DateTime, Utc};
 use entities::{referral, referral_event};
 
-use super::lifecycle::ReferralStatus;
-use super::presence::{AbsenceReason, Channel};
-use super::service::{self, ProspectInputData};
 use crate::contacts::types::Contact;
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
 use crate::graphql::context::{loaders, state};
+use crate::graphql::enums::{AbsenceReason, Channel, ReferralStatus};
 use crate::graphql::scalars::{Date, Decimal};
 use crate::members::types::Member;
-use crate::money::Money;
 use crate::partners::types::PartnerFirm;
+use domain::money::Money;
+use domain::referrals::{self as service, ProspectInputData};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum ReferralRole {
@@ -27,12 +27,14 @@ pub enum ReferralRole {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::referrals::FollowUpOutcome")]
 pub enum FollowUpOutcome {
     NoAnswer,
     Responded,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::EventKind")]
 pub enum EventKind {
     Created,
     StatusChanged,
@@ -41,31 +43,11 @@ pub enum EventKind {
     Delegated,
 }
 
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Created => "CREATED",
-            EventKind::StatusChanged => "STATUS_CHANGED",
-            EventKind::FollowUp => "FOLLOW_UP",
-            EventKind::Thanked => "THANKED",
-            EventKind::Delegated => "DELEGATED",
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::BusinessKind")]
 pub enum BusinessKind {
     New,
     Repeat,
-}
-
-impl BusinessKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BusinessKind::New => "NEW",
-            BusinessKind::Repeat => "REPEAT",
-        }
-    }
 }
 
 #[derive(InputObject)]
@@ -149,15 +131,7 @@ pub struct ReferralEvent(pub referral_event::Model);
 #[Object]
 impl ReferralEvent {
     async fn kind(&self) -> EventKind {
-        [
-            EventKind::StatusChanged,
-            EventKind::FollowUp,
-            EventKind::Thanked,
-            EventKind::Delegated,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == self.0.kind)
-        .unwrap_or(EventKind::Created)
+        self.0.kind.into()
     }
 
     async fn at(&self) -> DateTime<Utc> {
@@ -170,15 +144,12 @@ impl ReferralEvent {
 
     /// For status changes: the status moved from.
     async fn from_status(&self) -> Option<ReferralStatus> {
-        self.0
-            .from_status
-            .as_deref()
-            .map(ReferralStatus::from_stored)
+        self.0.from_status.map(Into::into)
     }
 
     /// For status changes (and creation): the status moved to.
     async fn to_status(&self) -> Option<ReferralStatus> {
-        self.0.to_status.as_deref().map(ReferralStatus::from_stored)
+        self.0.to_status.map(Into::into)
     }
 
     /// Who acted: a member (the receiver, their delegate, the giver) or a partner firm.
@@ -260,7 +231,7 @@ impl Referral {
     }
 
     async fn status(&self) -> ReferralStatus {
-        ReferralStatus::from_stored(&self.model.status)
+        ReferralStatus::from(self.model.status)
     }
 
     /// 1 contact details shared … 5 introduced in person.
@@ -269,7 +240,7 @@ impl Referral {
     }
 
     async fn channel(&self) -> Channel {
-        Channel::from_stored(&self.model.channel)
+        Channel::from(self.model.channel)
     }
 
     /// Decided by the server: the receiver took no part in making it.
@@ -278,10 +249,7 @@ impl Referral {
     }
 
     async fn absence_reason(&self) -> Option<AbsenceReason> {
-        self.model
-            .absence_reason
-            .as_deref()
-            .and_then(AbsenceReason::from_stored)
+        self.model.absence_reason.map(Into::into)
     }
 
     /// Giver and receiver share an active group.
@@ -297,11 +265,7 @@ impl Referral {
     }
 
     async fn business_kind(&self) -> Option<BusinessKind> {
-        match self.model.business_kind.as_deref() {
-            Some("NEW") => Some(BusinessKind::New),
-            Some("REPEAT") => Some(BusinessKind::Repeat),
-            _ => None,
-        }
+        self.model.business_kind.map(Into::into)
     }
 
     /// Increments on every change; send it back as `expectedVersion`.
@@ -452,7 +416,7 @@ impl AwayDigest {
         Ok(counts
             .into_iter()
             .map(|(reason, count)| ReasonCount {
-                reason,
+                reason: reason.into(),
                 count: count as i32,
             })
             .collect())

@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, Object};
 
 use super::types::{GroupReport, NetworkReport};
 use crate::error::ApiResult;
-use crate::graphql::context::{state, viewer};
+use crate::graphql::context::{caller, state};
 use crate::graphql::scalars::Date;
 
 #[derive(Default)]
@@ -19,9 +19,14 @@ impl ReportsQuery {
         from: Date,
         to: Date,
     ) -> ApiResult<GroupReport> {
-        let report =
-            super::group_report::group_report(state(ctx)?, viewer(ctx), &group_id, from.0, to.0)
-                .await?;
+        let report = domain::reports::group_report::group_report(
+            state(ctx)?,
+            caller(ctx),
+            &group_id,
+            from.0,
+            to.0,
+        )
+        .await?;
         Ok(report.into())
     }
 
@@ -33,9 +38,14 @@ impl ReportsQuery {
         from: Date,
         to: Date,
     ) -> ApiResult<NetworkReport> {
-        let report =
-            super::network::network_report(state(ctx)?, viewer(ctx), &member_id, from.0, to.0)
-                .await?;
+        let report = domain::reports::network::network_report(
+            state(ctx)?,
+            caller(ctx),
+            &member_id,
+            from.0,
+            to.0,
+        )
+        .await?;
         Ok(report.into())
     }
 }

@@ -2,12 +2,13 @@
 
 use async_graphql::SimpleObject;
 
-use super::group_report::{self, Palms};
-use super::network;
-use super::score::{Score, TrafficLight};
+use crate::graphql::enums::TrafficLight;
 use crate::graphql::scalars::{Date, Decimal};
 use crate::members::types::Member;
 use crate::referrals::types::Referral;
+use domain::reports::group_report::{self, Palms};
+use domain::reports::network;
+use domain::reports::score::Score;
 
 #[derive(SimpleObject)]
 pub struct PalmsCounts {
@@ -141,7 +142,7 @@ impl From<group_report::Report> for GroupReport {
                     tenure_days: row.tenure_days as i32,
                     score: row.score.total(),
                     score_parts: row.score.into(),
-                    traffic_light: row.traffic_light,
+                    traffic_light: row.traffic_light.into(),
                     group_hopping: row.group_hopping,
                     member: Member::from(row.member),
                 })

@@ -2,5 +2,4 @@
 //! thank-you gift"), and a giver reaching one is awarded it exactly once.
 
 pub mod resolvers;
-pub mod service;
 pub mod types;

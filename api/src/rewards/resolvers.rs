@@ -1,9 +1,9 @@
 use async_graphql::{Context, ID, Object};
 
-use super::service::{self, NewTier};
 use super::types::{RewardTier, RewardTierInput};
 use crate::error::ApiResult;
-use crate::graphql::context::{state, viewer};
+use crate::graphql::context::{caller, state};
+use domain::rewards::service::{self, NewTier};
 
 #[derive(Default)]
 pub struct RewardsQuery;
@@ -12,7 +12,7 @@ pub struct RewardsQuery;
 impl RewardsQuery {
     /// The group's reward ladder by threshold. Members of the group and admins.
     async fn reward_tiers(&self, ctx: &Context<'_>, group_id: ID) -> ApiResult<Vec<RewardTier>> {
-        let rows = service::reward_tiers(state(ctx)?, viewer(ctx), &group_id).await?;
+        let rows = service::reward_tiers(state(ctx)?, caller(ctx), &group_id).await?;
         Ok(rows.into_iter().map(RewardTier::from).collect())
     }
 }
@@ -37,7 +37,7 @@ impl RewardsMutation {
                 reward: t.reward,
             })
             .collect();
-        let rows = service::set_reward_tiers(state(ctx)?, viewer(ctx), &group_id, tiers).await?;
+        let rows = service::set_reward_tiers(state(ctx)?, caller(ctx), &group_id, tiers).await?;
         Ok(rows.into_iter().map(RewardTier::from).collect())
     }
 }

@@ -2,7 +2,7 @@
 
 use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::{reward_award, reward_tier};
+use entities::reward_tier;
 
 #[derive(InputObject)]
 pub struct RewardTierInput {
@@ -26,6 +26,15 @@ impl From<reward_tier::Model> for RewardTier {
     }
 }
 
+impl From<domain::rewards::service::RewardTier> for RewardTier {
+    fn from(t: domain::rewards::service::RewardTier) -> Self {
+        RewardTier {
+            threshold: t.threshold,
+            reward: t.reward,
+        }
+    }
+}
+
 /// A tier reached, as it read when it was awarded.
 #[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
 pub struct RewardAward {
@@ -33,14 +42,11 @@ pub struct RewardAward {
     pub tier: RewardTier,
 }
 
-impl From<reward_award::Model> for RewardAward {
-    fn from(a: reward_award::Model) -> Self {
+impl From<domain::rewards::service::RewardAward> for RewardAward {
+    fn from(a: domain::rewards::service::RewardAward) -> Self {
         RewardAward {
-            at: a.awarded_at,
-            tier: RewardTier {
-                threshold: a.threshold,
-                reward: a.reward,
-            },
+            at: a.at,
+            tier: a.tier.into(),
         }
     }
 }
@@ -54,4 +60,14 @@ pub struct RewardProgress {
     pub next_tier: Option<RewardTier>,
     /// Tiers awarded, oldest first.
     pub awards: Vec<RewardAward>,
+}
+
+impl From<domain::rewards::service::RewardProgress> for RewardProgress {
+    fn from(p: domain::rewards::service::RewardProgress) -> Self {
+        RewardProgress {
+            won_given: p.won_given,
+            next_tier: p.next_tier.map(Into::into),
+            awards: p.awards.into_iter().map(Into::into).collect(),
+        }
+    }
 }

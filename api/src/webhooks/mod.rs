@@ -4,7 +4,4 @@
 //! as the change itself. A background worker POSTs them, signed with
 //! HMAC-SHA256, and retries with exponential backoff; each try is logged.
 
-pub mod service;
-pub mod signing;
 pub mod types;
-pub mod worker;

@@ -5,7 +5,9 @@ use async_graphql::{Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{webhook_attempt, webhook_endpoint};
 
-use super::service::{DeliveryLog, EVENTS, STATUS_CANCELLED, STATUS_DELIVERED, STATUS_FAILED};
+use domain::webhooks::service::DeliveryLog;
+use entities::WebhookEventKind;
+use sea_orm::{ActiveEnum, Iterable};
 
 #[derive(InputObject)]
 pub struct WebhookInput {
@@ -27,8 +29,8 @@ impl Webhook {
     }
 
     /// The events sent: referral.created, referral.status_changed, referral.thanked.
-    async fn events(&self) -> Vec<&'static str> {
-        EVENTS.to_vec()
+    async fn events(&self) -> Vec<String> {
+        WebhookEventKind::iter().map(|k| k.to_value()).collect()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -50,6 +52,7 @@ pub struct RegisteredWebhook {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::DeliveryStatus")]
 pub enum WebhookDeliveryStatus {
     /// Waiting for its first or next try.
     Pending,
@@ -59,17 +62,6 @@ pub enum WebhookDeliveryStatus {
     Failed,
     /// The endpoint was deleted before it was delivered.
     Cancelled,
-}
-
-impl WebhookDeliveryStatus {
-    fn from_stored(s: &str) -> Self {
-        match s {
-            STATUS_DELIVERED => Self::Delivered,
-            STATUS_FAILED => Self::Failed,
-            STATUS_CANCELLED => Self::Cancelled,
-            _ => Self::Pending,
-        }
-    }
 }
 
 pub struct WebhookAttempt(pub webhook_attempt::Model);
@@ -109,8 +101,8 @@ impl WebhookDelivery {
     }
 
     /// referral.created, referral.status_changed or referral.thanked.
-    async fn event(&self) -> &str {
-        &self.0.delivery.event
+    async fn event(&self) -> String {
+        self.0.delivery.event.to_value()
     }
 
     async fn webhook_id(&self) -> ID {
@@ -122,7 +114,7 @@ impl WebhookDelivery {
     }
 
     async fn status(&self) -> WebhookDeliveryStatus {
-        WebhookDeliveryStatus::from_stored(&self.0.delivery.status)
+        WebhookDeliveryStatus::from(self.0.delivery.status)
     }
 
     /// The JSON body sent (the same on every try).

@@ -165,7 +165,7 @@ db_test!(declaring_absences, |app: TestApp| async move {
 db_test!(
     the_absence_in_force_and_its_delegate,
     |app: TestApp| async move {
-        use api::absences::service::{active_absence, is_active_delegate_for};
+        use domain::absences::service::{active_absence, is_active_delegate_for};
         let c = app.chapter(&["Mia", "Max", "Ivy"]).await;
         let (mia, max, ivy) = (&c.members[0], &c.members[1], &c.members[2]);
         let d = |offset: i64| chrono::Utc::now().date_naive() + chrono::Duration::days(offset);

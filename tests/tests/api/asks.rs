@@ -89,7 +89,7 @@ db_test!(posting_and_reading_asks, |app: TestApp| async move {
         assert_eq!(code(&resp), expected, "{resp:#}");
     }
 
-    use api::asks::service::find_ask;
+    use domain::asks::service::find_ask;
     let found = find_ask(&app.db, &second).await.unwrap().unwrap();
     assert_eq!(
         (found.member_id.as_str(), found.text.as_str()),

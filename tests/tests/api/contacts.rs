@@ -108,14 +108,15 @@ db_test!(adding_and_listing_contacts, |app: TestApp| async move {
     assert_eq!((code(&resp), field(&resp)), ("BAD_USER_INPUT", "first"));
 
     // What the referral core asks: the caller's own contacts only.
-    use api::contacts::service::find_owned_contact;
+    use domain::contacts::service::find_owned_contact;
+    use sea_orm::ActiveEnum;
     let carla_id = carla["id"].as_str().unwrap();
     let found = find_owned_contact(&app.db, &mia.id, carla_id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
-        (found.name.as_str(), found.kind.as_str()),
+        (found.name.as_str(), found.kind.to_value().as_str()),
         ("Carla Client", "CLIENT")
     );
     assert!(

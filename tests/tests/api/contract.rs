@@ -7,7 +7,24 @@ use crate::helpers::{contract_dir, operations};
 
 /// Operations of issues not yet built. This list only shrinks: a pending
 /// operation that starts to validate fails the test until it is removed.
-const PENDING: &[&str] = &[];
+/// The insights contract (issues "everyday edits" and "referral intelligence").
+const PENDING: &[&str] = &[
+    "CancelAbsence",
+    "ChangePassword",
+    "DueRequests",
+    "GiveReferralToContact",
+    "GroupSettings",
+    "GroupTenureBands",
+    "Reciprocity",
+    "RecordRequestResponse",
+    "RequestReferrals",
+    "SetGroupSettings",
+    "SourcesReport",
+    "UpdateContact",
+    "UpdatePartnership",
+    "UpdateProfile",
+    "WhoToAsk",
+];
 
 fn repo_file(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -22,7 +39,7 @@ fn committed_sdl() -> String {
 
 #[test]
 fn schema_file_matches_the_server() {
-    let live = api::graphql::sdl();
+    let live = api::cli::export_schema();
     let committed = committed_sdl();
     if live != committed {
         if std::env::var("RX_UPDATE_SCHEMA").is_ok_and(|v| v == "1") {
@@ -160,4 +177,15 @@ fn contract_types_are_exact() {
 }
 
 /// Contract inputs/enums that belong to pending operations, sorted.
-const PENDING_TYPES: &[&str] = &[];
+const PENDING_TYPES: &[&str] = &[
+    "ContactReferralInput",
+    "ContactUpdateInput",
+    "GroupSettingsInput",
+    "NpsClass",
+    "PartnershipUpdateInput",
+    "ProfileInput",
+    "ReferralRequestInput",
+    "RequestResponse",
+    "RequestResponseInput",
+    "SourceKind",
+];

@@ -243,14 +243,14 @@ impl TestApp {
 
     /// Creates an administrator the way the CLI does, then signs in.
     pub async fn admin(&self) -> String {
-        api::auth::service::create_admin(
-            &self.db,
+        api::cli::create_admin(
+            &self.settings.database_url,
             "admin@example.org",
             "Ada Admin",
             PASSWORD.to_string(),
         )
         .await
-        .unwrap_or_else(|e| panic!("create admin: {}", e.message()));
+        .unwrap_or_else(|e| panic!("create admin: {e}"));
         let data = self
             .ok(
                 None,
@@ -336,7 +336,12 @@ pub fn operations() -> &'static HashMap<String, String> {
     static OPS: OnceLock<HashMap<String, String>> = OnceLock::new();
     OPS.get_or_init(|| {
         let mut ops = HashMap::new();
-        for file in ["portal.graphql", "leader.graphql", "partner.graphql"] {
+        for file in [
+            "portal.graphql",
+            "leader.graphql",
+            "partner.graphql",
+            "insights.graphql",
+        ] {
             let path = contract_dir().join(file);
             let src = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -238,7 +238,9 @@ db_test!(recording_attendance, |app: TestApp| async move {
     );
 
     // What the referral core asks.
-    use api::meetings::service::{attendance_status, find_meeting};
+    use domain::meetings::service::{attendance_status, find_meeting};
+    use entities::AttendanceStatus;
+    use sea_orm::ActiveEnum;
     let found = find_meeting(&app.db, &meeting).await.unwrap().unwrap();
     assert_eq!(found.group_id, c.group);
     assert_eq!(found.held_on.format("%Y-%m-%d").to_string(), day(-7));
@@ -248,12 +250,28 @@ db_test!(recording_attendance, |app: TestApp| async move {
         let meeting = meeting.clone();
         async move { attendance_status(&db, &meeting, &member).await.unwrap() }
     };
-    assert_eq!(status(mia.id.clone()).await.as_deref(), Some("LATE"));
-    assert_eq!(status(max.id.clone()).await.as_deref(), Some("SUBSTITUTE"));
+    assert_eq!(
+        status(mia.id.clone())
+            .await
+            .map(|s| s.to_value())
+            .as_deref(),
+        Some("LATE")
+    );
+    assert_eq!(
+        status(max.id.clone())
+            .await
+            .map(|s| s.to_value())
+            .as_deref(),
+        Some("SUBSTITUTE")
+    );
     assert_eq!(status(ned.id.clone()).await, None);
     assert!(
-        api::meetings::AttendanceStatus::from_stored("LATE").was_present()
-            && !api::meetings::AttendanceStatus::from_stored("SUBSTITUTE").was_present()
+        AttendanceStatus::try_from_value(&"LATE".to_string())
+            .unwrap()
+            .was_present()
+            && !AttendanceStatus::try_from_value(&"SUBSTITUTE".to_string())
+                .unwrap()
+                .was_present()
     );
 });
 
@@ -376,7 +394,7 @@ db_test!(recording_one_to_ones, |app: TestApp| async move {
     );
 
     // What the reports and the referral core ask.
-    use api::meetings::service::{count_one_to_ones, had_one_to_one};
+    use domain::meetings::service::{count_one_to_ones, had_one_to_one};
     let d = |offset: i64| chrono::Utc::now().date_naive() + chrono::Duration::days(offset);
     assert!(
         had_one_to_one(&app.db, &mia.id, &max.id, d(-1), d(-1))

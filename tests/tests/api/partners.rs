@@ -77,7 +77,7 @@ pub async fn partner_advance(
 
 async fn set_token_column(app: &TestApp, secret: &str, column: &str, value: Value) {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let hash = api::auth::api_tokens::hash(secret);
+    let hash = domain::auth::api_tokens::hash(secret);
     let col = match column {
         "expires_at" => entities::api_token::Column::ExpiresAt,
         _ => entities::api_token::Column::LastUsedAt,
@@ -192,7 +192,7 @@ db_test!(leaders_manage_firms_and_tokens, |app: TestApp| async move {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(row.secret_hash, api::auth::sha256_hex(secret));
+        assert_eq!(row.secret_hash, domain::auth::sha256_hex(secret));
         let stored = format!("{row:?}");
         assert!(
             !stored.contains(&secret[3..]),
@@ -341,7 +341,7 @@ db_test!(token_authentication, |app: TestApp| async move {
     // lastUsedAt is recorded, then not rewritten within the minute.
     let used = |app: &TestApp| {
         let db = app.db.clone();
-        let hash = api::auth::api_tokens::hash(&secret);
+        let hash = domain::auth::api_tokens::hash(&secret);
         async move {
             use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
             entities::api_token::Entity::find()
@@ -376,7 +376,7 @@ db_test!(token_authentication, |app: TestApp| async move {
     let mut typo = secret.clone().into_bytes();
     typo[10] = if typo[10] == b'x' { b'y' } else { b'x' };
     let typo = String::from_utf8(typo).unwrap();
-    let unknown = api::auth::api_tokens::generate();
+    let unknown = domain::auth::api_tokens::generate();
     for bad in [
         typo.as_str(),
         "rx_",

@@ -782,14 +782,14 @@ db_test!(
 db_test!(
     seed_demo_is_realistic_and_idempotent,
     |app: TestApp| async move {
-        let first = api::demo::seed(&app.db)
+        let first = domain::demo::seed(&app.db)
             .await
             .unwrap_or_else(|e| panic!("{}", e.message()));
         assert!(first.created);
         assert_eq!((first.members, first.meetings), (25, 52));
         assert!(first.referrals > 200, "{} referrals", first.referrals);
         let counts = app.snapshot().await;
-        let second = api::demo::seed(&app.db)
+        let second = domain::demo::seed(&app.db)
             .await
             .unwrap_or_else(|e| panic!("{}", e.message()));
         assert!(!second.created);
@@ -800,7 +800,7 @@ db_test!(
             .ok(
                 None,
                 "SignIn",
-                json!({ "email": api::demo::LEADER_EMAIL, "password": api::demo::DEMO_PASSWORD }),
+                json!({ "email": api::cli::DEMO_LEADER_EMAIL, "password": api::cli::DEMO_PASSWORD }),
             )
             .await;
         let token = session["signIn"]["accessToken"]

@@ -1,7 +1,7 @@
 //! Reward ladders, and awarding them exactly once (also under concurrent wins).
 
-use api::rewards::service::{award_tiers, progress};
 use chrono::Utc;
+use domain::rewards::service::{award_tiers, progress};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, TransactionTrait};
 use serde_json::{Value, json};
 
@@ -162,11 +162,11 @@ async fn referral(
         receiver_member_id: Set(Some(receiver.to_string())),
         prospect_name: Set("Pia Prospect".into()),
         temperature: Set(4),
-        channel: Set("PORTAL".into()),
+        channel: Set(entities::Channel::Portal),
         made_in_absence: Set(true),
-        absence_reason: Set(Some("REMOTE".into())),
+        absence_reason: Set(Some(entities::AbsenceReason::Remote)),
         inside_group: Set(true),
-        status: Set(status.to_string()),
+        status: Set(sea_orm::ActiveEnum::try_from_value(&status.to_string()).unwrap()),
         closed_value_e4: Set((status == "WON").then_some(12_500_000)),
         won_at: Set((status == "WON").then_some(now)),
         created_at: Set(now),

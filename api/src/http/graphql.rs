@@ -1,0 +1,271 @@
+//! GraphQL over HTTP: `POST /graphql` (JSON body), `GET /graphql` (queries
+//! only, or GraphiQL for browsers). Follows the GraphQL-over-HTTP
+//! specification's media types and status codes. Requests past the per-IP
+//! or per-API-token rate limit get HTTP 429 and `RATE_LIMITED`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
+use futures_util::StreamExt;
+
+use super::caller::{Identified, Refused};
+use crate::error::ApiError;
+use crate::graphql::AppSchema;
+use crate::graphql::loaders::Loaders;
+use crate::state::AppState;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// Which media type the client accepts for the response.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Media {
+    GraphQLResponse,
+    Json,
+}
+
+fn negotiate(req: &HttpRequest) -> Option<Media> {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.trim().is_empty() {
+        return Some(Media::Json);
+    }
+    let types: Vec<&str> = accept
+        .split(',')
+        .map(|t| t.split(';').next().unwrap_or("").trim())
+        .collect();
+    if types.contains(&GRAPHQL_RESPONSE) {
+        Some(Media::GraphQLResponse)
+    } else if types
+        .iter()
+        .any(|t| *t == JSON || *t == "*/*" || *t == "application/*")
+    {
+        Some(Media::Json)
+    } else {
+        None
+    }
+}
+
+/// An error response for a request that never reached execution.
+fn request_error(status: StatusCode, err: &ApiError) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(JSON)
+        .json(err.response_body())
+}
+
+pub async fn graphql_post(
+    req: HttpRequest,
+    caller: Result<Identified, Refused>,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+    schema: web::Data<AppSchema>,
+) -> HttpResponse {
+    if let Err(limited @ Refused::RateLimited(_)) = &caller {
+        return limited.response(StatusCode::TOO_MANY_REQUESTS);
+    }
+    let Some(media) = negotiate(&req) else {
+        return request_error(
+            StatusCode::NOT_ACCEPTABLE,
+            &ApiError::bad_input(
+                "accept",
+                "accept application/graphql-response+json or application/json",
+            ),
+        );
+    };
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case(JSON)
+    {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &ApiError::bad_input("content-type", "send the request as application/json"),
+        );
+    }
+    let limit = state.settings.max_body_bytes;
+    let too_large = || {
+        request_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &ApiError::bad_input("body", format!("request body is larger than {limit} bytes")),
+        )
+    };
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && len > limit
+    {
+        return too_large();
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                &ApiError::bad_input("body", "could not read the request body"),
+            );
+        };
+        if body.len() + chunk.len() > limit {
+            return too_large();
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                &ApiError::bad_input(
+                    "body",
+                    format!("the body is not a GraphQL request in JSON: {e}"),
+                ),
+            );
+        }
+    };
+    execute(caller, request, media, &state, &schema).await
+}
+
+pub async fn graphql_get(
+    req: HttpRequest,
+    caller: Result<Identified, Refused>,
+    state: web::Data<AppState>,
+    schema: web::Data<AppSchema>,
+) -> HttpResponse {
+    if let Err(limited @ Refused::RateLimited(_)) = &caller {
+        return limited.response(StatusCode::TOO_MANY_REQUESTS);
+    }
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html && req.query_string().is_empty() {
+        if state.settings.is_production() {
+            return HttpResponse::NotFound().finish();
+        }
+        let page = GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("referral-exchange")
+            .finish();
+        return HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(page);
+    }
+    let Some(media) = negotiate(&req) else {
+        return request_error(
+            StatusCode::NOT_ACCEPTABLE,
+            &ApiError::bad_input(
+                "accept",
+                "accept application/graphql-response+json or application/json",
+            ),
+        );
+    };
+    let request = match async_graphql::http::parse_query_string(req.query_string()) {
+        Ok(r) => r,
+        Err(e) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                &ApiError::bad_input("query", format!("not a GraphQL request: {e}")),
+            );
+        }
+    };
+    if is_mutation(&request) {
+        let mut resp = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &ApiError::bad_input("query", "mutations must be sent with POST"),
+        );
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return resp;
+    }
+    execute(caller, request, media, &state, &schema).await
+}
+
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    doc.operations.iter().any(|(name, op)| {
+        let selected = match (&request.operation_name, name) {
+            (Some(wanted), Some(name)) => wanted.as_str() == name.as_str(),
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        selected && op.node.ty == OperationType::Mutation
+    })
+}
+
+async fn execute(
+    caller: Result<Identified, Refused>,
+    request: async_graphql::Request,
+    media: Media,
+    state: &AppState,
+    schema: &AppSchema,
+) -> HttpResponse {
+    let caller = match caller {
+        Ok(Identified(caller)) => caller,
+        // GraphQL-over-HTTP: a credential error is 401 for the GraphQL media
+        // type, and 200 with the error in the body for plain JSON.
+        Err(refused) => {
+            return refused.response(match media {
+                Media::GraphQLResponse => StatusCode::UNAUTHORIZED,
+                Media::Json => StatusCode::OK,
+            });
+        }
+    };
+    let request = request
+        .data(state.clone())
+        .data(caller)
+        .data(Loaders::new(&state.ctx.db));
+    let response = schema.execute(request).await;
+    respond(response, media)
+}
+
+/// Adds a code to errors raised before our resolvers ran (parsing,
+/// validation, variable coercion), and applies the status-code rules.
+fn respond(mut response: async_graphql::Response, media: Media) -> HttpResponse {
+    for err in &mut response.errors {
+        let has_code = err
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if !has_code {
+            let mut ext = err.extensions.take().unwrap_or_default();
+            ext.set("code", "BAD_USER_INPUT");
+            err.extensions = Some(ext);
+        }
+    }
+    // A request error: nothing executed, so the response has no `data`.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let mut body = match serde_json::to_value(&response) {
+        Ok(v) => v,
+        Err(_) => return HttpResponse::InternalServerError().finish(),
+    };
+    if request_error && let Some(obj) = body.as_object_mut() {
+        obj.remove("data");
+    }
+    let (status, content_type) = match media {
+        Media::GraphQLResponse if request_error => (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE),
+        Media::GraphQLResponse => (StatusCode::OK, GRAPHQL_RESPONSE),
+        Media::Json => (StatusCode::OK, JSON),
+    };
+    HttpResponse::build(status)
+        .content_type(content_type)
+        .json(body)
+}

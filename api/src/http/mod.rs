@@ -1,0 +1,8 @@
+//! Everything that speaks HTTP: GraphQL over HTTP and WebSocket, the report
+//! downloads, health checks. One extractor (`caller`) turns the
+//! `Authorization` header into a `Caller` for all of them.
+
+pub mod caller;
+pub mod graphql;
+pub mod reports;
+pub mod ws;

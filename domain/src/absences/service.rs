@@ -1,0 +1,141 @@
+//! Absence rules, and the look-ups the referral core makes: is a member away
+//! on a day, and who covers for them.
+
+use chrono::{NaiveDate, Utc};
+use entities::{absence, member, membership};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+
+use crate::access;
+use crate::caller::Caller;
+use crate::ctx::Ctx;
+use crate::error::{DomainError, DomainResult};
+use crate::validation::{id, new_id, optional_long_text};
+
+/// The longest absence, in days counted inclusively (a leap year).
+pub const MAX_ABSENCE_DAYS: i64 = 366;
+pub const MAX_NOTE: usize = 2000;
+
+pub struct NewAbsence {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub delegate_id: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Declares the caller away. Overlapping absences are allowed; the most
+/// recently declared one is the one in force (see `active_absence`).
+pub async fn declare_absence(
+    state: &Ctx,
+    viewer: &Caller,
+    input: NewAbsence,
+) -> DomainResult<absence::Model> {
+    let me = viewer.member()?;
+    if input.to < input.from {
+        return Err(DomainError::bad_input("input.to", "to is before from"));
+    }
+    if (input.to - input.from).num_days() + 1 > MAX_ABSENCE_DAYS {
+        return Err(DomainError::bad_input(
+            "input.to",
+            format!("an absence lasts at most {MAX_ABSENCE_DAYS} days"),
+        ));
+    }
+    // A period already over changes nothing: referrals made then are judged
+    // as they were made. Starting in the past is fine (declared late).
+    if input.to < Utc::now().date_naive() {
+        return Err(DomainError::bad_input("input.to", "to is in the past"));
+    }
+    let note = optional_long_text("input.note", input.note.as_deref(), MAX_NOTE)?;
+    let delegate_id = match input.delegate_id.as_deref() {
+        None => None,
+        Some(raw) => {
+            let delegate_id = id("input.delegateId", raw)?;
+            if delegate_id == me.id {
+                return Err(DomainError::bad_input(
+                    "input.delegateId",
+                    "a delegate is another member",
+                ));
+            }
+            Some(delegate_id)
+        }
+    };
+
+    let txn = state.db.begin().await?;
+    if let Some(delegate_id) = &delegate_id {
+        member::Entity::find_by_id(delegate_id.clone())
+            .one(&txn)
+            .await?
+            .ok_or_else(|| DomainError::not_found_at("input.delegateId", "member"))?;
+        let seats = membership::Entity::find()
+            .filter(membership::Column::MemberId.is_in([me.id.clone(), delegate_id.clone()]))
+            .filter(membership::Column::LeftOn.is_null())
+            .all(&txn)
+            .await?;
+        let (mine, theirs): (Vec<_>, Vec<_>) =
+            seats.into_iter().partition(|s| s.member_id == me.id);
+        if access::shared_active_groups(&mine, &theirs).is_empty() {
+            return Err(DomainError::bad_input(
+                "input.delegateId",
+                "the delegate must be a member of a group you share",
+            ));
+        }
+    }
+    let row = absence::ActiveModel {
+        id: Set(new_id()),
+        member_id: Set(me.id.clone()),
+        from_on: Set(input.from),
+        to_on: Set(input.to),
+        delegate_id: Set(delegate_id),
+        note: Set(note),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// The caller's absences, latest start first.
+pub async fn my_absences(state: &Ctx, viewer: &Caller) -> DomainResult<Vec<absence::Model>> {
+    let me = viewer.member()?;
+    Ok(absence::Entity::find()
+        .filter(absence::Column::MemberId.eq(me.id.clone()))
+        .order_by_desc(absence::Column::FromOn)
+        .order_by_desc(absence::Column::CreatedAt)
+        .order_by_desc(absence::Column::Id)
+        .all(&state.db)
+        .await?)
+}
+
+/// The absence in force for the member on `on` (from_on <= on <= to_on);
+/// when several overlap, the most recently declared.
+pub async fn active_absence(
+    db: &impl ConnectionTrait,
+    member_id: &str,
+    on: NaiveDate,
+) -> DomainResult<Option<absence::Model>> {
+    Ok(absence::Entity::find()
+        .filter(absence::Column::MemberId.eq(member_id))
+        .filter(absence::Column::FromOn.lte(on))
+        .filter(absence::Column::ToOn.gte(on))
+        .order_by_desc(absence::Column::CreatedAt)
+        // Ids are UUIDv7 (time-ordered): a stable tie-break for equal timestamps.
+        .order_by_desc(absence::Column::Id)
+        .one(db)
+        .await?)
+}
+
+/// Whether `delegate_id` is the delegate of the absence in force for
+/// `member_id` on `on`.
+pub async fn is_active_delegate_for(
+    db: &impl ConnectionTrait,
+    delegate_id: &str,
+    member_id: &str,
+    on: NaiveDate,
+) -> DomainResult<bool> {
+    Ok(active_absence(db, member_id, on)
+        .await?
+        .is_some_and(|a| a.delegate_id.as_deref() == Some(delegate_id)))
+}

@@ -1,0 +1,295 @@
+//! Balance figures. Each side is one aggregate query (COUNT and a SUM over
+//! integer fixed-point values), so nothing is summed in memory or in floats.
+
+use chrono::NaiveDate;
+use entities::{ReferralStatus, referral};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use crate::error::DomainResult;
+use crate::money::Money;
+use crate::sql::{count_all, count_if, sum_if};
+
+/// A two-way balance. Counts exclude withdrawn referrals; values are WON
+/// closed business only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balance {
+    pub given: i64,
+    pub received: i64,
+    pub given_value: Money,
+    pub received_value: Money,
+}
+
+impl Balance {
+    pub fn new(given: i64, received: i64, given_value: Money, received_value: Money) -> Balance {
+        Balance {
+            given,
+            received,
+            given_value,
+            received_value,
+        }
+    }
+
+    /// given − received
+    pub fn net(&self) -> i64 {
+        self.given - self.received
+    }
+}
+
+/// Closed business: the sum of WON referrals' values (exact, BIGINT).
+fn won_value() -> SimpleExpr {
+    sum_if(
+        referral::Column::Status.eq(ReferralStatus::Won),
+        Expr::col(referral::Column::ClosedValueE4),
+    )
+}
+
+/// Inclusive date range on `created_at`; `None` is all time.
+pub type Period = Option<(NaiveDate, NaiveDate)>;
+
+/// Referrals made within the period (dates inclusive, UTC); all when `None`.
+fn in_period(period: Period) -> sea_orm::Condition {
+    match period {
+        None => sea_orm::Condition::all(),
+        Some((from, to)) => {
+            let (start, end) = crate::sql::day_range(from, to);
+            sea_orm::Condition::all()
+                .add(referral::Column::CreatedAt.gte(start))
+                .add(referral::Column::CreatedAt.lt(end))
+        }
+    }
+}
+
+/// (count, won value) of referrals matching `side`.
+async fn side_totals(
+    db: &impl ConnectionTrait,
+    side: SimpleExpr,
+    period: Period,
+) -> DomainResult<(i64, Money)> {
+    let row: Option<(i64, i64)> = referral::Entity::find()
+        .select_only()
+        .column_as(count_all(), "n")
+        .column_as(won_value(), "value")
+        .filter(side)
+        .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
+        .filter(in_period(period))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (n, value) = row.unwrap_or((0, 0));
+    Ok((n, Money::from_stored(value)))
+}
+
+pub async fn for_member(
+    db: &impl ConnectionTrait,
+    member_id: &str,
+    period: Period,
+) -> DomainResult<Balance> {
+    let (given, given_value) =
+        side_totals(db, referral::Column::GiverMemberId.eq(member_id), period).await?;
+    let (received, received_value) =
+        side_totals(db, referral::Column::ReceiverMemberId.eq(member_id), period).await?;
+    Ok(Balance::new(given, received, given_value, received_value))
+}
+
+/// Each firm's balance with its group: what it gave members and what
+/// members gave it. Two grouped queries for any number of firms.
+pub async fn for_firms(
+    db: &impl ConnectionTrait,
+    firm_ids: &[String],
+) -> DomainResult<std::collections::HashMap<String, Balance>> {
+    let mut given = std::collections::HashMap::new();
+    let mut received = std::collections::HashMap::new();
+    for (column, out) in [
+        (referral::Column::GiverFirmId, &mut given),
+        (referral::Column::ReceiverFirmId, &mut received),
+    ] {
+        let rows: Vec<(Option<String>, i64, i64)> = referral::Entity::find()
+            .select_only()
+            .column(column)
+            .column_as(count_all(), "n")
+            .column_as(won_value(), "value")
+            .filter(column.is_in(firm_ids.iter().cloned()))
+            .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
+            .group_by(column)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (firm, n, value) in rows {
+            if let Some(firm) = firm {
+                out.insert(firm, (n, Money::from_stored(value)));
+            }
+        }
+    }
+    Ok(firm_ids
+        .iter()
+        .map(|id| {
+            let (g, gv) = given.get(id).copied().unwrap_or((0, Money::ZERO));
+            let (r, rv) = received.get(id).copied().unwrap_or((0, Money::ZERO));
+            (id.clone(), Balance::new(g, r, gv, rv))
+        })
+        .collect())
+}
+
+/// The other side of a partnership.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Counterpart {
+    Member(String),
+    Contact(String),
+}
+
+/// Exchange figures between a member and one counterpart.
+#[derive(Debug, Clone, Default)]
+pub struct PairStats {
+    pub given: i64,
+    pub received: i64,
+    pub given_value: Money,
+    pub received_value: Money,
+    pub given_recent: i64,
+    pub received_recent: i64,
+    pub last_exchange_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl PairStats {
+    pub fn balance(&self) -> Balance {
+        Balance::new(
+            self.given,
+            self.received,
+            self.given_value,
+            self.received_value,
+        )
+    }
+
+    /// One side gave ≥ 3 in the recent window while the other gave nothing.
+    pub fn one_way(&self) -> bool {
+        (self.given_recent >= ONE_WAY_MIN && self.received_recent == 0)
+            || (self.received_recent >= ONE_WAY_MIN && self.given_recent == 0)
+    }
+}
+
+pub const ONE_WAY_MIN: i64 = 3;
+
+/// Figures between `member_id` and each counterpart, in two grouped
+/// queries whatever the number of counterparts. `recent_since` bounds the
+/// window used for the one-way flag.
+pub async fn pair_stats(
+    db: &impl ConnectionTrait,
+    member_id: &str,
+    counterparts: &[Counterpart],
+    recent_since: chrono::DateTime<chrono::Utc>,
+    period: Period,
+) -> DomainResult<std::collections::HashMap<Counterpart, PairStats>> {
+    use std::collections::HashMap;
+    let members: Vec<String> = counterparts
+        .iter()
+        .filter_map(|c| match c {
+            Counterpart::Member(m) => Some(m.clone()),
+            Counterpart::Contact(_) => None,
+        })
+        .collect();
+    let contacts: Vec<String> = counterparts
+        .iter()
+        .filter_map(|c| match c {
+            Counterpart::Contact(c) => Some(c.clone()),
+            Counterpart::Member(_) => None,
+        })
+        .collect();
+    let mut out: HashMap<Counterpart, PairStats> = counterparts
+        .iter()
+        .map(|c| (c.clone(), PairStats::default()))
+        .collect();
+    // Built with sea-query (not raw SQL) so the bound timestamp gets each
+    // backend's placeholder syntax.
+    let recent = count_if(referral::Column::CreatedAt.gte(recent_since));
+    type Row = (
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+        i64,
+        Option<chrono::DateTime<chrono::Utc>>,
+    );
+    type ContactRow = (
+        Option<String>,
+        i64,
+        i64,
+        i64,
+        Option<chrono::DateTime<chrono::Utc>>,
+    );
+    if !members.is_empty() {
+        let rows: Vec<Row> = referral::Entity::find()
+            .select_only()
+            .column(referral::Column::GiverMemberId)
+            .column(referral::Column::ReceiverMemberId)
+            .column_as(count_all(), "n")
+            .column_as(won_value(), "value")
+            .column_as(recent.clone(), "recent")
+            .column_as(referral::Column::CreatedAt.max(), "last")
+            .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
+            .filter(in_period(period))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(referral::Column::GiverMemberId.eq(member_id))
+                            .add(referral::Column::ReceiverMemberId.is_in(members.clone())),
+                    )
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(referral::Column::ReceiverMemberId.eq(member_id))
+                            .add(referral::Column::GiverMemberId.is_in(members.clone())),
+                    ),
+            )
+            .group_by(referral::Column::GiverMemberId)
+            .group_by(referral::Column::ReceiverMemberId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (giver, receiver, n, value, recent, last) in rows {
+            let (other, gave) = if giver.as_deref() == Some(member_id) {
+                (receiver, true)
+            } else {
+                (giver, false)
+            };
+            let Some(stats) = other.and_then(|o| out.get_mut(&Counterpart::Member(o))) else {
+                continue;
+            };
+            if gave {
+                stats.given += n;
+                stats.given_value = Money::from_stored(stats.given_value.stored() + value);
+                stats.given_recent += recent;
+            } else {
+                stats.received += n;
+                stats.received_value = Money::from_stored(stats.received_value.stored() + value);
+                stats.received_recent += recent;
+            }
+            stats.last_exchange_at = stats.last_exchange_at.max(last);
+        }
+    }
+    if !contacts.is_empty() {
+        let rows: Vec<ContactRow> = referral::Entity::find()
+            .select_only()
+            .column(referral::Column::GiverContactId)
+            .column_as(count_all(), "n")
+            .column_as(won_value(), "value")
+            .column_as(recent, "recent")
+            .column_as(referral::Column::CreatedAt.max(), "last")
+            .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
+            .filter(in_period(period))
+            .filter(referral::Column::ReceiverMemberId.eq(member_id))
+            .filter(referral::Column::GiverContactId.is_in(contacts))
+            .group_by(referral::Column::GiverContactId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (contact, n, value, recent, last) in rows {
+            if let Some(stats) = contact.and_then(|c| out.get_mut(&Counterpart::Contact(c))) {
+                stats.received += n;
+                stats.received_value = Money::from_stored(value);
+                stats.received_recent += recent;
+                stats.last_exchange_at = last;
+            }
+        }
+    }
+    Ok(out)
+}

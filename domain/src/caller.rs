@@ -1,0 +1,150 @@
+//! Who is calling: a signed-in member, a partner firm's system with a scoped
+//! API token, or nobody. Built once per request from the bearer token (the
+//! `api` crate's one extractor calls [`Caller::from_authorization`]) and
+//! handed to every domain function, which decides what the caller may do.
+
+use chrono::{Duration, Utc};
+use entities::{member, refresh_family};
+use sea_orm::{ActiveEnum, ActiveModelTrait, EntityTrait, Set};
+
+use entities::ApiScope;
+
+use crate::auth::api_tokens;
+use crate::ctx::Ctx;
+use crate::error::{DomainError, DomainResult};
+
+#[derive(Debug, Clone)]
+pub struct MemberCaller {
+    pub id: String,
+    pub is_admin: bool,
+    /// Refresh-token family of the session that issued the access token.
+    pub session_id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub enum Caller {
+    #[default]
+    Anonymous,
+    Member(MemberCaller),
+    /// A partner firm's system, with an API token.
+    Partner(PartnerCaller),
+}
+
+impl Caller {
+    /// The signed-in member, or `UNAUTHENTICATED`. An API token is a
+    /// credential, but never a member's: `FORBIDDEN`.
+    pub fn member(&self) -> DomainResult<&MemberCaller> {
+        match self {
+            Caller::Member(m) => Ok(m),
+            Caller::Anonymous => Err(DomainError::unauthenticated()),
+            Caller::Partner(_) => Err(DomainError::Forbidden(
+                "API tokens cannot use member operations".into(),
+            )),
+        }
+    }
+
+    /// The partner firm's token, or `UNAUTHENTICATED` / `FORBIDDEN`.
+    pub fn partner(&self) -> DomainResult<&PartnerCaller> {
+        match self {
+            Caller::Partner(p) => Ok(p),
+            Caller::Anonymous => Err(DomainError::Unauthenticated(
+                "send 'Authorization: Bearer rx_…' with a partner API token".into(),
+            )),
+            Caller::Member(_) => Err(DomainError::Forbidden(
+                "only a partner firm's API token may do this".into(),
+            )),
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Caller::Member(m) if m.is_admin)
+    }
+}
+
+/// How often `last_seen_at` is written: at most once per this interval, so a
+/// busy portal does not turn every read into a write.
+const LAST_SEEN_GRANULARITY_MINUTES: i64 = 5;
+
+/// Resolves the `Authorization` header. No header is anonymous; a header that
+/// is present but wrong (malformed, expired, forged, revoked session) is
+/// `UNAUTHENTICATED` for the whole request rather than silently anonymous.
+impl Caller {
+    pub async fn from_authorization(
+        state: &Ctx,
+        authorization: Option<&str>,
+    ) -> DomainResult<Caller> {
+        resolve(state, authorization).await
+    }
+}
+
+async fn resolve(state: &Ctx, authorization: Option<&str>) -> DomainResult<Caller> {
+    let Some(header) = authorization else {
+        return Ok(Caller::Anonymous);
+    };
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            DomainError::Unauthenticated("expected 'Authorization: Bearer <token>'".into())
+        })?;
+    if token.starts_with(api_tokens::TOKEN_PREFIX) {
+        return Ok(Caller::Partner(
+            api_tokens::authenticate(state, token).await?,
+        ));
+    }
+    let claims = state.jwt.verify(token)?;
+    let member = member::Entity::find_by_id(claims.sub.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| DomainError::Unauthenticated("account no longer exists".into()))?;
+    let family = refresh_family::Entity::find_by_id(claims.sid.clone())
+        .one(&state.db)
+        .await?;
+    match family {
+        Some(f) if f.revoked_at.is_none() && f.member_id == member.id => {}
+        _ => {
+            return Err(DomainError::Unauthenticated(
+                "session has ended; sign in again".into(),
+            ));
+        }
+    }
+    let now = Utc::now();
+    let stale = member
+        .last_seen_at
+        .is_none_or(|seen| now - seen > Duration::minutes(LAST_SEEN_GRANULARITY_MINUTES));
+    if stale {
+        let mut active: member::ActiveModel = member.clone().into();
+        active.last_seen_at = Set(Some(now));
+        active.update(&state.db).await?;
+    }
+    Ok(Caller::Member(MemberCaller {
+        id: member.id,
+        is_admin: member.is_admin,
+        session_id: claims.sid,
+    }))
+}
+
+/// A request made with a valid API token.
+#[derive(Debug, Clone)]
+pub struct PartnerCaller {
+    pub token_id: String,
+    pub firm_id: String,
+    pub group_id: String,
+    pub scopes: Vec<ApiScope>,
+}
+
+impl PartnerCaller {
+    /// `FORBIDDEN` unless the token carries `scope`.
+    pub fn require(&self, scope: ApiScope) -> DomainResult<()> {
+        if self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden(format!(
+                "this API token lacks the {} scope",
+                scope.to_value()
+            )))
+        }
+    }
+}

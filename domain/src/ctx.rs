@@ -1,0 +1,53 @@
+//! What every domain function may reach besides its arguments: the database,
+//! the access-token keys, the channel that carries referral notices, and the
+//! few settings the rules depend on. The `api` crate builds one at start-up
+//! from its settings; nothing here reads the environment.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::jwt::JwtKeys;
+use crate::notifications::Notifier;
+
+#[derive(Clone)]
+pub struct Ctx {
+    pub db: DatabaseConnection,
+    pub jwt: JwtKeys,
+    pub notifier: Notifier,
+    pub config: Arc<Config>,
+}
+
+/// The settings domain rules depend on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Refresh-token lifetime in seconds.
+    pub refresh_token_ttl_secs: i64,
+    pub webhooks: WebhookConfig,
+}
+
+/// Webhook delivery (see README, "Partner firms").
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// First retry delay; each further retry waits twice as long (capped at an hour).
+    pub backoff_ms: u64,
+    /// Attempts before a delivery is given up as FAILED.
+    pub max_attempts: i32,
+    /// Longest pause between the delivery worker's rounds.
+    pub poll_ms: u64,
+    /// Per-attempt HTTP timeout.
+    pub timeout_ms: u64,
+    /// Whether webhook URLs may name loopback, private or link-local hosts.
+    pub allow_private_targets: bool,
+}
+
+impl Ctx {
+    pub fn new(db: DatabaseConnection, jwt: JwtKeys, config: Config) -> Ctx {
+        Ctx {
+            db,
+            jwt,
+            notifier: Notifier::default(),
+            config: Arc::new(config),
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Groups (chapters) and memberships: who sits where, in which role, since when.
+
+pub mod currency;
+pub mod service;

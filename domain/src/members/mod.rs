@@ -1,0 +1,4 @@
+//! Members: profiles, referral briefs, tenure, and what others may see of them.
+
+pub mod service;
+pub mod tenure;

@@ -1,0 +1,5 @@
+//! Partner firms: organisations exchanging referrals with a group through
+//! scoped API tokens (see `auth::api_tokens`), with webhooks for the
+//! events that concern them (see `webhooks`).
+
+pub mod service;

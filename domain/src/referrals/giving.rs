@@ -1,0 +1,487 @@
+//! Giving a referral: a member to a member or partner firm of a group they
+//! share, a member recording what an outside contact gave them, and the one
+//! writer every way of giving ends in (`create_in`), which decides presence,
+//! routes to a delegate and writes the referral, its events and its webhook
+//! deliveries in one transaction.
+
+use chrono::{Duration, Utc};
+use entities::{
+    AttendanceStatus, Channel, EventKind, ReferralStatus, member, partner_firm, referral,
+};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Set, TransactionTrait,
+};
+
+use super::events::{EventActor, record_event};
+use super::prospect::{ProspectData, ProspectInputData, validate_passed};
+use super::routing::{Presence, decide_presence};
+use super::today;
+use crate::access::active_group_ids;
+use crate::caller::Caller;
+use crate::ctx::Ctx;
+use crate::error::{DomainError, DomainResult};
+use crate::notifications::{NoticeKind, ReferralNotice};
+use crate::validation::{id, new_id};
+use crate::webhooks::outbox::{self, WebhookEvent};
+
+/// How long after a meeting its referrals may still be recorded.
+pub const MEETING_RECORDING_DAYS: i64 = 30;
+
+/// Who gives and who receives a new referral.
+pub enum Giver {
+    Member(String),
+    Firm(String),
+    Contact(String),
+}
+
+pub enum Receiver {
+    Member(Box<member::Model>),
+    Firm(partner_firm::Model),
+}
+
+/// A validated, decided referral ready to be written.
+pub struct Draft {
+    pub giver: Giver,
+    pub receiver: Receiver,
+    pub group_id: Option<String>,
+    pub prospect: ProspectData,
+    pub temperature: i32,
+    pub channel: Channel,
+    pub meeting_id: Option<String>,
+    pub ask_id: Option<String>,
+    pub note: Option<String>,
+    pub inside_group: bool,
+    pub actor_member: Option<String>,
+    pub actor_firm: Option<String>,
+}
+
+pub struct GiveInput {
+    pub receiver_id: String,
+    pub prospect: ProspectInputData,
+    pub temperature: i32,
+    pub channel: Channel,
+    pub meeting_id: Option<String>,
+    pub ask_id: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A member gives a referral to a member (or partner firm) of a group they
+/// share: validate the input, resolve the receiver, choose the group, check
+/// the channel, then write it (`create` decides presence).
+pub async fn give(state: &Ctx, caller: &Caller, input: GiveInput) -> DomainResult<referral::Model> {
+    let me = caller.member()?;
+    let valid = validate_give(input)?;
+    let db = &state.db;
+    let (receiver, shared) = resolve_receiver(db, &me.id, &valid.receiver_id).await?;
+    let place = choose_group(
+        db,
+        &receiver,
+        &shared,
+        valid.meeting_id.as_deref(),
+        valid.ask_id.as_deref(),
+    )
+    .await?;
+    check_channel(db, &me.id, &receiver, valid.channel).await?;
+    let inside_group = matches!(receiver, Receiver::Member(_));
+    let draft = Draft {
+        giver: Giver::Member(me.id.clone()),
+        receiver,
+        group_id: Some(place.group_id),
+        prospect: valid.prospect,
+        temperature: valid.temperature,
+        channel: valid.channel,
+        meeting_id: valid.meeting_id,
+        ask_id: valid.ask_id,
+        note: valid.note,
+        inside_group,
+        actor_member: Some(me.id.clone()),
+        actor_firm: None,
+    };
+    create(state, draft, place.meeting_attendance).await
+}
+
+/// A `GiveInput` with every field checked.
+struct ValidGive {
+    receiver_id: String,
+    prospect: ProspectData,
+    temperature: i32,
+    note: Option<String>,
+    channel: Channel,
+    meeting_id: Option<String>,
+    ask_id: Option<String>,
+}
+
+/// Step 1: the input alone, before any database read.
+fn validate_give(input: GiveInput) -> DomainResult<ValidGive> {
+    let receiver_id = id("input.receiverId", &input.receiver_id)?;
+    let (prospect, temperature, note) =
+        validate_passed(&input.prospect, input.temperature, input.note.as_deref())?;
+    let meeting_id = input
+        .meeting_id
+        .as_deref()
+        .map(|m| id("input.meetingId", m))
+        .transpose()?;
+    let ask_id = input
+        .ask_id
+        .as_deref()
+        .map(|a| id("input.askId", a))
+        .transpose()?;
+    if input.channel == Channel::PartnerApi {
+        return Err(DomainError::bad_input(
+            "input.channel",
+            "PARTNER_API is for partner firms' API tokens",
+        ));
+    }
+    if input.channel == Channel::Meeting && meeting_id.is_none() {
+        return Err(DomainError::bad_input(
+            "input.meetingId",
+            "a MEETING referral names its meeting",
+        ));
+    }
+    if input.channel != Channel::Meeting && meeting_id.is_some() {
+        return Err(DomainError::bad_input(
+            "input.meetingId",
+            "meetingId goes with channel MEETING",
+        ));
+    }
+    Ok(ValidGive {
+        receiver_id,
+        prospect,
+        temperature,
+        note,
+        channel: input.channel,
+        meeting_id,
+        ask_id,
+    })
+}
+
+/// Step 2: the receiver (a member or a partner firm) and the groups the
+/// giver shares with them; none shared is `FORBIDDEN`.
+async fn resolve_receiver(
+    db: &impl ConnectionTrait,
+    my_id: &str,
+    receiver_id: &str,
+) -> DomainResult<(Receiver, Vec<String>)> {
+    let my_groups = active_group_ids(db, my_id).await?;
+    let (receiver, shared): (Receiver, Vec<String>) = if let Some(m) =
+        member::Entity::find_by_id(receiver_id.to_string())
+            .one(db)
+            .await?
+    {
+        if m.id == my_id {
+            return Err(DomainError::bad_input(
+                "input.receiverId",
+                "you cannot refer business to yourself",
+            ));
+        }
+        let theirs = active_group_ids(db, &m.id).await?;
+        let shared: Vec<String> = my_groups
+            .iter()
+            .filter(|g| theirs.contains(g))
+            .cloned()
+            .collect();
+        (Receiver::Member(Box::new(m)), shared)
+    } else if let Some(f) = partner_firm::Entity::find_by_id(receiver_id.to_string())
+        .one(db)
+        .await?
+    {
+        let shared = my_groups
+            .iter()
+            .filter(|g| **g == f.group_id)
+            .cloned()
+            .collect();
+        (Receiver::Firm(f), shared)
+    } else {
+        return Err(DomainError::not_found_at("input.receiverId", "receiver"));
+    };
+    if shared.is_empty() {
+        return Err(DomainError::Forbidden(
+            "you can refer only to members and partner firms of a group you share".into(),
+        ));
+    }
+
+    Ok((receiver, shared))
+}
+
+/// Where a referral belongs, and the receiver's attendance if it was passed
+/// at a meeting.
+struct Place {
+    group_id: String,
+    meeting_attendance: Option<AttendanceStatus>,
+}
+
+/// Step 3: the group the referral belongs to — the meeting's, else the
+/// ask's, else the first shared — after checking the meeting and the ask.
+async fn choose_group(
+    db: &impl ConnectionTrait,
+    receiver: &Receiver,
+    shared: &[String],
+    meeting_id: Option<&str>,
+    ask_id: Option<&str>,
+) -> DomainResult<Place> {
+    let mut group_id = shared[0].clone();
+    let mut meeting_attendance = None;
+    if let Some(meeting_id) = meeting_id {
+        let meeting = crate::meetings::service::find_meeting(db, meeting_id)
+            .await?
+            .filter(|m| shared.contains(&m.group_id))
+            .ok_or_else(|| {
+                DomainError::bad_input(
+                    "input.meetingId",
+                    "not a meeting of a group you share with the receiver",
+                )
+            })?;
+        if meeting.held_on > today() {
+            return Err(DomainError::bad_input(
+                "input.meetingId",
+                "that meeting has not been held yet",
+            ));
+        }
+        // Referrals are recorded from a recent meeting, not backdated to any.
+        if meeting.held_on < today() - Duration::days(MEETING_RECORDING_DAYS) {
+            return Err(DomainError::bad_input(
+                "input.meetingId",
+                format!(
+                    "referrals from a meeting are recorded within {MEETING_RECORDING_DAYS} days of it"
+                ),
+            ));
+        }
+        group_id = meeting.group_id.clone();
+        if let Receiver::Member(m) = receiver {
+            meeting_attendance =
+                crate::meetings::service::attendance_status(db, meeting_id, &m.id).await?;
+        }
+    }
+    if let Some(ask_id) = ask_id {
+        let ask = crate::asks::service::find_ask(db, ask_id)
+            .await?
+            .filter(|a| shared.contains(&a.group_id))
+            .ok_or_else(|| {
+                DomainError::bad_input(
+                    "input.askId",
+                    "not an ask of a group you share with the receiver",
+                )
+            })?;
+        let asked_by_receiver = matches!(receiver, Receiver::Member(m) if m.id == ask.member_id);
+        if !asked_by_receiver {
+            return Err(DomainError::bad_input(
+                "input.askId",
+                "a referral answers an ask of its receiver",
+            ));
+        }
+        if ask.expires_on.is_some_and(|d| d < today()) {
+            return Err(DomainError::bad_input(
+                "input.askId",
+                "that ask has expired",
+            ));
+        }
+        if meeting_id.is_none() {
+            group_id = ask.group_id.clone();
+        }
+    }
+    Ok(Place {
+        group_id,
+        meeting_attendance,
+    })
+}
+
+/// Step 4: a one-to-one referral is made in a recorded one-to-one between
+/// the two members, today or yesterday.
+async fn check_channel(
+    db: &impl ConnectionTrait,
+    my_id: &str,
+    receiver: &Receiver,
+    channel: Channel,
+) -> DomainResult<()> {
+    if channel == Channel::OneToOne {
+        let Receiver::Member(m) = receiver else {
+            return Err(DomainError::bad_input(
+                "input.channel",
+                "one-to-ones are between members",
+            ));
+        };
+        let met = crate::meetings::service::had_one_to_one(
+            db,
+            my_id,
+            &m.id,
+            today() - Duration::days(1),
+            today(),
+        )
+        .await?;
+        if !met {
+            return Err(DomainError::bad_input(
+                "input.channel",
+                "record the one-to-one with this member before passing a referral in it",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub struct OutsideInput {
+    pub contact_id: String,
+    pub prospect: ProspectInputData,
+    pub temperature: i32,
+    pub note: Option<String>,
+}
+
+/// The caller records a referral an outside contact gave them directly, so
+/// it is made in the member's presence.
+pub async fn record_outside(
+    state: &Ctx,
+    viewer: &Caller,
+    input: OutsideInput,
+) -> DomainResult<referral::Model> {
+    let me = viewer.member()?;
+    let contact_id = id("input.contactId", &input.contact_id)?;
+    let (prospect, temperature, note) =
+        validate_passed(&input.prospect, input.temperature, input.note.as_deref())?;
+    let contact = crate::contacts::service::find_owned_contact(&state.db, &me.id, &contact_id)
+        .await?
+        .ok_or_else(|| DomainError::not_found_at("input.contactId", "contact"))?;
+    let receiver = member::Entity::find_by_id(me.id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(DomainError::unauthenticated)?;
+    let group_id = active_group_ids(&state.db, &me.id)
+        .await?
+        .into_iter()
+        .next();
+    let draft = Draft {
+        giver: Giver::Contact(contact.id),
+        receiver: Receiver::Member(Box::new(receiver)),
+        group_id,
+        prospect,
+        temperature,
+        channel: Channel::Portal,
+        meeting_id: None,
+        ask_id: None,
+        note,
+        inside_group: false,
+        actor_member: Some(me.id.clone()),
+        actor_firm: None,
+    };
+    create(state, draft, None).await
+}
+
+/// Decides presence, routes to a delegate, writes the referral and its
+/// events, and notifies the receiver (and delegate).
+pub async fn create(
+    state: &Ctx,
+    draft: Draft,
+    meeting_attendance: Option<AttendanceStatus>,
+) -> DomainResult<referral::Model> {
+    let txn = state.db.begin().await?;
+    let row = create_in(&txn, draft, meeting_attendance).await?;
+    txn.commit().await?;
+    notify_received(state, &row);
+    Ok(row)
+}
+
+/// `create` inside the caller's transaction, for callers that write more
+/// in the same transaction (a partner's idempotency key). Reads go through
+/// `txn` too: on SQLite the pool has one connection, which `txn` holds.
+/// The caller commits, then calls `notify_received`.
+pub async fn create_in(
+    txn: &DatabaseTransaction,
+    draft: Draft,
+    meeting_attendance: Option<AttendanceStatus>,
+) -> DomainResult<referral::Model> {
+    let now = Utc::now();
+    let Presence {
+        reason,
+        delegate_id,
+    } = decide_presence(txn, &draft, meeting_attendance, now).await?;
+    let (giver_member, giver_firm, giver_contact) = match &draft.giver {
+        Giver::Member(m) => (Some(m.clone()), None, None),
+        Giver::Firm(f) => (None, Some(f.clone()), None),
+        Giver::Contact(c) => (None, None, Some(c.clone())),
+    };
+    let (receiver_member, receiver_firm) = match &draft.receiver {
+        Receiver::Member(m) => (Some(m.id.clone()), None),
+        Receiver::Firm(f) => (None, Some(f.id.clone())),
+    };
+    let row = referral::ActiveModel {
+        id: Set(new_id()),
+        group_id: Set(draft.group_id.clone()),
+        giver_member_id: Set(giver_member),
+        giver_firm_id: Set(giver_firm),
+        giver_contact_id: Set(giver_contact),
+        receiver_member_id: Set(receiver_member.clone()),
+        receiver_firm_id: Set(receiver_firm),
+        prospect_name: Set(draft.prospect.name),
+        prospect_email: Set(draft.prospect.email),
+        prospect_phone: Set(draft.prospect.phone),
+        prospect_company: Set(draft.prospect.company),
+        prospect_need: Set(draft.prospect.need),
+        temperature: Set(draft.temperature),
+        channel: Set(draft.channel),
+        meeting_id: Set(draft.meeting_id),
+        ask_id: Set(draft.ask_id),
+        note: Set(draft.note),
+        made_in_absence: Set(reason.is_some()),
+        absence_reason: Set(reason),
+        inside_group: Set(draft.inside_group),
+        delegate_id: Set(delegate_id.clone()),
+        status: Set(ReferralStatus::Submitted),
+        closed_value_e4: Set(None),
+        business_kind: Set(None),
+        version: Set(1),
+        follow_up_count: Set(0),
+        unanswered_follow_ups: Set(0),
+        next_follow_up_on: Set(None),
+        revisit_on: Set(None),
+        thanked_at: Set(None),
+        won_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    let actor = EventActor {
+        member: draft.actor_member.clone(),
+        firm: draft.actor_firm.clone(),
+    };
+    record_event(
+        txn,
+        &row.id,
+        EventKind::Created,
+        &actor,
+        None,
+        Some(ReferralStatus::Submitted),
+        None,
+        now,
+    )
+    .await?;
+    if let Some(delegate) = &delegate_id {
+        let note = format!("routed to delegate {delegate} while the receiver is away");
+        record_event(
+            txn,
+            &row.id,
+            EventKind::Delegated,
+            &actor,
+            None,
+            None,
+            Some(note),
+            now,
+        )
+        .await?;
+    }
+    outbox::enqueue(txn, &row, WebhookEvent::Created, now).await?;
+    Ok(row)
+}
+
+/// Tells the receiver (and the delegate it was routed to) of a new referral.
+pub fn notify_received(state: &Ctx, row: &referral::Model) {
+    let members: Vec<String> = row
+        .receiver_member_id
+        .iter()
+        .chain(row.delegate_id.iter())
+        .cloned()
+        .collect();
+    state.notifier.publish(ReferralNotice {
+        referral_id: row.id.clone(),
+        kind: NoticeKind::Received,
+        members,
+    });
+}

@@ -1,0 +1,192 @@
+//! Reading referrals: a member's lists (given, received, held as delegate),
+//! follow-ups due, and the while-you-were-away inbox.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entities::{AbsenceReason, ReferralStatus, absence, member, referral};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::today;
+use crate::error::{DomainError, DomainResult};
+use crate::paging::Page;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListRole {
+    Given,
+    Received,
+    Delegated,
+}
+
+/// Members whose absence in force today names `member_id` as delegate.
+/// The same rule as `standing` (the most recently declared covering
+/// absence wins), so a replaced delegate loses the lists too.
+async fn covered_members(
+    db: &impl ConnectionTrait,
+    member_id: &str,
+    day: NaiveDate,
+) -> DomainResult<Vec<String>> {
+    let candidates: Vec<String> = absence::Entity::find()
+        .select_only()
+        .column(absence::Column::MemberId)
+        .distinct()
+        .filter(absence::Column::DelegateId.eq(member_id))
+        .filter(absence::Column::FromOn.lte(day))
+        .filter(absence::Column::ToOn.gte(day))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut covered = Vec::new();
+    // One look-up per member covered for: a handful at most.
+    for member in candidates {
+        if crate::absences::service::is_active_delegate_for(db, member_id, &member, day).await? {
+            covered.push(member);
+        }
+    }
+    Ok(covered)
+}
+
+/// Referrals the member holds for someone away: routed to them, from a
+/// receiver whose absence in force today names them as delegate.
+async fn delegated_condition(
+    db: &impl ConnectionTrait,
+    member_id: &str,
+    day: NaiveDate,
+) -> DomainResult<Condition> {
+    let covered = covered_members(db, member_id, day).await?;
+    Ok(Condition::all()
+        .add(referral::Column::DelegateId.eq(member_id))
+        .add(referral::Column::ReceiverMemberId.is_in(covered)))
+}
+
+pub async fn list_for_member(
+    db: &DatabaseConnection,
+    member_id: &str,
+    role: ListRole,
+    statuses: Option<Vec<ReferralStatus>>,
+    page: Page,
+) -> DomainResult<(Vec<referral::Model>, u64)> {
+    let mut q = referral::Entity::find();
+    q = match role {
+        ListRole::Given => q.filter(referral::Column::GiverMemberId.eq(member_id)),
+        ListRole::Received => q.filter(referral::Column::ReceiverMemberId.eq(member_id)),
+        ListRole::Delegated => q.filter(delegated_condition(db, member_id, today()).await?),
+    };
+    if let Some(statuses) = statuses {
+        q = q.filter(referral::Column::Status.is_in(statuses.iter().copied()));
+    }
+    newest_first(db, q, page).await
+}
+
+/// One page of the referrals `q` selects, newest first, and how many it selects.
+pub async fn newest_first(
+    db: &impl ConnectionTrait,
+    q: sea_orm::Select<referral::Entity>,
+    page: Page,
+) -> DomainResult<(Vec<referral::Model>, u64)> {
+    let total = q.clone().count(db).await?;
+    let rows = q
+        .order_by_desc(referral::Column::CreatedAt)
+        .order_by_desc(referral::Column::Id)
+        .offset(page.offset)
+        .limit(page.limit)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Follow-ups due on `on` for the receiver and for referrals they hold as
+/// delegate: in-progress ones by next date, parked ones by revisit date;
+/// the longest overdue first.
+pub async fn due_follow_ups(
+    db: &DatabaseConnection,
+    member_id: &str,
+    on: NaiveDate,
+    page: Page,
+) -> DomainResult<(Vec<referral::Model>, u64)> {
+    let mine = Condition::any()
+        .add(referral::Column::ReceiverMemberId.eq(member_id))
+        .add(delegated_condition(db, member_id, today()).await?);
+    let due = Condition::any()
+        .add(
+            Condition::all()
+                .add(referral::Column::Status.is_in(["ACCEPTED", "CONTACTED", "MEETING_SET"]))
+                .add(referral::Column::NextFollowUpOn.lte(on)),
+        )
+        .add(
+            Condition::all()
+                .add(referral::Column::Status.eq("PARKED"))
+                .add(referral::Column::RevisitOn.lte(on)),
+        );
+    let q = referral::Entity::find().filter(mine).filter(due);
+    let total = q.clone().count(db).await?;
+    let rows = q
+        .order_by_asc(Expr::cust("COALESCE(next_follow_up_on, revisit_on)"))
+        .order_by_asc(referral::Column::CreatedAt)
+        .order_by_asc(referral::Column::Id)
+        .offset(page.offset)
+        .limit(page.limit)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Referrals received since `since`: the while-you-were-away inbox.
+pub fn received_since(member_id: &str, since: DateTime<Utc>) -> sea_orm::Select<referral::Entity> {
+    referral::Entity::find()
+        .filter(referral::Column::ReceiverMemberId.eq(member_id))
+        .filter(referral::Column::CreatedAt.gt(since))
+}
+
+pub async fn away_counts(
+    db: &DatabaseConnection,
+    member_id: &str,
+    since: DateTime<Utc>,
+) -> DomainResult<(u64, Vec<(AbsenceReason, i64)>)> {
+    let total = received_since(member_id, since).count(db).await?;
+    let rows: Vec<(Option<AbsenceReason>, i64)> = received_since(member_id, since)
+        .select_only()
+        .column(referral::Column::AbsenceReason)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .filter(referral::Column::MadeInAbsence.eq(true))
+        .group_by(referral::Column::AbsenceReason)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut counts: Vec<(AbsenceReason, i64)> = rows
+        .into_iter()
+        .filter_map(|(reason, n)| reason.map(|r| (r, n)))
+        .collect();
+    counts.sort_by_key(|(r, _)| AbsenceReason::iter().position(|x| x == *r));
+    Ok((total, counts))
+}
+
+pub async fn away_page(
+    db: &DatabaseConnection,
+    member_id: &str,
+    since: DateTime<Utc>,
+    page: Page,
+) -> DomainResult<Vec<referral::Model>> {
+    Ok(received_since(member_id, since)
+        .order_by_desc(referral::Column::CreatedAt)
+        .order_by_desc(referral::Column::Id)
+        .offset(page.offset)
+        .limit(page.limit)
+        .all(db)
+        .await?)
+}
+
+/// Where the while-you-were-away inbox starts by default: the member's
+/// previous sign-in, or their registration if they never signed in again.
+pub async fn default_since(
+    db: &DatabaseConnection,
+    member_id: &str,
+) -> DomainResult<DateTime<Utc>> {
+    let m = member::Entity::find_by_id(member_id.to_string())
+        .one(db)
+        .await?
+        .ok_or_else(DomainError::unauthenticated)?;
+    Ok(m.previous_sign_in_at.unwrap_or(m.created_at))
+}

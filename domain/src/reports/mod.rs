@@ -1,0 +1,5 @@
+//! Leader reports: the group report and the network report.
+
+pub mod group_report;
+pub mod network;
+pub mod score;
