@@ -1,5 +1,6 @@
 //! Test harness: a fresh database per test (a SQLite file, or a new database
-//! on the throwaway PostgreSQL server that `scripts/with-postgres` starts),
+//! on the throwaway PostgreSQL server that `scripts/with-postgres` starts,
+//! copied from one template migrated once per run, and dropped afterwards),
 //! migrated by the real migrations, and the real server on a free port.
 
 use std::collections::HashMap;
@@ -31,7 +32,11 @@ where
         let Some(app) = TestApp::spawn(backend).await else {
             return;
         };
+        let database_url = app.settings.database_url.clone();
         body(app).await;
+        if backend == Backend::Postgres {
+            drop_database(&database_url).await;
+        }
     });
 }
 
@@ -51,7 +56,11 @@ where
         let Some(app) = TestApp::spawn_with(backend, configure).await else {
             return;
         };
+        let database_url = app.settings.database_url.clone();
         body(app).await;
+        if backend == Backend::Postgres {
+            drop_database(&database_url).await;
+        }
     });
 }
 
@@ -93,6 +102,58 @@ macro_rules! db_test {
     };
 }
 
+/// The URL of database `name` on the server `admin_url` points at.
+fn with_database(admin_url: &str, name: &str) -> String {
+    let (prefix, _) = admin_url
+        .rsplit_once('/')
+        .expect("postgres url with a database");
+    format!("{prefix}/{name}")
+}
+
+/// One database per test process migrated by the real migrations, which
+/// every PostgreSQL test copies (`CREATE DATABASE … TEMPLATE`).
+async fn postgres_template(admin_url: &str) -> &'static str {
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("rx_template_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(admin_url)
+                .await
+                .expect("connect to test PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create the template database");
+            admin.close().await.ok();
+            let db = Database::connect(&with_database(admin_url, &name))
+                .await
+                .expect("connect to the template database");
+            <migration::Migrator as migration::MigratorTrait>::up(&db, None)
+                .await
+                .expect("migrate the template database");
+            db.close().await.ok();
+            name
+        })
+        .await
+}
+
+/// Drops a test's PostgreSQL database when the test is done. FORCE
+/// (PostgreSQL 13+) ends the sessions its server's pool still holds.
+async fn drop_database(database_url: &str) {
+    let Ok(admin_url) = std::env::var("RX_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let Some((_, name)) = database_url.rsplit_once('/') else {
+        return;
+    };
+    if let Ok(admin) = Database::connect(&admin_url).await {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+        admin.close().await.ok();
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -122,19 +183,25 @@ async fn database_for(backend: Backend) -> Option<(String, Option<tempfile::Temp
                 eprintln!("skipping the PostgreSQL variant: run the suite with scripts/test");
                 return None;
             };
+            let template = postgres_template(&admin_url).await;
             let name = format!("rx_test_{}", uuid::Uuid::new_v4().simple());
             let admin = Database::connect(&admin_url)
                 .await
                 .expect("connect to test PostgreSQL");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            // A copy of the migrated template: no per-test migration run.
+            // Copies from one template queue on PostgreSQL's lock; a copy that
+            // still meets a lingering session on the template is retried.
+            let mut tries = 0;
+            while let Err(e) = admin
+                .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
                 .await
-                .expect("create test database");
+            {
+                tries += 1;
+                assert!(tries < 20, "create test database from the template: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50 * tries)).await;
+            }
             admin.close().await.ok();
-            let (prefix, _) = admin_url
-                .rsplit_once('/')
-                .expect("postgres url with a database");
-            Some((format!("{prefix}/{name}"), None))
+            Some((with_database(&admin_url, &name), None))
         }
     }
 }
