@@ -112,12 +112,16 @@ pub async fn due_follow_ups(
     let due = Condition::any()
         .add(
             Condition::all()
-                .add(referral::Column::Status.is_in(["ACCEPTED", "CONTACTED", "MEETING_SET"]))
+                .add(referral::Column::Status.is_in([
+                    ReferralStatus::Accepted,
+                    ReferralStatus::Contacted,
+                    ReferralStatus::MeetingSet,
+                ]))
                 .add(referral::Column::NextFollowUpOn.lte(on)),
         )
         .add(
             Condition::all()
-                .add(referral::Column::Status.eq("PARKED"))
+                .add(referral::Column::Status.eq(ReferralStatus::Parked))
                 .add(referral::Column::RevisitOn.lte(on)),
         );
     let q = referral::Entity::find().filter(mine).filter(due);

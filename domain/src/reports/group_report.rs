@@ -6,7 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate, Utc};
 use entities::{
-    attendance, meeting, member, membership, one_to_one, partnership, referral, visitor,
+    AttendanceStatus, ReferralStatus, attendance, meeting, member, membership, one_to_one,
+    partnership, referral, visitor,
 };
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
@@ -132,7 +133,7 @@ async fn referral_counts(
         referral::Entity::find()
             .select_only()
             .filter(referral::Column::GroupId.eq(group_id))
-            .filter(referral::Column::Status.ne("WITHDRAWN"))
+            .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
             .filter(referral::Column::CreatedAt.gte(start))
             .filter(referral::Column::CreatedAt.lt(end))
     };
@@ -141,7 +142,10 @@ async fn referral_counts(
         .column_as(count_all(), "n")
         .column_as(count_if(referral::Column::InsideGroup.eq(true)), "inside")
         .column_as(count_if(referral::Column::MadeInAbsence.eq(true)), "absent")
-        .column_as(count_if(referral::Column::Status.eq("WON")), "won")
+        .column_as(
+            count_if(referral::Column::Status.eq(ReferralStatus::Won)),
+            "won",
+        )
         .filter(referral::Column::GiverMemberId.is_not_null())
         .group_by(referral::Column::GiverMemberId)
         .into_tuple()
@@ -190,7 +194,7 @@ async fn closed_values(
             .column(column)
             .column_as(sum_of(Expr::col(referral::Column::ClosedValueE4)), "value")
             .filter(referral::Column::GroupId.eq(group_id))
-            .filter(referral::Column::Status.eq("WON"))
+            .filter(referral::Column::Status.eq(ReferralStatus::Won))
             .filter(referral::Column::WonAt.gte(start))
             .filter(referral::Column::WonAt.lt(end))
             .filter(column.is_not_null())
@@ -301,7 +305,7 @@ async fn palms(
     from: NaiveDate,
     to: NaiveDate,
 ) -> DomainResult<HashMap<String, Palms>> {
-    let rows: Vec<(String, String, i64)> = attendance::Entity::find()
+    let rows: Vec<(String, AttendanceStatus, i64)> = attendance::Entity::find()
         .select_only()
         .column(attendance::Column::MemberId)
         .column(attendance::Column::Status)
@@ -315,13 +319,12 @@ async fn palms(
     let mut out: HashMap<String, Palms> = HashMap::new();
     for (m, status, n) in rows {
         let p = out.entry(m).or_default();
-        match status.as_str() {
-            "PRESENT" => p.present = n,
-            "ABSENT" => p.absent = n,
-            "LATE" => p.late = n,
-            "MEDICAL" => p.medical = n,
-            "SUBSTITUTE" => p.substitute = n,
-            _ => {}
+        match status {
+            AttendanceStatus::Present => p.present = n,
+            AttendanceStatus::Absent => p.absent = n,
+            AttendanceStatus::Late => p.late = n,
+            AttendanceStatus::Medical => p.medical = n,
+            AttendanceStatus::Substitute => p.substitute = n,
         }
     }
     Ok(out)
@@ -342,7 +345,7 @@ async fn pair_counts(
         .column_as(count_all(), "n")
         .filter(referral::Column::GiverMemberId.is_in(members.to_vec()))
         .filter(referral::Column::ReceiverMemberId.is_in(members.to_vec()))
-        .filter(referral::Column::Status.ne("WITHDRAWN"))
+        .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
         .filter(referral::Column::CreatedAt.gte(start))
         .filter(referral::Column::CreatedAt.lt(end))
         .group_by(referral::Column::GiverMemberId)
@@ -464,7 +467,7 @@ pub async fn build(
     let thanks_due_before = Utc::now() - Duration::days(UNTHANKED_AFTER_DAYS);
     let unthanked_wins = referral::Entity::find()
         .filter(referral::Column::GroupId.eq(group_id))
-        .filter(referral::Column::Status.eq("WON"))
+        .filter(referral::Column::Status.eq(ReferralStatus::Won))
         .filter(referral::Column::ThankedAt.is_null())
         .filter(referral::Column::WonAt.gte(start))
         .filter(referral::Column::WonAt.lt(end))
@@ -474,7 +477,11 @@ pub async fn build(
         .await?;
     let overdue_follow_ups = referral::Entity::find()
         .filter(referral::Column::GroupId.eq(group_id))
-        .filter(referral::Column::Status.is_in(["ACCEPTED", "CONTACTED", "MEETING_SET"]))
+        .filter(referral::Column::Status.is_in([
+            ReferralStatus::Accepted,
+            ReferralStatus::Contacted,
+            ReferralStatus::MeetingSet,
+        ]))
         .filter(referral::Column::NextFollowUpOn.lt(Utc::now().date_naive()))
         .order_by_asc(referral::Column::NextFollowUpOn)
         .order_by_asc(referral::Column::Id)

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use chrono::{Datelike, NaiveDate};
-use entities::{member, partnership, referral};
+use entities::{ReferralStatus, member, partnership, referral};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect,
@@ -114,7 +114,7 @@ pub async fn build(
         referral::Entity::find()
             .select_only()
             .filter(referral::Column::ReceiverMemberId.eq(subject.id.clone()))
-            .filter(referral::Column::Status.ne("WITHDRAWN"))
+            .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
             .filter(referral::Column::CreatedAt.gte(start))
             .filter(referral::Column::CreatedAt.lt(end))
     };
@@ -268,7 +268,7 @@ async fn generations(
             referral::Entity::find()
                 .select_only()
                 .filter(current.clone())
-                .filter(referral::Column::Status.ne("WITHDRAWN"))
+                .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
                 .filter(referral::Column::CreatedAt.gte(start))
                 .filter(referral::Column::CreatedAt.lt(end))
         };
@@ -276,7 +276,7 @@ async fn generations(
             .column_as(count_all(), "n")
             .column_as(
                 sum_if(
-                    referral::Column::Status.eq("WON"),
+                    referral::Column::Status.eq(ReferralStatus::Won),
                     Expr::col(referral::Column::ClosedValueE4),
                 ),
                 "won",

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use entities::{group, member, referral, reward_award, reward_tier};
+use entities::{ReferralStatus, group, member, referral, reward_award, reward_tier};
 use sea_orm::sea_query::{LockType, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -69,8 +69,6 @@ pub struct RewardProgress {
 
 pub const MAX_TIERS: usize = 50;
 pub const MAX_REWARD: usize = 500;
-/// The stored status of a won referral.
-const WON: &str = "WON";
 
 pub struct NewTier {
     pub threshold: i32,
@@ -180,7 +178,7 @@ async fn won_given(db: &impl ConnectionTrait, giver_id: &str, group_id: &str) ->
     Ok(referral::Entity::find()
         .filter(referral::Column::GiverMemberId.eq(giver_id))
         .filter(referral::Column::GroupId.eq(group_id))
-        .filter(referral::Column::Status.eq(WON))
+        .filter(referral::Column::Status.eq(ReferralStatus::Won))
         .count(db)
         .await?)
 }

@@ -88,14 +88,6 @@ db_test!(posting_and_reading_asks, |app: TestApp| async move {
         let resp = app.gql(token, ASKS, json!({ "g": group })).await;
         assert_eq!(code(&resp), expected, "{resp:#}");
     }
-
-    use domain::asks::service::find_ask;
-    let found = find_ask(&app.db, &second).await.unwrap().unwrap();
-    assert_eq!(
-        (found.member_id.as_str(), found.text.as_str()),
-        (max.id.as_str(), "Landlords")
-    );
-    assert!(find_ask(&app.db, &unknown).await.unwrap().is_none());
 });
 
 db_test!(refused_asks_write_nothing, |app: TestApp| async move {

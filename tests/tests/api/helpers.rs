@@ -526,19 +526,4 @@ impl TestApp {
             .await;
         (group, leader)
     }
-
-    /// A connection that writes the way the server's does: on SQLite a
-    /// single connection, so concurrent transactions queue instead of
-    /// failing with "database is locked"; on PostgreSQL the test pool.
-    pub async fn server_db(&self) -> DatabaseConnection {
-        match &self._dir {
-            Some(dir) => api::db::connect(&format!(
-                "sqlite://{}/test.db?mode=rwc",
-                dir.path().display()
-            ))
-            .await
-            .expect("connect like the server"),
-            None => self.db.clone(),
-        }
-    }
 }

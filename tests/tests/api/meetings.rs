@@ -236,43 +236,6 @@ db_test!(recording_attendance, |app: TestApp| async move {
         before,
         "refused mutations wrote nothing"
     );
-
-    // What the referral core asks.
-    use domain::meetings::service::{attendance_status, find_meeting};
-    use entities::AttendanceStatus;
-    use sea_orm::ActiveEnum;
-    let found = find_meeting(&app.db, &meeting).await.unwrap().unwrap();
-    assert_eq!(found.group_id, c.group);
-    assert_eq!(found.held_on.format("%Y-%m-%d").to_string(), day(-7));
-    assert!(find_meeting(&app.db, &unknown).await.unwrap().is_none());
-    let status = |member: String| {
-        let db = app.db.clone();
-        let meeting = meeting.clone();
-        async move { attendance_status(&db, &meeting, &member).await.unwrap() }
-    };
-    assert_eq!(
-        status(mia.id.clone())
-            .await
-            .map(|s| s.to_value())
-            .as_deref(),
-        Some("LATE")
-    );
-    assert_eq!(
-        status(max.id.clone())
-            .await
-            .map(|s| s.to_value())
-            .as_deref(),
-        Some("SUBSTITUTE")
-    );
-    assert_eq!(status(ned.id.clone()).await, None);
-    assert!(
-        AttendanceStatus::try_from_value(&"LATE".to_string())
-            .unwrap()
-            .was_present()
-            && !AttendanceStatus::try_from_value(&"SUBSTITUTE".to_string())
-                .unwrap()
-                .was_present()
-    );
 });
 
 db_test!(recording_one_to_ones, |app: TestApp| async move {
@@ -391,58 +354,5 @@ db_test!(recording_one_to_ones, |app: TestApp| async move {
         app.snapshot().await,
         before,
         "refused mutations wrote nothing"
-    );
-
-    // What the reports and the referral core ask.
-    use domain::meetings::service::{count_one_to_ones, had_one_to_one};
-    let d = |offset: i64| chrono::Utc::now().date_naive() + chrono::Duration::days(offset);
-    assert!(
-        had_one_to_one(&app.db, &mia.id, &max.id, d(-1), d(-1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        had_one_to_one(&app.db, &max.id, &mia.id, d(-1), d(-1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        had_one_to_one(&app.db, &max.id, &mia.id, d(-12), d(-8))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !had_one_to_one(&app.db, &mia.id, &max.id, d(-9), d(-2))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !had_one_to_one(&app.db, &mia.id, &c.leader.id, d(-30), d(0))
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        count_one_to_ones(&app.db, &mia.id, d(-30), d(0))
-            .await
-            .unwrap(),
-        3
-    );
-    assert_eq!(
-        count_one_to_ones(&app.db, &max.id, d(-5), d(0))
-            .await
-            .unwrap(),
-        2
-    );
-    assert_eq!(
-        count_one_to_ones(&app.db, &max.id, d(-10), d(-10))
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        count_one_to_ones(&app.db, &c.leader.id, d(-30), d(0))
-            .await
-            .unwrap(),
-        0
     );
 });

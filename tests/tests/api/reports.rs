@@ -782,16 +782,16 @@ db_test!(
 db_test!(
     seed_demo_is_realistic_and_idempotent,
     |app: TestApp| async move {
-        let first = domain::demo::seed(&app.db)
+        let first = api::cli::seed_demo(&app.settings.database_url)
             .await
-            .unwrap_or_else(|e| panic!("{}", e.message()));
+            .unwrap_or_else(|e| panic!("{e:#}"));
         assert!(first.created);
         assert_eq!((first.members, first.meetings), (25, 52));
         assert!(first.referrals > 200, "{} referrals", first.referrals);
         let counts = app.snapshot().await;
-        let second = domain::demo::seed(&app.db)
+        let second = api::cli::seed_demo(&app.settings.database_url)
             .await
-            .unwrap_or_else(|e| panic!("{}", e.message()));
+            .unwrap_or_else(|e| panic!("{e:#}"));
         assert!(!second.created);
         assert_eq!(app.snapshot().await, counts, "a second run wrote nothing");
 
