@@ -60,6 +60,16 @@ pub fn leads_with_seats(
             .any(|s| s.group_id == group_id && is_leader_seat(s))
 }
 
+/// Whether a caller holding `seats` may see what only members of `group_id`
+/// see: admins always; members through an active seat there. The same rule
+/// as [`require_group_member`], for seats already loaded.
+pub fn sits_with_seats(caller: &MemberCaller, seats: &[membership::Model], group_id: &str) -> bool {
+    caller.is_admin
+        || seats
+            .iter()
+            .any(|s| s.group_id == group_id && s.left_on.is_none())
+}
+
 /// Whether a caller holding `seats` leads a group in which the member with
 /// `their_seats` sits: admins always. Leaders see their members' contact
 /// details, balances and tenure.
@@ -79,10 +89,10 @@ pub fn leads_member_with_seats(
 /// Admins, or active leaders of `group_id`; everyone else is `FORBIDDEN`.
 pub async fn require_group_leader(
     db: &impl ConnectionTrait,
-    viewer: &Caller,
+    caller: &Caller,
     group_id: &str,
 ) -> DomainResult<()> {
-    let me = viewer.member()?;
+    let me = caller.member()?;
     if me.is_admin || leads_group(db, &me.id, group_id).await? {
         Ok(())
     } else {
@@ -95,10 +105,10 @@ pub async fn require_group_leader(
 /// Admins, or active members of `group_id`.
 pub async fn require_group_member(
     db: &impl ConnectionTrait,
-    viewer: &Caller,
+    caller: &Caller,
     group_id: &str,
 ) -> DomainResult<()> {
-    let me = viewer.member()?;
+    let me = caller.member()?;
     if me.is_admin || is_active_member(db, &me.id, group_id).await? {
         Ok(())
     } else {
@@ -108,8 +118,8 @@ pub async fn require_group_member(
     }
 }
 
-pub fn require_admin(viewer: &Caller) -> DomainResult<()> {
-    if viewer.member()?.is_admin {
+pub fn require_admin(caller: &Caller) -> DomainResult<()> {
+    if caller.member()?.is_admin {
         Ok(())
     } else {
         Err(DomainError::Forbidden(

@@ -4,10 +4,9 @@
 //! handed to every domain function, which decides what the caller may do.
 
 use chrono::{Duration, Utc};
+use entities::ApiScope;
 use entities::{member, refresh_family};
 use sea_orm::{ActiveEnum, ActiveModelTrait, EntityTrait, Set};
-
-use entities::ApiScope;
 
 use crate::auth::api_tokens;
 use crate::ctx::Ctx;
@@ -65,65 +64,61 @@ impl Caller {
 /// busy portal does not turn every read into a write.
 const LAST_SEEN_GRANULARITY_MINUTES: i64 = 5;
 
-/// Resolves the `Authorization` header. No header is anonymous; a header that
-/// is present but wrong (malformed, expired, forged, revoked session) is
-/// `UNAUTHENTICATED` for the whole request rather than silently anonymous.
 impl Caller {
+    /// Resolves an `Authorization` value. None is anonymous; a value that is
+    /// present but wrong (malformed, expired, forged, revoked session) is
+    /// `UNAUTHENTICATED` for the whole request rather than silently anonymous.
     pub async fn from_authorization(
         state: &Ctx,
         authorization: Option<&str>,
     ) -> DomainResult<Caller> {
-        resolve(state, authorization).await
-    }
-}
-
-async fn resolve(state: &Ctx, authorization: Option<&str>) -> DomainResult<Caller> {
-    let Some(header) = authorization else {
-        return Ok(Caller::Anonymous);
-    };
-    let token = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            DomainError::Unauthenticated("expected 'Authorization: Bearer <token>'".into())
-        })?;
-    if token.starts_with(api_tokens::TOKEN_PREFIX) {
-        return Ok(Caller::Partner(
-            api_tokens::authenticate(state, token).await?,
-        ));
-    }
-    let claims = state.jwt.verify(token)?;
-    let member = member::Entity::find_by_id(claims.sub.clone())
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| DomainError::Unauthenticated("account no longer exists".into()))?;
-    let family = refresh_family::Entity::find_by_id(claims.sid.clone())
-        .one(&state.db)
-        .await?;
-    match family {
-        Some(f) if f.revoked_at.is_none() && f.member_id == member.id => {}
-        _ => {
-            return Err(DomainError::Unauthenticated(
-                "session has ended; sign in again".into(),
+        let Some(header) = authorization else {
+            return Ok(Caller::Anonymous);
+        };
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                DomainError::Unauthenticated("expected 'Authorization: Bearer <token>'".into())
+            })?;
+        if token.starts_with(api_tokens::TOKEN_PREFIX) {
+            return Ok(Caller::Partner(
+                api_tokens::authenticate(state, token).await?,
             ));
         }
+        let claims = state.jwt.verify(token)?;
+        let member = member::Entity::find_by_id(claims.sub.clone())
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| DomainError::Unauthenticated("account no longer exists".into()))?;
+        let family = refresh_family::Entity::find_by_id(claims.sid.clone())
+            .one(&state.db)
+            .await?;
+        match family {
+            Some(f) if f.revoked_at.is_none() && f.member_id == member.id => {}
+            _ => {
+                return Err(DomainError::Unauthenticated(
+                    "session has ended; sign in again".into(),
+                ));
+            }
+        }
+        let now = Utc::now();
+        let stale = member
+            .last_seen_at
+            .is_none_or(|seen| now - seen > Duration::minutes(LAST_SEEN_GRANULARITY_MINUTES));
+        if stale {
+            let mut active: member::ActiveModel = member.clone().into();
+            active.last_seen_at = Set(Some(now));
+            active.update(&state.db).await?;
+        }
+        Ok(Caller::Member(MemberCaller {
+            id: member.id,
+            is_admin: member.is_admin,
+            session_id: claims.sid,
+        }))
     }
-    let now = Utc::now();
-    let stale = member
-        .last_seen_at
-        .is_none_or(|seen| now - seen > Duration::minutes(LAST_SEEN_GRANULARITY_MINUTES));
-    if stale {
-        let mut active: member::ActiveModel = member.clone().into();
-        active.last_seen_at = Set(Some(now));
-        active.update(&state.db).await?;
-    }
-    Ok(Caller::Member(MemberCaller {
-        id: member.id,
-        is_admin: member.is_admin,
-        session_id: claims.sid,
-    }))
 }
 
 /// A request made with a valid API token.

@@ -5,6 +5,7 @@
 pub mod connection;
 pub mod context;
 pub mod enums;
+pub mod guards;
 pub mod limits;
 pub mod loaders;
 pub mod node;

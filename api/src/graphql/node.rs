@@ -19,8 +19,8 @@ use crate::partners::types::PartnerFirm;
 use crate::partnerships::types::Partnership;
 use crate::referrals::types::Referral;
 use crate::state::AppState;
-use domain::Caller;
 use domain::access;
+use domain::{Caller, DomainError};
 
 // Short-lived per response; boxing the large variants would buy nothing.
 #[allow(clippy::large_enum_variant)]
@@ -57,9 +57,12 @@ impl NodeQuery {
 }
 
 async fn in_group(state: &AppState, caller: &Caller, group_id: &str) -> ApiResult<bool> {
-    Ok(access::require_group_member(&state.db, caller, group_id)
-        .await
-        .is_ok())
+    // Not a member is "not visible"; a failed look-up is an error, not a no.
+    match access::require_group_member(&state.db, caller, group_id).await {
+        Ok(()) => Ok(true),
+        Err(DomainError::Forbidden(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn find(state: &AppState, caller: &Caller, id: String) -> ApiResult<Option<Node>> {

@@ -7,6 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
 use crate::graphql::context::{caller, loaders, state};
+use crate::graphql::guards;
 use crate::graphql::scalars::Date;
 use crate::members::types::Member;
 
@@ -71,18 +72,8 @@ impl Group {
         let state = state(ctx)?;
         let caller = caller(ctx);
         let me = caller.member()?;
-        if !me.is_admin {
-            let mine = loaders(ctx)?
-                .memberships
-                .load_one(me.id.clone())
-                .await?
-                .unwrap_or_default();
-            if !mine
-                .iter()
-                .any(|s| s.left_on.is_none() && s.group_id == self.0.id)
-            {
-                return Err(ApiError::forbidden("you are not a member of this group"));
-            }
+        if !guards::sits_in_group(ctx, me, &self.0.id).await? {
+            return Err(ApiError::forbidden("you are not a member of this group"));
         }
         let (rows, total) = domain::groups::service::roster(&state.db, &self.0.id, page).await?;
         Ok(page.connection(rows.into_iter().map(Membership).collect(), total))
@@ -95,18 +86,8 @@ impl Group {
         ctx: &Context<'_>,
     ) -> ApiResult<Vec<crate::partners::types::PartnerFirm>> {
         let me = caller(ctx).member()?;
-        if !me.is_admin {
-            let mine = loaders(ctx)?
-                .memberships
-                .load_one(me.id.clone())
-                .await?
-                .unwrap_or_default();
-            if !mine
-                .iter()
-                .any(|s| s.left_on.is_none() && s.group_id == self.0.id)
-            {
-                return Err(ApiError::forbidden("you are not a member of this group"));
-            }
+        if !guards::sits_in_group(ctx, me, &self.0.id).await? {
+            return Err(ApiError::forbidden("you are not a member of this group"));
         }
         let firms = domain::partners::service::firms_of_group(&state(ctx)?.db, &self.0.id).await?;
         Ok(firms

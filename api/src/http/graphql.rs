@@ -51,6 +51,17 @@ fn negotiate(req: &HttpRequest) -> Option<Media> {
     }
 }
 
+/// HTTP 406: the client accepts neither response media type.
+fn not_acceptable() -> HttpResponse {
+    request_error(
+        StatusCode::NOT_ACCEPTABLE,
+        &ApiError::bad_input(
+            "accept",
+            "accept application/graphql-response+json or application/json",
+        ),
+    )
+}
+
 /// An error response for a request that never reached execution.
 fn request_error(status: StatusCode, err: &ApiError) -> HttpResponse {
     HttpResponse::build(status)
@@ -69,13 +80,7 @@ pub async fn graphql_post(
         return limited.response(StatusCode::TOO_MANY_REQUESTS);
     }
     let Some(media) = negotiate(&req) else {
-        return request_error(
-            StatusCode::NOT_ACCEPTABLE,
-            &ApiError::bad_input(
-                "accept",
-                "accept application/graphql-response+json or application/json",
-            ),
-        );
+        return not_acceptable();
     };
     let content_type = req
         .headers()
@@ -166,13 +171,7 @@ pub async fn graphql_get(
             .body(page);
     }
     let Some(media) = negotiate(&req) else {
-        return request_error(
-            StatusCode::NOT_ACCEPTABLE,
-            &ApiError::bad_input(
-                "accept",
-                "accept application/graphql-response+json or application/json",
-            ),
-        );
+        return not_acceptable();
     };
     let request = match async_graphql::http::parse_query_string(req.query_string()) {
         Ok(r) => r,

@@ -6,6 +6,7 @@ use entities::{attendance, meeting, one_to_one};
 
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::context::{caller, loaders};
+use crate::graphql::guards;
 use crate::graphql::scalars::Date;
 use crate::groups::types::Group;
 use crate::members::types::Member;
@@ -57,17 +58,12 @@ impl Meeting {
         // Batched: a page of meetings costs one seat look-up and one
         // attendance query, not two per meeting.
         let me = caller(ctx).member()?;
-        let loaders = loaders(ctx)?;
-        let seats = loaders
-            .memberships
-            .load_one(me.id.clone())
-            .await?
-            .unwrap_or_default();
-        if !domain::access::leads_with_seats(me, &seats, &self.0.group_id) {
+        if !guards::leads_group(ctx, me, &self.0.group_id).await? {
             return Err(ApiError::forbidden(
                 "only a leader of this group may do this",
             ));
         }
+        let loaders = loaders(ctx)?;
         let rows = loaders
             .attendance
             .load_one(self.0.id.clone())

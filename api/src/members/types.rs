@@ -11,6 +11,7 @@ use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
 use crate::graphql::context::{caller, loaders, state};
 use crate::graphql::enums::ReferralStatus;
+use crate::graphql::guards;
 use crate::graphql::scalars::Date;
 use crate::groups::types::Membership;
 use crate::partnerships::types::{Partnership, PartnershipConnection};
@@ -80,21 +81,10 @@ impl Member {
         let Ok(me) = caller(ctx).member() else {
             return Ok(false);
         };
-        if me.is_admin || me.id == self.0.id {
+        if me.id == self.0.id {
             return Ok(true);
         }
-        let loaders = loaders(ctx)?;
-        let mine = loaders
-            .memberships
-            .load_one(me.id.clone())
-            .await?
-            .unwrap_or_default();
-        let theirs = loaders
-            .memberships
-            .load_one(self.0.id.clone())
-            .await?
-            .unwrap_or_default();
-        Ok(domain::access::leads_member_with_seats(me, &mine, &theirs))
+        guards::leads_member(ctx, me, &self.0.id).await
     }
 
     fn require_self_or_admin(&self, ctx: &Context<'_>) -> ApiResult<()> {

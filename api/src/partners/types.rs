@@ -14,6 +14,7 @@ use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
 use crate::graphql::context::{caller, loaders, state};
 use crate::graphql::enums::ApiScope;
+use crate::graphql::guards;
 use crate::groups::types::Group;
 use crate::members::types::Member;
 use crate::referrals::types::{ProspectInput, Referral, ReferralConnection};
@@ -102,19 +103,7 @@ impl PartnerFirm {
         let Caller::Member(me) = caller(ctx) else {
             return Ok(false);
         };
-        if me.is_admin {
-            return Ok(true);
-        }
-        let seats = loaders(ctx)?
-            .memberships
-            .load_one(me.id.clone())
-            .await?
-            .unwrap_or_default();
-        Ok(domain::access::leads_with_seats(
-            me,
-            &seats,
-            &self.0.group_id,
-        ))
+        guards::leads_group(ctx, me, &self.0.group_id).await
     }
 
     /// The firm's own token, holding `scope`.

@@ -13,7 +13,10 @@ impl RewardsQuery {
     /// The group's reward ladder by threshold. Members of the group and admins.
     async fn reward_tiers(&self, ctx: &Context<'_>, group_id: ID) -> ApiResult<Vec<RewardTier>> {
         let rows = service::reward_tiers(state(ctx)?, caller(ctx), &group_id).await?;
-        Ok(rows.into_iter().map(RewardTier::from).collect())
+        Ok(rows
+            .into_iter()
+            .map(|t| service::RewardTier::from(t).into())
+            .collect())
     }
 }
 
@@ -38,6 +41,9 @@ impl RewardsMutation {
             })
             .collect();
         let rows = service::set_reward_tiers(state(ctx)?, caller(ctx), &group_id, tiers).await?;
-        Ok(rows.into_iter().map(RewardTier::from).collect())
+        Ok(rows
+            .into_iter()
+            .map(|t| service::RewardTier::from(t).into())
+            .collect())
     }
 }

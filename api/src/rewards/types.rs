@@ -2,7 +2,6 @@
 
 use async_graphql::{InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::reward_tier;
 
 #[derive(InputObject)]
 pub struct RewardTierInput {
@@ -15,15 +14,6 @@ pub struct RewardTierInput {
 pub struct RewardTier {
     pub threshold: i32,
     pub reward: String,
-}
-
-impl From<reward_tier::Model> for RewardTier {
-    fn from(t: reward_tier::Model) -> Self {
-        RewardTier {
-            threshold: t.threshold,
-            reward: t.reward,
-        }
-    }
 }
 
 impl From<domain::rewards::service::RewardTier> for RewardTier {

@@ -29,10 +29,10 @@ pub struct NewAbsence {
 /// recently declared one is the one in force (see `active_absence`).
 pub async fn declare_absence(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     input: NewAbsence,
 ) -> DomainResult<absence::Model> {
-    let me = viewer.member()?;
+    let me = caller.member()?;
     if input.to < input.from {
         return Err(DomainError::bad_input("input.to", "to is before from"));
     }
@@ -98,8 +98,8 @@ pub async fn declare_absence(
 }
 
 /// The caller's absences, latest start first.
-pub async fn my_absences(state: &Ctx, viewer: &Caller) -> DomainResult<Vec<absence::Model>> {
-    let me = viewer.member()?;
+pub async fn my_absences(state: &Ctx, caller: &Caller) -> DomainResult<Vec<absence::Model>> {
+    let me = caller.member()?;
     Ok(absence::Entity::find()
         .filter(absence::Column::MemberId.eq(me.id.clone()))
         .order_by_desc(absence::Column::FromOn)

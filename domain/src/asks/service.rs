@@ -26,8 +26,8 @@ pub struct NewAsk {
 
 /// Posts an ask to a group the caller sits in. Admins are not exempt: an ask
 /// speaks for a member of the group.
-pub async fn post_ask(state: &Ctx, viewer: &Caller, input: NewAsk) -> DomainResult<ask::Model> {
-    let me = viewer.member()?;
+pub async fn post_ask(state: &Ctx, caller: &Caller, input: NewAsk) -> DomainResult<ask::Model> {
+    let me = caller.member()?;
     let group_id = id("input.groupId", &input.group_id)?;
     // Free text: line breaks allowed, but not blank.
     let text = optional_long_text("input.text", Some(&input.text), MAX_TEXT)?
@@ -73,13 +73,13 @@ pub async fn post_ask(state: &Ctx, viewer: &Caller, input: NewAsk) -> DomainResu
 /// later), newest first. Members of the group and admins.
 pub async fn open_asks(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     group_id: &str,
 ) -> DomainResult<Vec<ask::Model>> {
-    viewer.member()?;
+    caller.member()?;
     let group_id = id("groupId", group_id)?;
     let group = find_group(&state.db, &group_id).await?;
-    require_group_member(&state.db, viewer, &group.id).await?;
+    require_group_member(&state.db, caller, &group.id).await?;
     let today = Utc::now().date_naive();
     Ok(ask::Entity::find()
         .filter(ask::Column::GroupId.eq(group.id.clone()))

@@ -214,8 +214,8 @@ pub async fn refresh(state: &Ctx, presented: &str) -> DomainResult<RotatedSessio
     })
 }
 
-pub async fn sign_out(state: &Ctx, viewer: &MemberCaller) -> DomainResult<bool> {
-    revoke_family(&state.db, &viewer.session_id, Utc::now()).await?;
+pub async fn sign_out(state: &Ctx, caller: &MemberCaller) -> DomainResult<bool> {
+    revoke_family(&state.db, &caller.session_id, Utc::now()).await?;
     Ok(true)
 }
 

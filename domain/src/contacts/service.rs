@@ -31,10 +31,10 @@ pub struct NewContact {
 
 pub async fn add_contact(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     input: NewContact,
 ) -> DomainResult<contact::Model> {
-    let me = viewer.member()?;
+    let me = caller.member()?;
     let name = required_text("input.name", &input.name, MAX_NAME)?;
     let email = optional_email("input.email", input.email.as_deref())?;
     let phone = optional_phone("input.phone", input.phone.as_deref())?;
@@ -72,10 +72,10 @@ pub async fn add_contact(
 /// default collation is case-sensitive, PostgreSQL's usually is not).
 pub async fn my_contacts(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     page: Page,
 ) -> DomainResult<(Vec<contact::Model>, u64)> {
-    let me = viewer.member()?;
+    let me = caller.member()?;
     let base = contact::Entity::find().filter(contact::Column::OwnerId.eq(me.id.clone()));
     let total = base.clone().count(&state.db).await?;
     let rows = base

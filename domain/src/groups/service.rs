@@ -30,10 +30,10 @@ pub const DEFAULT_REVISIT_MONTHS: i32 = 6;
 
 pub async fn create_group(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     input: NewGroup,
 ) -> DomainResult<group::Model> {
-    require_admin(viewer)?;
+    require_admin(caller)?;
     let name = required_text("input.name", &input.name, 200)?;
     let currency = super::currency::parse(&input.currency).ok_or_else(|| {
         DomainError::bad_input(
@@ -61,13 +61,13 @@ pub async fn create_group(
 /// A group the caller may read: its active members and admins.
 pub async fn visible_group(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     group_id: &str,
 ) -> DomainResult<group::Model> {
     let group_id = id("id", group_id)?;
-    viewer.member()?;
+    caller.member()?;
     let group = find_group(&state.db, &group_id).await?;
-    access::require_group_member(&state.db, viewer, &group.id).await?;
+    access::require_group_member(&state.db, caller, &group.id).await?;
     Ok(group)
 }
 
@@ -99,15 +99,15 @@ pub struct NewMembership {
 /// LEADER is for admins (SPEC.md: admins appoint leaders).
 pub async fn add_membership(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     input: NewMembership,
 ) -> DomainResult<membership::Model> {
     let group_id = id("input.groupId", &input.group_id)?;
     let member_id = id("input.memberId", &input.member_id)?;
-    viewer.member()?;
+    caller.member()?;
     let group = find_group(&state.db, &group_id).await?;
-    require_group_leader(&state.db, viewer, &group.id).await?;
-    if input.role == Role::Leader && !viewer.is_admin() {
+    require_group_leader(&state.db, caller, &group.id).await?;
+    if input.role == Role::Leader && !caller.is_admin() {
         return Err(DomainError::Forbidden(
             "only an administrator may appoint a leader".into(),
         ));
@@ -208,17 +208,17 @@ fn normalize_profession(p: &str) -> String {
 /// a member may end their own (leaving a group).
 pub async fn end_membership(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     group_id: &str,
     member_id: &str,
     left_on: NaiveDate,
 ) -> DomainResult<membership::Model> {
     let group_id = id("groupId", group_id)?;
     let member_id = id("memberId", member_id)?;
-    let me = viewer.member()?;
+    let me = caller.member()?;
     let group = find_group(&state.db, &group_id).await?;
     if me.id != member_id {
-        require_group_leader(&state.db, viewer, &group.id).await?;
+        require_group_leader(&state.db, caller, &group.id).await?;
     }
     let seat = access::active_seat(&state.db, &member_id, &group.id)
         .await?

@@ -30,15 +30,15 @@ pub const MAX_ONE_TO_ONE_NOTE: usize = 2000;
 /// Past dates are allowed so a chapter can record its history.
 pub async fn schedule_meeting(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     group_id: &str,
     held_on: NaiveDate,
 ) -> DomainResult<meeting::Model> {
-    viewer.member()?;
+    caller.member()?;
     let group_id = id("groupId", group_id)?;
     let txn = state.db.begin().await?;
     let group = find_group(&txn, &group_id).await?;
-    require_group_leader(&txn, viewer, &group.id).await?;
+    require_group_leader(&txn, caller, &group.id).await?;
     let meeting = meeting::ActiveModel {
         id: Set(new_id()),
         group_id: Set(group.id.clone()),
@@ -63,14 +63,14 @@ pub async fn schedule_meeting(
 /// One page of a group's meetings, latest first. Members of the group and admins.
 pub async fn group_meetings(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     group_id: &str,
     page: Page,
 ) -> DomainResult<(Vec<meeting::Model>, u64)> {
-    viewer.member()?;
+    caller.member()?;
     let group_id = id("groupId", group_id)?;
     let group = find_group(&state.db, &group_id).await?;
-    require_group_member(&state.db, viewer, &group.id).await?;
+    require_group_member(&state.db, caller, &group.id).await?;
     let base = meeting::Entity::find().filter(meeting::Column::GroupId.eq(group.id.clone()));
     let total = base.clone().count(&state.db).await?;
     let rows = base
@@ -148,11 +148,11 @@ fn check_entries(entries: Vec<AttendanceEntry>) -> DomainResult<Vec<CheckedEntry
 /// day; re-recording a member replaces their entry. All or nothing.
 pub async fn record_attendance(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     meeting_id: &str,
     entries: Vec<AttendanceEntry>,
 ) -> DomainResult<Vec<attendance::Model>> {
-    viewer.member()?;
+    caller.member()?;
     let meeting_id = id("meetingId", meeting_id)?;
     let entries = check_entries(entries)?;
 
@@ -160,7 +160,7 @@ pub async fn record_attendance(
     let meeting = find_meeting(&txn, &meeting_id)
         .await?
         .ok_or_else(|| DomainError::not_found("meeting"))?;
-    require_group_leader(&txn, viewer, &meeting.group_id).await?;
+    require_group_leader(&txn, caller, &meeting.group_id).await?;
 
     let ids: Vec<String> = entries.iter().map(|e| e.member_id.clone()).collect();
     let seated: HashSet<String> = membership::Entity::find()
@@ -241,10 +241,10 @@ pub struct NewOneToOne {
 /// so reports never count the same meeting twice.
 pub async fn record_one_to_one(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     input: NewOneToOne,
 ) -> DomainResult<one_to_one::Model> {
-    let me = viewer.member()?;
+    let me = caller.member()?;
     let with_id = id("input.withMemberId", &input.with_member_id)?;
     if with_id == me.id {
         return Err(DomainError::bad_input(
@@ -397,10 +397,10 @@ pub struct NewVisitor {
 /// the group that day. Leaders of the group and admins.
 pub async fn record_visitor(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     input: NewVisitor,
 ) -> DomainResult<visitor::Model> {
-    viewer.member()?;
+    caller.member()?;
     let meeting_id = id("input.meetingId", &input.meeting_id)?;
     let invited_by = id("input.invitedById", &input.invited_by_id)?;
     let name = crate::validation::required_text("input.name", &input.name, 200)?;
@@ -408,7 +408,7 @@ pub async fn record_visitor(
     let meeting = find_meeting(&state.db, &meeting_id)
         .await?
         .ok_or_else(|| DomainError::not_found("meeting"))?;
-    require_group_leader(&state.db, viewer, &meeting.group_id).await?;
+    require_group_leader(&state.db, caller, &meeting.group_id).await?;
     let seated = membership::Entity::find()
         .filter(membership::Column::GroupId.eq(meeting.group_id.clone()))
         .filter(membership::Column::MemberId.eq(invited_by.clone()))

@@ -10,8 +10,8 @@ use crate::validation::optional_long_text;
 
 pub const BRIEF_FIELD_MAX: usize = 4000;
 
-pub async fn me(state: &Ctx, viewer: &Caller) -> DomainResult<member::Model> {
-    let me = viewer.member()?;
+pub async fn me(state: &Ctx, caller: &Caller) -> DomainResult<member::Model> {
+    let me = caller.member()?;
     member::Entity::find_by_id(me.id.clone())
         .one(&state.db)
         .await?
@@ -28,10 +28,10 @@ pub struct BriefUpdate {
 /// Fields left out keep their value; an empty string clears one.
 pub async fn update_brief(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     update: BriefUpdate,
 ) -> DomainResult<member::Model> {
-    let current = me(state, viewer).await?;
+    let current = me(state, caller).await?;
     let check = |field: &str, v: &Option<String>| -> DomainResult<Option<Option<String>>> {
         match v {
             None => Ok(None),
@@ -63,12 +63,12 @@ pub async fn update_brief(
 /// group with them (admins: anyone). `None` otherwise, without saying why.
 pub async fn visible_member(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     member_id: &str,
 ) -> DomainResult<Option<member::Model>> {
     use entities::membership;
     use sea_orm::{ColumnTrait, QueryFilter};
-    let me = viewer.member()?;
+    let me = caller.member()?;
     let Some(found) = member::Entity::find_by_id(member_id.to_string())
         .one(&state.db)
         .await?

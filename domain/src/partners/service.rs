@@ -57,10 +57,10 @@ pub struct NewFirm {
 
 pub async fn create_firm(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     input: NewFirm,
 ) -> DomainResult<partner_firm::Model> {
-    viewer.member()?;
+    caller.member()?;
     let group_id = id("input.groupId", &input.group_id)?;
     let name = required_text("input.name", &input.name, 200)?;
     let contact_email = optional_email("input.contactEmail", input.contact_email.as_deref())?;
@@ -70,7 +70,7 @@ pub async fn create_firm(
             DomainError::NotFound(_) => DomainError::not_found_at("input.groupId", "group"),
             other => other,
         })?;
-    require_group_leader(&state.db, viewer, &group.id).await?;
+    require_group_leader(&state.db, caller, &group.id).await?;
     let firm = partner_firm::ActiveModel {
         id: Set(new_id()),
         group_id: Set(group.id),
@@ -106,10 +106,10 @@ pub struct NewToken {
 /// Issues a token; returns its row and the secret, which is not kept.
 pub async fn issue_token(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     input: NewToken,
 ) -> DomainResult<(api_token::Model, String)> {
-    let me = viewer.member()?;
+    let me = caller.member()?;
     let firm_id = id("input.partnerFirmId", &input.partner_firm_id)?;
     if input.scopes.is_empty() {
         return Err(DomainError::bad_input(
@@ -125,7 +125,7 @@ pub async fn issue_token(
         ));
     }
     let firm = find_named_firm(&state.db, "input.partnerFirmId", &firm_id).await?;
-    require_group_leader(&state.db, viewer, &firm.group_id).await?;
+    require_group_leader(&state.db, caller, &firm.group_id).await?;
     let secret = api_tokens::generate();
     let token = api_token::ActiveModel {
         id: Set(new_id()),
@@ -148,17 +148,17 @@ pub async fn issue_token(
 /// Revokes a token; revoking it again keeps the first revocation time.
 pub async fn revoke_token(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     token_id: &str,
 ) -> DomainResult<api_token::Model> {
-    viewer.member()?;
+    caller.member()?;
     let token_id = id("id", token_id)?;
     let token = api_token::Entity::find_by_id(token_id)
         .one(&state.db)
         .await?
         .ok_or_else(|| DomainError::not_found_at("id", "API token"))?;
     let firm = find_firm(&state.db, &token.partner_firm_id).await?;
-    require_group_leader(&state.db, viewer, &firm.group_id).await?;
+    require_group_leader(&state.db, caller, &firm.group_id).await?;
     if token.revoked_at.is_some() {
         return Ok(token);
     }
@@ -246,10 +246,10 @@ async fn replay(
 /// losers roll back and answer with the winner's referral.
 pub async fn submit_referral(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     input: SubmitInput,
 ) -> DomainResult<referral::Model> {
-    let partner = viewer.partner()?;
+    let partner = caller.partner()?;
     partner.require(ApiScope::ReferralsWrite)?;
     validate_key(&input.idempotency_key)?;
     let receiver_id = id("input.receiverId", &input.receiver_id)?;
@@ -345,11 +345,11 @@ pub async fn referrals_of_firm(
 /// profession (compared case-insensitively).
 pub async fn directory(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     profession: Option<&str>,
     page: Page,
 ) -> DomainResult<(Vec<member::Model>, u64)> {
-    let partner = viewer.partner()?;
+    let partner = caller.partner()?;
     partner.require(ApiScope::DirectoryRead)?;
     let profession = optional_text("profession", profession, 120)?;
     let seated = Query::select()
@@ -377,8 +377,8 @@ pub async fn directory(
 }
 
 /// The firm behind a partner token with REFERRALS_READ.
-pub async fn own_firm(state: &Ctx, viewer: &Caller) -> DomainResult<partner_firm::Model> {
-    let partner = viewer.partner()?;
+pub async fn own_firm(state: &Ctx, caller: &Caller) -> DomainResult<partner_firm::Model> {
+    let partner = caller.partner()?;
     partner.require(ApiScope::ReferralsRead)?;
     find_firm(&state.db, &partner.firm_id).await
 }

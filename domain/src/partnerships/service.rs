@@ -26,10 +26,10 @@ pub struct NewPartnership {
 
 pub async fn add(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     input: NewPartnership,
 ) -> DomainResult<partnership::Model> {
-    let me = viewer.member()?;
+    let me = caller.member()?;
     let db = &state.db;
     let today = Utc::now().date_naive();
     let since = input.since.unwrap_or(today);

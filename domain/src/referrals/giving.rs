@@ -329,10 +329,10 @@ pub struct OutsideInput {
 /// it is made in the member's presence.
 pub async fn record_outside(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     input: OutsideInput,
 ) -> DomainResult<referral::Model> {
-    let me = viewer.member()?;
+    let me = caller.member()?;
     let contact_id = id("input.contactId", &input.contact_id)?;
     let (prospect, temperature, note) =
         validate_passed(&input.prospect, input.temperature, input.note.as_deref())?;

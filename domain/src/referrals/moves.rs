@@ -222,13 +222,13 @@ fn notify_giver(state: &Ctx, r: &referral::Model) {
 /// unanswered follow-ups in a row parks the referral for a revisit.
 pub async fn log_follow_up(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     referral_id: &str,
     outcome: FollowUpOutcome,
     note: Option<String>,
 ) -> DomainResult<referral::Model> {
     let note = optional_long_text("input.note", note.as_deref(), NOTE_MAX)?;
-    let actor = actor_of(viewer)?;
+    let actor = actor_of(caller)?;
     let db = &state.db;
     let (current, standing) = find_visible(db, &actor, referral_id).await?;
     if !(standing.receiver || standing.delegate) {
@@ -331,12 +331,12 @@ pub async fn log_follow_up(
 /// first one marks the referral thanked.
 pub async fn thank(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     referral_id: &str,
     note: &str,
 ) -> DomainResult<referral::Model> {
     let note = required_text("note", note, NOTE_MAX)?;
-    let actor = actor_of(viewer)?;
+    let actor = actor_of(caller)?;
     let db = &state.db;
     let (current, standing) = find_visible(db, &actor, referral_id).await?;
     if !(standing.receiver || standing.delegate) || standing.giver {

@@ -108,18 +108,18 @@ pub async fn find_visible(
     }
 }
 
-pub fn actor_of(viewer: &Caller) -> DomainResult<Actor> {
-    Ok(Actor::Member(viewer.member()?.clone()))
+pub fn actor_of(caller: &Caller) -> DomainResult<Actor> {
+    Ok(Actor::Member(caller.member()?.clone()))
 }
 
 /// Like `actor_of`, but a partner firm's token may act too when it has
 /// `scope` (FORBIDDEN without it).
-pub fn actor_with_scope(viewer: &Caller, scope: ApiScope) -> DomainResult<Actor> {
-    match viewer {
+pub fn actor_with_scope(caller: &Caller, scope: ApiScope) -> DomainResult<Actor> {
+    match caller {
         Caller::Partner(p) => {
             p.require(scope)?;
             Ok(Actor::Firm(p.firm_id.clone()))
         }
-        _ => actor_of(viewer),
+        _ => actor_of(caller),
     }
 }

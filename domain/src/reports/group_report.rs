@@ -90,15 +90,15 @@ pub struct Report {
 /// Checks the caller and the period, then builds the report.
 pub async fn group_report(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     group_id: &str,
     from: NaiveDate,
     to: NaiveDate,
 ) -> DomainResult<Report> {
     let group_id = id("groupId", group_id)?;
-    viewer.member()?;
+    caller.member()?;
     let group = crate::groups::service::find_group(&state.db, &group_id).await?;
-    require_group_leader(&state.db, viewer, &group.id).await?;
+    require_group_leader(&state.db, caller, &group.id).await?;
     if from > to {
         return Err(DomainError::bad_input("to", "to is before from"));
     }

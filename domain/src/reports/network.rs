@@ -47,13 +47,13 @@ pub struct NetworkReport {
 /// The member themself, an admin, or a leader of a group the member is active in.
 pub async fn network_report(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     member_id: &str,
     from: NaiveDate,
     to: NaiveDate,
 ) -> DomainResult<NetworkReport> {
     let member_id = id("memberId", member_id)?;
-    let me = viewer.member()?;
+    let me = caller.member()?;
     let db = &state.db;
     let subject = member::Entity::find_by_id(member_id.clone())
         .one(db)

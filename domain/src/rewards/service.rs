@@ -111,17 +111,17 @@ fn check_tiers(tiers: Vec<NewTier>) -> DomainResult<Vec<NewTier>> {
 /// Awards already made keep the reward text they were made with.
 pub async fn set_reward_tiers(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     group_id: &str,
     tiers: Vec<NewTier>,
 ) -> DomainResult<Vec<reward_tier::Model>> {
-    viewer.member()?;
+    caller.member()?;
     let group_id = id("groupId", group_id)?;
     let tiers = check_tiers(tiers)?;
 
     let txn = state.db.begin().await?;
     let group = find_group(&txn, &group_id).await?;
-    require_group_leader(&txn, viewer, &group.id).await?;
+    require_group_leader(&txn, caller, &group.id).await?;
     // Serialises concurrent replacements of one ladder (PostgreSQL; SQLite
     // has one writer): the second waits, then deletes what the first wrote,
     // instead of colliding with it on the unique (group_id, threshold) index.
@@ -153,13 +153,13 @@ pub async fn set_reward_tiers(
 /// The group's ladder by threshold. Members of the group and admins.
 pub async fn reward_tiers(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     group_id: &str,
 ) -> DomainResult<Vec<reward_tier::Model>> {
-    viewer.member()?;
+    caller.member()?;
     let group_id = id("groupId", group_id)?;
     let group = find_group(&state.db, &group_id).await?;
-    require_group_member(&state.db, viewer, &group.id).await?;
+    require_group_member(&state.db, caller, &group.id).await?;
     ladder(&state.db, &group.id).await
 }
 

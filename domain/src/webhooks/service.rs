@@ -79,31 +79,31 @@ pub fn validate_url(field: &str, raw: &str, allow_private: bool) -> DomainResult
 /// A firm the caller leads (or any firm, for admins).
 async fn led_firm(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     field: &str,
     firm_id: &str,
 ) -> DomainResult<entities::partner_firm::Model> {
-    viewer.member()?;
+    caller.member()?;
     let firm_id = id(field, firm_id)?;
     let firm = crate::partners::service::find_named_firm(&state.db, field, &firm_id).await?;
-    require_group_leader(&state.db, viewer, &firm.group_id).await?;
+    require_group_leader(&state.db, caller, &firm.group_id).await?;
     Ok(firm)
 }
 
 /// Registers an endpoint; returns it with its signing secret (shown once).
 pub async fn register(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     firm_id: &str,
     url: &str,
 ) -> DomainResult<(webhook_endpoint::Model, String)> {
-    let me = viewer.member()?;
+    let me = caller.member()?;
     let url = validate_url(
         "input.url",
         url,
         state.config.webhooks.allow_private_targets,
     )?;
-    let firm = led_firm(state, viewer, "input.partnerFirmId", firm_id).await?;
+    let firm = led_firm(state, caller, "input.partnerFirmId", firm_id).await?;
     let live = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::PartnerFirmId.eq(firm.id.clone()))
         .filter(webhook_endpoint::Column::DeletedAt.is_null())
@@ -134,10 +134,10 @@ pub async fn register(
 /// delivery log is kept.
 pub async fn delete(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     endpoint_id: &str,
 ) -> DomainResult<webhook_endpoint::Model> {
-    viewer.member()?;
+    caller.member()?;
     let endpoint_id = id("id", endpoint_id)?;
     let endpoint = webhook_endpoint::Entity::find_by_id(endpoint_id)
         .filter(webhook_endpoint::Column::DeletedAt.is_null())
@@ -145,7 +145,7 @@ pub async fn delete(
         .await?
         .ok_or_else(|| DomainError::not_found_at("id", "webhook endpoint"))?;
     let firm = crate::partners::service::find_firm(&state.db, &endpoint.partner_firm_id).await?;
-    require_group_leader(&state.db, viewer, &firm.group_id).await?;
+    require_group_leader(&state.db, caller, &firm.group_id).await?;
     let now = Utc::now();
     let txn = state.db.begin().await?;
     let mut active: webhook_endpoint::ActiveModel = endpoint.into();
@@ -192,11 +192,11 @@ pub struct DeliveryLog {
 /// queries for the page, whatever its size).
 pub async fn deliveries(
     state: &Ctx,
-    viewer: &Caller,
+    caller: &Caller,
     firm_id: &str,
     page: Page,
 ) -> DomainResult<(Vec<DeliveryLog>, u64)> {
-    let firm = led_firm(state, viewer, "partnerFirmId", firm_id).await?;
+    let firm = led_firm(state, caller, "partnerFirmId", firm_id).await?;
     let db = &state.db;
     let query = webhook_delivery::Entity::find()
         .filter(webhook_delivery::Column::PartnerFirmId.eq(firm.id.clone()));

@@ -1142,3 +1142,65 @@ db_test_with!(
         assert_eq!(code(&body), "RATE_LIMITED");
     }
 );
+
+db_test_with!(
+    every_route_shares_one_caller_check,
+    |s: &mut api::settings::Settings| {
+        s.partners.rate_limit_per_ip_per_minute = 3;
+    },
+    |app: TestApp| async move {
+        // Credentials are judged the same way on every route: a header that
+        // is present but not text is refused, never read as anonymous.
+        let garbled = reqwest::header::HeaderValue::from_bytes(b"Bearer \xffbad").unwrap();
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .header("authorization", garbled.clone())
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(code(&body), "UNAUTHENTICATED", "{body:#}");
+        let report = format!(
+            "/reports/groups/{}.csv?from={}&to={}",
+            uuid::Uuid::new_v4(),
+            day(-30),
+            day(0)
+        );
+        let resp = app
+            .client
+            .get(app.url(&report))
+            .header("authorization", garbled)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(code(&body), "UNAUTHENTICATED");
+
+        // The per-IP limit (3 a minute here) counts every route: those two
+        // requests and one more spend it, and then the report download and
+        // the WebSocket upgrade are refused like /graphql.
+        app.gql(None, "{ __typename }", json!({})).await;
+        let resp = app.client.get(app.url(&report)).send().await.unwrap();
+        assert_eq!(resp.status(), 429);
+        assert!(resp.headers().contains_key("retry-after"));
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(code(&body), "RATE_LIMITED");
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = (app.base.replace("http://", "ws://") + "/graphql/ws")
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                assert_eq!(resp.status(), 429)
+            }
+            other => panic!("the upgrade should be refused with 429: {other:?}"),
+        }
+    }
+);

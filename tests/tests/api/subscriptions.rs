@@ -232,3 +232,43 @@ db_test!(
         app.ok(Some(&member.token), "Me", json!({})).await;
     }
 );
+
+/// How the server closed a refused socket: the close frame's reason.
+async fn close_reason(socket: &mut Socket) -> String {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("the server answers connection_init")
+            .expect("a frame before the end of the stream")
+            .expect("a readable frame");
+        match msg {
+            Message::Close(Some(frame)) => return frame.reason.to_string(),
+            Message::Close(None) => panic!("closed without a reason"),
+            Message::Text(t) => panic!("expected a refusal, got {t}"),
+            _ => continue,
+        }
+    }
+}
+
+db_test!(socket_refusals_name_their_code, |app: TestApp| async move {
+    let c = chapter(&app, 1).await;
+    let mut anonymous = connect(&app, None).await;
+    assert_eq!(
+        close_reason(&mut anonymous).await,
+        "UNAUTHENTICATED: sign in first"
+    );
+    let mut forged = connect(&app, Some("not.a.token")).await;
+    assert!(
+        close_reason(&mut forged)
+            .await
+            .starts_with("UNAUTHENTICATED: "),
+        "a forged token is a credential error"
+    );
+    let firm = crate::partners::firm(&app, &c, "Bank").await;
+    let secret = crate::partners::token(&app, &c.leader.token, &firm, &["REFERRALS_READ"]).await;
+    let mut partner = connect(&app, Some(&secret)).await;
+    assert_eq!(
+        close_reason(&mut partner).await,
+        "FORBIDDEN: API tokens cannot use member operations"
+    );
+});
