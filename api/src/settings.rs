@@ -23,6 +23,9 @@ pub struct Settings {
     pub access_token_ttl_secs: i64,
     /// Refresh-token lifetime in seconds.
     pub refresh_token_ttl_secs: i64,
+    /// Password attempts (sign-in, password change) per account per minute
+    /// (0 = unlimited).
+    pub password_attempts_per_minute: u32,
     /// Worker threads for the HTTP server (0 = one per core).
     pub workers: usize,
     /// Partner firms: rate limits and webhook delivery.
@@ -138,6 +141,7 @@ impl Settings {
             max_body_bytes: 256 * 1024,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            password_attempts_per_minute: env_number("RX_PASSWORD_ATTEMPTS_PER_MINUTE", 10)?,
             workers,
             partners: PartnerSettings::from_env(environment == Environment::Production)?,
         })
@@ -154,6 +158,7 @@ impl Settings {
             max_body_bytes: 256 * 1024,
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            password_attempts_per_minute: 10,
             workers: 2,
             partners: PartnerSettings::for_tests(),
         }

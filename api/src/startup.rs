@@ -60,13 +60,17 @@ impl Application {
         )?;
         // Weak, so the sweep ends once the server (and its state) is gone.
         let limits = std::sync::Arc::downgrade(&state.rate_limits);
+        let throttle = std::sync::Arc::downgrade(&state.throttle);
         tokio::spawn(async move {
             let mut sweep = tokio::time::interval(RATE_LIMIT_SWEEP);
             loop {
                 sweep.tick().await;
-                match limits.upgrade() {
-                    Some(limits) => limits.forget_idle(),
-                    None => break,
+                match (limits.upgrade(), throttle.upgrade()) {
+                    (Some(limits), Some(throttle)) => {
+                        limits.forget_idle();
+                        throttle.forget_idle();
+                    }
+                    _ => break,
                 }
             }
         });

@@ -42,6 +42,7 @@ impl AppState {
         let jwt = JwtKeys::new(settings.jwt_secret_bytes(), settings.access_token_ttl_secs);
         let config = Config {
             refresh_token_ttl_secs: settings.refresh_token_ttl_secs,
+            password_attempts_per_minute: settings.password_attempts_per_minute,
             webhooks: webhook_config(&settings.partners),
         };
         AppState {

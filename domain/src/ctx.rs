@@ -8,6 +8,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::throttle::AccountThrottle;
 use crate::notifications::Notifier;
 
 #[derive(Clone)]
@@ -16,6 +17,8 @@ pub struct Ctx {
     pub jwt: JwtKeys,
     pub notifier: Notifier,
     pub config: Arc<Config>,
+    /// Password attempts per account, shared by every request.
+    pub throttle: Arc<AccountThrottle>,
 }
 
 /// The settings domain rules depend on.
@@ -23,6 +26,9 @@ pub struct Ctx {
 pub struct Config {
     /// Refresh-token lifetime in seconds.
     pub refresh_token_ttl_secs: i64,
+    /// Password attempts (sign-in, password change) per account per minute;
+    /// 0 is unlimited.
+    pub password_attempts_per_minute: u32,
     pub webhooks: WebhookConfig,
 }
 
@@ -47,6 +53,7 @@ impl Ctx {
             db,
             jwt,
             notifier: Notifier::default(),
+            throttle: Arc::new(AccountThrottle::new(config.password_attempts_per_minute)),
             config: Arc::new(config),
         }
     }

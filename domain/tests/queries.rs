@@ -133,6 +133,8 @@ async fn group(db: &impl ConnectionTrait, name: &str) -> String {
         follow_up_interval_days: Set(7),
         follow_up_max_unanswered: Set(3),
         revisit_after_months: Set(6),
+        revisit_after_days: Set(None),
+        reask_after_days: Set(90),
         created_at: Set(Utc::now()),
     }
     .insert(db)

@@ -78,6 +78,10 @@ pub enum EventKind {
     FollowUp,
     Thanked,
     Delegated,
+    /// Attendance recorded after the referral settled whether it was made in
+    /// the receiver's absence (shown to clients as a STATUS_CHANGED without a
+    /// status move: the contract's event kinds are fixed).
+    PresenceChanged,
 }
 
 /// A member's presence at a meeting (the PALMS codes).

@@ -14,6 +14,9 @@ pub struct Model {
     pub follow_up_interval_days: i32,
     pub follow_up_max_unanswered: i32,
     pub revisit_after_months: i32,
+    /// A leader's revisit delay in days; `None` is the default six calendar months.
+    pub revisit_after_days: Option<i32>,
+    pub reask_after_days: i32,
     pub created_at: DateTimeUtc,
 }
 

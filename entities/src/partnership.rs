@@ -14,6 +14,8 @@ pub struct Model {
     pub partner_contact_id: Option<String>,
     pub since: Date,
     pub stage: PartnershipStage,
+    /// The day the owner ended it; tenure stops counting there.
+    pub ended_on: Option<Date>,
     pub created_at: DateTimeUtc,
 }
 

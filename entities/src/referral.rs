@@ -15,6 +15,8 @@ pub struct Model {
     pub giver_contact_id: Option<String>,
     pub receiver_member_id: Option<String>,
     pub receiver_firm_id: Option<String>,
+    /// A member's own outside contact the member referred business to.
+    pub receiver_contact_id: Option<String>,
     pub prospect_name: String,
     pub prospect_email: Option<String>,
     pub prospect_phone: Option<String>,

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod helpers;
 mod m20261123_000001_create_data_model;
 mod m20261123_000002_webhooks;
+mod m20261201_000003_everyday_edits;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_create_data_model::Migration),
             Box::new(m20261123_000002_webhooks::Migration),
+            Box::new(m20261201_000003_everyday_edits::Migration),
         ]
     }
 }

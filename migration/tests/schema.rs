@@ -12,7 +12,7 @@ use sea_orm::{
     IntoActiveModel, ModelTrait, Set, SqlErr, Statement,
 };
 
-const TABLES: [&str; 23] = [
+const TABLES: [&str; 25] = [
     "members",
     "groups",
     "memberships",
@@ -36,6 +36,8 @@ const TABLES: [&str; 23] = [
     "webhook_endpoints",
     "webhook_deliveries",
     "webhook_attempts",
+    "partnership_stages",
+    "contact_nps_scores",
 ];
 
 fn id(n: u32) -> String {

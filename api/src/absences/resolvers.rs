@@ -35,4 +35,15 @@ impl AbsencesMutation {
             service::declare_absence(state(ctx)?, caller(ctx), new).await?,
         ))
     }
+
+    /// Ends the caller's absence at once: one that started before today now
+    /// ends yesterday; one starting today or later is removed (returned as
+    /// it was). Referrals already made keep their presence and routing; the
+    /// delegate no longer sees or advances them. An absence already over is
+    /// BAD_USER_INPUT; someone else's is NOT_FOUND.
+    async fn cancel_absence(&self, ctx: &Context<'_>, id: async_graphql::ID) -> ApiResult<Absence> {
+        Ok(Absence(
+            service::cancel_absence(state(ctx)?, caller(ctx), &id).await?,
+        ))
+    }
 }

@@ -89,6 +89,25 @@ impl AuthMutation {
         })
     }
 
+    /// A wrong current password is UNAUTHENTICATED and spends one of the
+    /// account's password attempts, as a sign-in does. Every other session
+    /// of the member is signed out; this one stays.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> ApiResult<bool> {
+        let caller = caller(ctx);
+        Ok(service::change_password(
+            state(ctx)?,
+            caller.member()?,
+            current_password,
+            new_password,
+        )
+        .await?)
+    }
+
     /// Revokes the caller's current session (refresh-token family).
     async fn sign_out(&self, ctx: &Context<'_>) -> ApiResult<bool> {
         let caller = caller(ctx);

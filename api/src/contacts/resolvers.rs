@@ -1,11 +1,11 @@
 use async_graphql::{Context, Object};
 
-use super::types::{Contact, ContactConnection, ContactInput};
+use super::types::{Contact, ContactConnection, ContactInput, ContactUpdateInput};
 use crate::error::ApiResult;
 use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
 use crate::graphql::context::{caller, state};
-use domain::contacts::service::{self, NewContact};
+use domain::contacts::service::{self, ContactUpdate, NewContact};
 
 #[derive(Default)]
 pub struct ContactsQuery;
@@ -42,6 +42,27 @@ impl ContactsMutation {
         };
         Ok(Contact(
             service::add_contact(state(ctx)?, caller(ctx), new).await?,
+        ))
+    }
+
+    /// The owner edits a contact; a new npsScore (0-10) is appended to the
+    /// history with today's date. Someone else's contact is NOT_FOUND.
+    async fn update_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: ContactUpdateInput,
+    ) -> ApiResult<Contact> {
+        let update = ContactUpdate {
+            contact_id: input.contact_id.0,
+            name: input.name,
+            kind: input.kind.map(Into::into),
+            email: input.email,
+            phone: input.phone,
+            company: input.company,
+            nps_score: input.nps_score,
+        };
+        Ok(Contact(
+            service::update_contact(state(ctx)?, caller(ctx), update).await?,
         ))
     }
 }

@@ -1,11 +1,12 @@
 //! GraphQL shapes of contacts. A contact's details (email, phone, company,
 //! NPS date) resolve only for its owner; others see who, not how to reach them.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::contact;
 
-use crate::graphql::context::caller;
+use crate::error::ApiResult;
+use crate::graphql::context::{caller, state};
 use crate::graphql::scalars::Date;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -26,6 +27,36 @@ pub struct ContactInput {
     pub phone: Option<String>,
     pub company: Option<String>,
     pub nps_score: Option<i32>,
+}
+
+/// Only the fields given change; an empty email, phone or company clears it.
+#[derive(InputObject)]
+pub struct ContactUpdateInput {
+    pub contact_id: ID,
+    pub name: Option<String>,
+    pub kind: Option<ContactKind>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub nps_score: Option<i32>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::contacts::service::NpsClass")]
+pub enum NpsClass {
+    /// Latest NPS 9-10.
+    Promoter,
+    /// Latest NPS 7-8.
+    Passive,
+    /// Latest NPS 0-6.
+    Detractor,
+}
+
+/// One NPS score and the day it was given.
+#[derive(SimpleObject)]
+pub struct NpsScore {
+    pub score: i32,
+    pub on: Date,
 }
 
 #[derive(Clone)]
@@ -59,6 +90,36 @@ impl Contact {
         self.owned_by_viewer(ctx)
             .then_some(self.0.nps_score)
             .flatten()
+    }
+
+    /// PROMOTER, PASSIVE or DETRACTOR by the latest score. Null unless the
+    /// caller added this contact (or it has no score).
+    async fn nps_class(&self, ctx: &Context<'_>) -> Option<NpsClass> {
+        self.owned_by_viewer(ctx)
+            .then_some(self.0.nps_score)
+            .flatten()
+            .map(|s| domain::contacts::service::NpsClass::of(s).into())
+    }
+
+    /// Every score given, oldest first. Empty unless the caller added this contact.
+    async fn nps_history(&self, ctx: &Context<'_>) -> ApiResult<Vec<NpsScore>> {
+        if !self.owned_by_viewer(ctx) {
+            return Ok(Vec::new());
+        }
+        let mut all = domain::contacts::service::nps_histories(
+            &state(ctx)?.db,
+            std::slice::from_ref(&self.0.id),
+        )
+        .await?;
+        Ok(all
+            .remove(&self.0.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(score, on)| NpsScore {
+                score,
+                on: Date(on),
+            })
+            .collect())
     }
 
     /// Null unless the caller added this contact.

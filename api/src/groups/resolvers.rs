@@ -1,6 +1,6 @@
 use async_graphql::{Context, ID, Object};
 
-use super::types::{Group, GroupInput, Membership, MembershipInput};
+use super::types::{Group, GroupInput, GroupSettingsInput, Membership, MembershipInput};
 use crate::error::ApiResult;
 use crate::graphql::context::{caller, state};
 use crate::graphql::scalars::Date;
@@ -33,6 +33,28 @@ impl GroupsMutation {
         };
         Ok(Group(
             service::create_group(state(ctx)?, caller(ctx), new).await?,
+        ))
+    }
+
+    /// Leaders of the group (and admins) change its cadence settings and
+    /// classification exclusivity. New values apply to what is scheduled
+    /// from now on. Turning exclusivity on while two active members share a
+    /// profession is CONFLICT.
+    async fn set_group_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: GroupSettingsInput,
+    ) -> ApiResult<Group> {
+        let update = domain::groups::settings::SettingsUpdate {
+            group_id: input.group_id.0,
+            follow_up_interval_days: input.follow_up_interval_days,
+            unanswered_limit: input.unanswered_limit,
+            revisit_after_days: input.revisit_after_days,
+            reask_after_days: input.reask_after_days,
+            classification_exclusive: input.classification_exclusive,
+        };
+        Ok(Group(
+            domain::groups::settings::set_settings(state(ctx)?, caller(ctx), update).await?,
         ))
     }
 

@@ -1,6 +1,6 @@
 //! GraphQL shapes of groups and memberships.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entities::{group, membership};
 
 use crate::error::{ApiError, ApiResult};
@@ -33,6 +33,32 @@ pub struct MembershipInput {
     pub joined_on: Option<Date>,
 }
 
+/// Only the fields given change. followUpIntervalDays 1-90,
+/// unansweredLimit 1-20, revisitAfterDays 1-730, reaskAfterDays 7-365.
+#[derive(InputObject)]
+pub struct GroupSettingsInput {
+    pub group_id: ID,
+    pub follow_up_interval_days: Option<i32>,
+    pub unanswered_limit: Option<i32>,
+    pub revisit_after_days: Option<i32>,
+    pub reask_after_days: Option<i32>,
+    pub classification_exclusive: Option<bool>,
+}
+
+/// The cadence the group's follow-ups and referral requests are scheduled by.
+#[derive(SimpleObject)]
+pub struct GroupSettings {
+    /// Days between follow-ups of a referral in progress.
+    pub follow_up_interval_days: i32,
+    /// Unanswered follow-ups in a row that park a referral.
+    pub unanswered_limit: i32,
+    /// Days until a parked referral comes back. Until a leader sets it, the
+    /// default of six calendar months, counted from today.
+    pub revisit_after_days: i32,
+    /// Days before the same person is asked for referrals again.
+    pub reask_after_days: i32,
+}
+
 #[derive(Clone)]
 pub struct Group(pub group::Model);
 
@@ -54,6 +80,22 @@ impl Group {
     /// One active member per profession when true.
     async fn classification_exclusive(&self) -> bool {
         self.0.classification_exclusive
+    }
+
+    /// The cadence settings. Active members of the group and admins.
+    async fn settings(&self, ctx: &Context<'_>) -> ApiResult<GroupSettings> {
+        let me = caller(ctx).member()?;
+        if !guards::sits_in_group(ctx, me, &self.0.id).await? {
+            return Err(ApiError::forbidden("you are not a member of this group"));
+        }
+        let c = domain::groups::settings::Cadence::of(&self.0);
+        let today = chrono::Utc::now().date_naive();
+        Ok(GroupSettings {
+            follow_up_interval_days: c.interval_days as i32,
+            unanswered_limit: c.max_unanswered,
+            revisit_after_days: c.revisit.days_from(today) as i32,
+            reask_after_days: c.reask_days as i32,
+        })
     }
 
     /// Days between regular meetings.

@@ -1,9 +1,20 @@
 use async_graphql::{Context, Object};
 
+use async_graphql::InputObject;
+
 use super::types::{Access, Member, ReferralBrief, ReferralBriefInput};
 use crate::error::ApiResult;
 use crate::graphql::context::{caller, state};
-use domain::members::service::{self, BriefUpdate};
+use domain::members::service::{self, BriefUpdate, ProfileUpdate};
+
+/// Only the fields given change; an empty business name or phone clears it.
+#[derive(InputObject)]
+pub struct ProfileInput {
+    pub name: Option<String>,
+    pub profession: Option<String>,
+    pub business_name: Option<String>,
+    pub phone: Option<String>,
+}
 
 #[derive(Default)]
 pub struct MembersQuery;
@@ -38,5 +49,22 @@ impl MembersMutation {
         };
         let member = service::update_brief(state(ctx)?, caller(ctx), update).await?;
         Ok(ReferralBrief::from(&member))
+    }
+
+    /// Edits the caller's name, profession, business name or phone. An
+    /// empty name or profession is BAD_USER_INPUT; a profession another
+    /// active member of one of the caller's classification-exclusive groups
+    /// holds is CONFLICT.
+    async fn update_profile(&self, ctx: &Context<'_>, input: ProfileInput) -> ApiResult<Member> {
+        let update = ProfileUpdate {
+            name: input.name,
+            profession: input.profession,
+            business_name: input.business_name,
+            phone: input.phone,
+        };
+        Ok(Member(
+            service::update_profile(state(ctx)?, caller(ctx), update).await?,
+            Access::Own,
+        ))
     }
 }

@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::Utc;
 use entities::member;
 
-use crate::balances::types::Balance;
+use crate::balances::types::{Balance, CurrencyBalance};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
@@ -219,16 +219,19 @@ impl Member {
     }
 
     /// The member's declared partnerships with their figures. Only the member themself.
+    /// Ended ones only with `includeEnded: true`.
     async fn partnerships(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        #[graphql(default = false)] include_ended: bool,
     ) -> ApiResult<PartnershipConnection> {
         self.require_self(ctx)?;
         let page = Page::from_args(first, after.as_deref())?;
         let (rows, total) =
-            domain::partnerships::service::list(&state(ctx)?.db, &self.0.id, page).await?;
+            domain::partnerships::service::list(&state(ctx)?.db, &self.0.id, include_ended, page)
+                .await?;
         let nodes = rows
             .into_iter()
             .map(|(model, stats)| Partnership { model, stats })
@@ -249,32 +252,49 @@ impl Member {
         )
     }
 
-    /// Referrals given and received (closed value: WON only), all time or
-    /// made between `from` and `to` inclusive.
+    /// Referrals given and received, all time or made between `from` and
+    /// `to` inclusive. Counts take every referral; givenValue/receivedValue
+    /// (closed business, WON only) only those in `currency` — by default the
+    /// currency of the member's longest-held active seat. Money is never
+    /// added across currencies: `balances` has each currency's figures.
     async fn balance(
         &self,
         ctx: &Context<'_>,
         from: Option<Date>,
         to: Option<Date>,
+        currency: Option<String>,
     ) -> ApiResult<Balance> {
-        // All-time, all-group figures: the member's own (leaders read their
-        // group's figures in the group report instead).
+        // The member's own figures (leaders read their group's in the group report).
         self.require_self_or_admin(ctx)?;
-        let period = match (from, to) {
-            (None, None) => None,
-            (Some(from), Some(to)) if from <= to => Some((from.0, to.0)),
-            (Some(_), Some(_)) => return Err(ApiError::bad_input("to", "to is before from")),
-            _ => {
-                return Err(ApiError::bad_input(
-                    "from",
-                    "give both from and to, or neither",
-                ));
-            }
-        };
-        Ok(
-            domain::balances::service::for_member(&state(ctx)?.db, &self.0.id, period)
-                .await?
-                .into(),
-        )
+        let period = crate::balances::types::period(from, to)?;
+        let currency = currency
+            .map(|c| {
+                domain::groups::currency::parse(&c).ok_or_else(|| {
+                    ApiError::bad_input("currency", "currency must be an ISO 4217 code such as EUR")
+                })
+            })
+            .transpose()?;
+        let b =
+            domain::balances::service::for_member(&state(ctx)?.db, &self.0.id, period, currency)
+                .await?;
+        Ok(b.balance.into())
+    }
+
+    /// The member's figures in each currency their referrals are in (a
+    /// referral's currency is its group's), by currency code.
+    async fn balances(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> ApiResult<Vec<CurrencyBalance>> {
+        self.require_self_or_admin(ctx)?;
+        let period = crate::balances::types::period(from, to)?;
+        let b = domain::balances::service::for_member(&state(ctx)?.db, &self.0.id, period, None)
+            .await?;
+        Ok(b.by_currency
+            .into_iter()
+            .map(|(c, b)| CurrencyBalance::new(c, b))
+            .collect())
     }
 }

@@ -18,7 +18,7 @@ impl Loader<String> for FirmBalanceLoader {
     type Error = ApiError;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Balance>, ApiError> {
-        Ok(domain::balances::service::for_firms(&self.0, keys).await?)
+        Ok(domain::balances::service::for_firms(&self.0, keys, None).await?)
     }
 }
 

@@ -15,6 +15,7 @@ use crate::graphql::connection::Page;
 use crate::graphql::context::{caller, loaders, state};
 use crate::graphql::enums::ApiScope;
 use crate::graphql::guards;
+use crate::graphql::scalars::Date;
 use crate::groups::types::Group;
 use crate::members::types::Member;
 use crate::referrals::types::{ProspectInput, Referral, ReferralConnection};
@@ -180,12 +181,28 @@ impl PartnerFirm {
     }
 
     /// Referrals between the firm and its group, both ways: `given` by the
-    /// firm to members, `received` by the firm from members (values: WON only).
-    /// Leaders of the group, admins, and the firm's token with REFERRALS_READ.
-    async fn balance(&self, ctx: &Context<'_>) -> ApiResult<Balance> {
+    /// firm to members, `received` by the firm from members (values: WON
+    /// only, in the group's currency), all time or made between `from` and
+    /// `to` inclusive. Leaders of the group, admins, and the firm's token
+    /// with REFERRALS_READ.
+    async fn balance(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> ApiResult<Balance> {
         if !(self.viewer_is_firm(ctx, StoredScope::ReferralsRead) || self.viewer_leads(ctx).await?)
         {
             return Err(Self::denied(ctx, "a firm's balance"));
+        }
+        if let Some(period) = crate::balances::types::period(from, to)? {
+            // A period is asked for one firm at a time: its own query.
+            let ids = std::slice::from_ref(&self.0.id);
+            let mut all =
+                domain::balances::service::for_firms(&state(ctx)?.db, ids, Some(period)).await?;
+            return all.remove(&self.0.id).map(Balance::from).ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("no balance computed for a firm"))
+            });
         }
         loaders(ctx)?
             .firm_balances

@@ -1,6 +1,6 @@
 //! GraphQL shapes of partnerships.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, Union};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 use entities::partnership;
 
@@ -29,6 +29,22 @@ pub struct PartnershipInput {
     pub stage: Option<PartnershipStage>,
 }
 
+/// Only the fields given change. The stage moves in any direction; endedOn
+/// (not in the future, not before since) ends the partnership.
+#[derive(InputObject)]
+pub struct PartnershipUpdateInput {
+    pub partnership_id: ID,
+    pub stage: Option<PartnershipStage>,
+    pub ended_on: Option<Date>,
+}
+
+/// A stage the partnership was set to, and the day.
+#[derive(SimpleObject)]
+pub struct StageChange {
+    pub stage: PartnershipStage,
+    pub on: Date,
+}
+
 #[derive(Union, Clone)]
 #[allow(clippy::large_enum_variant)]
 pub enum Partner {
@@ -55,11 +71,33 @@ impl Partnership {
         PartnershipStage::from(self.model.stage)
     }
 
-    /// Days since the partnership began.
+    /// The day the owner ended it (null while it lasts).
+    async fn ended_on(&self) -> Option<Date> {
+        self.model.ended_on.map(Date)
+    }
+
+    /// Days from the start to the end, or to today while it lasts.
     async fn tenure_days(&self) -> i32 {
-        (Utc::now().date_naive() - self.model.since)
-            .num_days()
-            .max(0) as i32
+        domain::partnerships::service::tenure_days(&self.model, Utc::now().date_naive()) as i32
+    }
+
+    /// Every stage it was set to, with the day, oldest first.
+    async fn stage_history(&self, ctx: &Context<'_>) -> ApiResult<Vec<StageChange>> {
+        let db = &crate::graphql::context::state(ctx)?.db;
+        let mut all = domain::partnerships::service::stage_histories(
+            db,
+            std::slice::from_ref(&self.model.id),
+        )
+        .await?;
+        Ok(all
+            .remove(&self.model.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| StageChange {
+                stage: s.stage.into(),
+                on: Date(s.changed_on),
+            })
+            .collect())
     }
 
     /// In the last 12 months one side gave 3 or more and the other none.
@@ -100,16 +138,8 @@ impl Partnership {
         from: Option<Date>,
         to: Option<Date>,
     ) -> ApiResult<Balance> {
-        let period = match (from, to) {
-            (None, None) => return Ok(self.stats.balance().into()),
-            (Some(from), Some(to)) if from <= to => (from.0, to.0),
-            (Some(_), Some(_)) => return Err(ApiError::bad_input("to", "to is before from")),
-            _ => {
-                return Err(ApiError::bad_input(
-                    "from",
-                    "give both from and to, or neither",
-                ));
-            }
+        let Some(period) = crate::balances::types::period(from, to)? else {
+            return Ok(self.stats.balance().into());
         };
         // A period is asked for one partnership at a time: its own query.
         let Some(counterpart) = domain::partnerships::service::counterpart(&self.model) else {

@@ -2,8 +2,8 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
 use super::types::{
-    AdvanceReferralInput, AwayDigest, FollowUpInput, GiveReferralInput, OutsideReferralInput,
-    Referral, ReferralConnection,
+    AdvanceReferralInput, AwayDigest, ContactReferralInput, FollowUpInput, GiveReferralInput,
+    OutsideReferralInput, Referral, ReferralConnection,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::IntoConnection;
@@ -99,6 +99,26 @@ impl ReferralsMutation {
         };
         Ok(Referral::party(
             service::record_outside(state(ctx)?, caller(ctx), outside).await?,
+        ))
+    }
+
+    /// Refers business to one of the caller's own outside contacts: an
+    /// outside referral, not made in anyone's absence. The contact has no
+    /// account, so the giver records its outcome with advanceReferral. It
+    /// counts in the partnership with that contact as given by the member.
+    async fn give_referral_to_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: ContactReferralInput,
+    ) -> ApiResult<Referral> {
+        let outside = OutsideInput {
+            contact_id: input.contact_id.0,
+            prospect: input.prospect.into(),
+            temperature: input.temperature,
+            note: input.note,
+        };
+        Ok(Referral::party(
+            service::give_to_contact(state(ctx)?, caller(ctx), outside).await?,
         ))
     }
 

@@ -33,14 +33,29 @@ pub enum FollowUpOutcome {
     Responded,
 }
 
+/// The contract's event kinds are fixed: a presence re-decided when
+/// attendance is recorded shows as STATUS_CHANGED with no status moved
+/// (fromStatus and toStatus null) and a note saying what changed.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "entities::EventKind")]
 pub enum EventKind {
     Created,
     StatusChanged,
     FollowUp,
     Thanked,
     Delegated,
+}
+
+impl From<entities::EventKind> for EventKind {
+    fn from(k: entities::EventKind) -> EventKind {
+        use entities::EventKind as Stored;
+        match k {
+            Stored::Created => EventKind::Created,
+            Stored::StatusChanged | Stored::PresenceChanged => EventKind::StatusChanged,
+            Stored::FollowUp => EventKind::FollowUp,
+            Stored::Thanked => EventKind::Thanked,
+            Stored::Delegated => EventKind::Delegated,
+        }
+    }
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -85,6 +100,15 @@ pub struct GiveReferralInput {
 
 #[derive(InputObject)]
 pub struct OutsideReferralInput {
+    pub contact_id: ID,
+    pub prospect: ProspectInput,
+    pub temperature: i32,
+    pub note: Option<String>,
+}
+
+/// A referral the caller passes to one of their own outside contacts.
+#[derive(InputObject)]
+pub struct ContactReferralInput {
     pub contact_id: ID,
     pub prospect: ProspectInput,
     pub temperature: i32,
@@ -306,7 +330,7 @@ impl Referral {
             ctx,
             r.receiver_member_id.as_deref(),
             r.receiver_firm_id.as_deref(),
-            None,
+            r.receiver_contact_id.as_deref(),
         )
         .await?
         .ok_or_else(|| missing("receiver"))

@@ -97,6 +97,45 @@ pub async fn declare_absence(
     Ok(row)
 }
 
+/// The member ends their own absence at once: one that started before
+/// today now ends yesterday; one starting today or later is removed and
+/// returned as it was. An absence already over is `BAD_USER_INPUT`;
+/// someone else's (or an unknown one) is `NOT_FOUND`. Referrals already
+/// made keep their recorded presence and routing; delegates act only under
+/// the absence in force today, so the delegate loses them from now on.
+pub async fn cancel_absence(
+    state: &Ctx,
+    caller: &Caller,
+    absence_id: &str,
+) -> DomainResult<absence::Model> {
+    let me = caller.member()?;
+    let Ok(absence_id) = id("id", absence_id) else {
+        return Err(DomainError::not_found("absence"));
+    };
+    let today = Utc::now().date_naive();
+    let txn = state.db.begin().await?;
+    let current = absence::Entity::find_by_id(absence_id)
+        .filter(absence::Column::MemberId.eq(me.id.clone()))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| DomainError::not_found("absence"))?;
+    if current.to_on < today {
+        return Err(DomainError::bad_input("id", "this absence is already over"));
+    }
+    let result = if current.from_on < today {
+        let mut active: absence::ActiveModel = current.into();
+        active.to_on = Set(today - chrono::Duration::days(1));
+        active.update(&txn).await?
+    } else {
+        absence::Entity::delete_by_id(current.id.clone())
+            .exec(&txn)
+            .await?;
+        current
+    };
+    txn.commit().await?;
+    Ok(result)
+}
+
 /// The caller's absences, latest start first.
 pub async fn my_absences(state: &Ctx, caller: &Caller) -> DomainResult<Vec<absence::Model>> {
     let me = caller.member()?;

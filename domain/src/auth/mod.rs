@@ -5,6 +5,7 @@ pub mod api_tokens;
 pub mod jwt;
 pub mod passwords;
 pub mod service;
+pub mod throttle;
 
 use rand::Rng;
 use rand::distributions::Alphanumeric;

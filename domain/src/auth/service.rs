@@ -134,9 +134,12 @@ pub async fn sign_in(state: &Ctx, email: &str, password: String) -> DomainResult
         return Err(bad());
     }
     let found = member::Entity::find()
-        .filter(member::Column::EmailLower.eq(normalized))
+        .filter(member::Column::EmailLower.eq(normalized.clone()))
         .one(&state.db)
         .await?;
+    state
+        .throttle
+        .attempt(found.as_ref().map_or(&normalized, |m| &m.id))?;
     let ok = verify_password(password, found.as_ref().map(|m| m.password_hash.clone())).await?;
     let member = match (ok, found) {
         (true, Some(m)) => m,
@@ -212,6 +215,54 @@ pub async fn refresh(state: &Ctx, presented: &str) -> DomainResult<RotatedSessio
         refresh_token,
         expires_at,
     })
+}
+
+/// Checks the current password (a wrong one is `UNAUTHENTICATED` and spends
+/// one of the account's password attempts, as a sign-in does), stores the new
+/// one under the registration rules, and revokes every other session of the
+/// member; the caller's own session stays signed in.
+pub async fn change_password(
+    state: &Ctx,
+    caller: &MemberCaller,
+    current_password: String,
+    new_password: String,
+) -> DomainResult<bool> {
+    if current_password.len() > super::passwords::MAX_PASSWORD_LEN {
+        return Err(DomainError::Unauthenticated(
+            "the current password is wrong".into(),
+        ));
+    }
+    validate_password("newPassword", &new_password)?;
+    state.throttle.attempt(&caller.id)?;
+    let member = member::Entity::find_by_id(caller.id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(DomainError::unauthenticated)?;
+    if !verify_password(current_password, Some(member.password_hash.clone())).await? {
+        return Err(DomainError::Unauthenticated(
+            "the current password is wrong".into(),
+        ));
+    }
+    let password_hash = hash_password(new_password).await?;
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let mut active: member::ActiveModel = member.into();
+    active.password_hash = Set(password_hash);
+    active.update(&txn).await?;
+    let revoked = refresh_family::Entity::update_many()
+        .col_expr(refresh_family::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(refresh_family::Column::MemberId.eq(caller.id.clone()))
+        .filter(refresh_family::Column::Id.ne(caller.session_id.clone()))
+        .filter(refresh_family::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    tracing::info!(
+        member_id = %caller.id,
+        other_sessions_revoked = revoked.rows_affected,
+        "password changed"
+    );
+    Ok(true)
 }
 
 pub async fn sign_out(state: &Ctx, caller: &MemberCaller) -> DomainResult<bool> {

@@ -60,43 +60,135 @@ fn in_period(period: Period) -> sea_orm::Condition {
     }
 }
 
-/// (count, won value) of referrals matching `side`.
-async fn side_totals(
-    db: &impl ConnectionTrait,
-    side: SimpleExpr,
-    period: Period,
-) -> DomainResult<(i64, Money)> {
-    let row: Option<(i64, i64)> = referral::Entity::find()
+/// A member's balance in one currency: counts of every referral (counts
+/// know no currency), values of closed business in that currency only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberBalance {
+    pub currency: String,
+    pub balance: Balance,
+    /// Each currency the member's closed business is in, with its figures
+    /// (counts and values of that currency's referrals only), by code.
+    pub by_currency: Vec<(String, Balance)>,
+}
+
+/// ISO 4217's code for "no currency", for a member with no group at all.
+pub const NO_CURRENCY: &str = "XXX";
+
+/// The currency a member's figures are shown in by default: that of their
+/// longest-held active seat's group (else their latest seat's).
+pub async fn home_currency(db: &impl ConnectionTrait, member_id: &str) -> DomainResult<String> {
+    use entities::{group, membership};
+    use sea_orm::QueryOrder;
+    let row: Option<(String, Option<chrono::NaiveDate>)> = membership::Entity::find()
         .select_only()
-        .column_as(count_all(), "n")
-        .column_as(won_value(), "value")
-        .filter(side)
-        .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
-        .filter(in_period(period))
+        .column(group::Column::Currency)
+        .column(membership::Column::LeftOn)
+        .inner_join(group::Entity)
+        .filter(membership::Column::MemberId.eq(member_id))
+        .order_by_asc(membership::Column::LeftOn.is_not_null())
+        .order_by_desc(membership::Column::LeftOn)
+        .order_by_asc(membership::Column::JoinedOn)
+        .order_by_asc(membership::Column::Id)
         .into_tuple()
         .one(db)
         .await?;
-    let (n, value) = row.unwrap_or((0, 0));
-    Ok((n, Money::from_stored(value)))
+    Ok(row.map_or_else(|| NO_CURRENCY.to_string(), |(c, _)| c))
 }
 
+/// A referral's currency is its group's; one with no group (an outside
+/// referral of a member without a seat) counts in the member's home currency.
+async fn side_by_currency(
+    db: &impl ConnectionTrait,
+    side: SimpleExpr,
+    period: Period,
+    home: &str,
+) -> DomainResult<std::collections::BTreeMap<String, (i64, Money)>> {
+    use entities::group;
+    let rows: Vec<(Option<String>, i64, i64)> = referral::Entity::find()
+        .select_only()
+        .column(group::Column::Currency)
+        .column_as(count_all(), "n")
+        .column_as(won_value(), "value")
+        .left_join(group::Entity)
+        .filter(side)
+        .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
+        .filter(in_period(period))
+        .group_by(group::Column::Currency)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out = std::collections::BTreeMap::new();
+    for (currency, n, value) in rows {
+        let entry = out
+            .entry(currency.unwrap_or_else(|| home.to_string()))
+            .or_insert((0, Money::ZERO));
+        entry.0 += n;
+        entry.1 = Money::from_stored(entry.1.stored() + value);
+    }
+    Ok(out)
+}
+
+/// The member's balance over the period, values in `currency` (default:
+/// the home currency), and the figures per currency. Money is never added
+/// across currencies.
 pub async fn for_member(
     db: &impl ConnectionTrait,
     member_id: &str,
     period: Period,
-) -> DomainResult<Balance> {
-    let (given, given_value) =
-        side_totals(db, referral::Column::GiverMemberId.eq(member_id), period).await?;
-    let (received, received_value) =
-        side_totals(db, referral::Column::ReceiverMemberId.eq(member_id), period).await?;
-    Ok(Balance::new(given, received, given_value, received_value))
+    currency: Option<String>,
+) -> DomainResult<MemberBalance> {
+    let home = home_currency(db, member_id).await?;
+    let given = side_by_currency(
+        db,
+        referral::Column::GiverMemberId.eq(member_id),
+        period,
+        &home,
+    )
+    .await?;
+    let received = side_by_currency(
+        db,
+        referral::Column::ReceiverMemberId.eq(member_id),
+        period,
+        &home,
+    )
+    .await?;
+    let mut codes: Vec<String> = given.keys().chain(received.keys()).cloned().collect();
+    codes.sort();
+    codes.dedup();
+    let by_currency: Vec<(String, Balance)> = codes
+        .into_iter()
+        .map(|c| {
+            let (g, gv) = given.get(&c).copied().unwrap_or((0, Money::ZERO));
+            let (r, rv) = received.get(&c).copied().unwrap_or((0, Money::ZERO));
+            (c, Balance::new(g, r, gv, rv))
+        })
+        .collect();
+    let currency = currency.unwrap_or(home);
+    let in_currency = by_currency
+        .iter()
+        .find(|(c, _)| *c == currency)
+        .map(|(_, b)| *b);
+    let balance = Balance::new(
+        by_currency.iter().map(|(_, b)| b.given).sum(),
+        by_currency.iter().map(|(_, b)| b.received).sum(),
+        in_currency.map_or(Money::ZERO, |b| b.given_value),
+        in_currency.map_or(Money::ZERO, |b| b.received_value),
+    );
+    Ok(MemberBalance {
+        currency,
+        balance,
+        by_currency,
+    })
 }
 
 /// Each firm's balance with its group: what it gave members and what
-/// members gave it. Two grouped queries for any number of firms.
+/// members gave it, over the period (all time when `None`). Two grouped
+/// queries for any number of firms; a firm's referrals are all in its
+/// group's currency.
 pub async fn for_firms(
     db: &impl ConnectionTrait,
     firm_ids: &[String],
+    period: Period,
 ) -> DomainResult<std::collections::HashMap<String, Balance>> {
     let mut given = std::collections::HashMap::new();
     let mut received = std::collections::HashMap::new();
@@ -111,6 +203,7 @@ pub async fn for_firms(
             .column_as(won_value(), "value")
             .filter(column.is_in(firm_ids.iter().cloned()))
             .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
+            .filter(in_period(period))
             .group_by(column)
             .into_tuple()
             .all(db)
@@ -211,6 +304,7 @@ pub async fn pair_stats(
     );
     type ContactRow = (
         Option<String>,
+        Option<String>,
         i64,
         i64,
         i64,
@@ -267,28 +361,55 @@ pub async fn pair_stats(
         }
     }
     if !contacts.is_empty() {
+        // Both ways: what the contact gave the member (recorded by the
+        // member) and what the member gave the contact.
         let rows: Vec<ContactRow> = referral::Entity::find()
             .select_only()
             .column(referral::Column::GiverContactId)
+            .column(referral::Column::ReceiverContactId)
             .column_as(count_all(), "n")
             .column_as(won_value(), "value")
             .column_as(recent, "recent")
             .column_as(referral::Column::CreatedAt.max(), "last")
             .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
             .filter(in_period(period))
-            .filter(referral::Column::ReceiverMemberId.eq(member_id))
-            .filter(referral::Column::GiverContactId.is_in(contacts))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(referral::Column::ReceiverMemberId.eq(member_id))
+                            .add(referral::Column::GiverContactId.is_in(contacts.clone())),
+                    )
+                    .add(
+                        sea_orm::Condition::all()
+                            .add(referral::Column::GiverMemberId.eq(member_id))
+                            .add(referral::Column::ReceiverContactId.is_in(contacts)),
+                    ),
+            )
             .group_by(referral::Column::GiverContactId)
+            .group_by(referral::Column::ReceiverContactId)
             .into_tuple()
             .all(db)
             .await?;
-        for (contact, n, value, recent, last) in rows {
-            if let Some(stats) = contact.and_then(|c| out.get_mut(&Counterpart::Contact(c))) {
+        for (giver_contact, receiver_contact, n, value, recent, last) in rows {
+            let (contact, gave) = match (giver_contact, receiver_contact) {
+                (Some(c), _) => (c, false),
+                (None, Some(c)) => (c, true),
+                (None, None) => continue,
+            };
+            let Some(stats) = out.get_mut(&Counterpart::Contact(contact)) else {
+                continue;
+            };
+            if gave {
+                stats.given += n;
+                stats.given_value = Money::from_stored(stats.given_value.stored() + value);
+                stats.given_recent += recent;
+            } else {
                 stats.received += n;
-                stats.received_value = Money::from_stored(value);
+                stats.received_value = Money::from_stored(stats.received_value.stored() + value);
                 stats.received_recent += recent;
-                stats.last_exchange_at = last;
             }
+            stats.last_exchange_at = stats.last_exchange_at.max(last);
         }
     }
     Ok(out)

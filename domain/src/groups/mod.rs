@@ -2,3 +2,4 @@
 
 pub mod currency;
 pub mod service;
+pub mod settings;

@@ -50,6 +50,8 @@ pub async fn create_group(
         follow_up_interval_days: Set(DEFAULT_FOLLOW_UP_DAYS),
         follow_up_max_unanswered: Set(DEFAULT_MAX_UNANSWERED),
         revisit_after_months: Set(DEFAULT_REVISIT_MONTHS),
+        revisit_after_days: Set(None),
+        reask_after_days: Set(super::settings::DEFAULT_REASK_DAYS),
         created_at: Set(Utc::now()),
     }
     .insert(&state.db)
@@ -149,7 +151,9 @@ pub async fn add_membership(
             "joinedOn falls inside an earlier seat of this member in the group",
         ));
     }
-    if group.classification_exclusive && profession_taken(&txn, &group.id, &member).await? {
+    if group.classification_exclusive
+        && profession_taken(&txn, &group.id, &member.id, &member.profession).await?
+    {
         return Err(DomainError::Conflict(format!(
             "the group is classification-exclusive and already has an active {}",
             member.profession
@@ -176,10 +180,13 @@ pub async fn add_membership(
     Ok(seat)
 }
 
-async fn profession_taken(
+/// Whether another active member of the group holds `profession` (compared
+/// without case or extra spaces).
+pub(crate) async fn profession_taken(
     db: &impl ConnectionTrait,
     group_id: &str,
-    member: &member::Model,
+    member_id: &str,
+    profession: &str,
 ) -> DomainResult<bool> {
     let professions: Vec<String> = membership::Entity::find()
         .select_only()
@@ -187,17 +194,37 @@ async fn profession_taken(
         .inner_join(member::Entity)
         .filter(membership::Column::GroupId.eq(group_id))
         .filter(membership::Column::LeftOn.is_null())
-        .filter(membership::Column::MemberId.ne(member.id.clone()))
+        .filter(membership::Column::MemberId.ne(member_id))
         .into_tuple()
         .all(db)
         .await?;
-    let wanted = normalize_profession(&member.profession);
+    let wanted = normalize_profession(profession);
     Ok(professions
         .iter()
         .any(|p| normalize_profession(p) == wanted))
 }
 
-fn normalize_profession(p: &str) -> String {
+/// A profession two active members of the group share, if any.
+pub(crate) async fn shared_profession(
+    db: &impl ConnectionTrait,
+    group_id: &str,
+) -> DomainResult<Option<String>> {
+    let professions: Vec<String> = membership::Entity::find()
+        .select_only()
+        .column(member::Column::Profession)
+        .inner_join(member::Entity)
+        .filter(membership::Column::GroupId.eq(group_id))
+        .filter(membership::Column::LeftOn.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(professions
+        .into_iter()
+        .find(|p| !seen.insert(normalize_profession(p))))
+}
+
+pub(crate) fn normalize_profession(p: &str) -> String {
     p.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")

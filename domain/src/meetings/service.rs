@@ -152,7 +152,7 @@ pub async fn record_attendance(
     meeting_id: &str,
     entries: Vec<AttendanceEntry>,
 ) -> DomainResult<Vec<attendance::Model>> {
-    caller.member()?;
+    let me = caller.member()?;
     let meeting_id = id("meetingId", meeting_id)?;
     let entries = check_entries(entries)?;
 
@@ -218,7 +218,28 @@ pub async fn record_attendance(
         .into_iter()
         .map(|a| (a.member_id.clone(), a))
         .collect();
+    let statuses: Vec<(String, AttendanceStatus)> = stored
+        .values()
+        .map(|a| (a.member_id.clone(), a.status))
+        .collect();
+    let changed =
+        crate::referrals::redecide::after_attendance(&txn, &meeting, &statuses, &me.id, now)
+            .await?;
     txn.commit().await?;
+    for r in &changed {
+        state
+            .notifier
+            .publish(crate::notifications::ReferralNotice {
+                referral_id: r.id.clone(),
+                kind: crate::notifications::NoticeKind::Updated,
+                members: r
+                    .giver_member_id
+                    .iter()
+                    .chain(r.receiver_member_id.iter())
+                    .cloned()
+                    .collect(),
+            });
+    }
     // In the order the entries were sent.
     entries
         .iter()

@@ -1,12 +1,15 @@
-//! Member profile rules: reading one's own record and editing the brief.
+//! Member profile rules: reading one's own record, editing the profile and
+//! the brief.
 
-use entities::member;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use entities::{group, member, membership};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
+};
 
 use crate::caller::Caller;
 use crate::ctx::Ctx;
 use crate::error::{DomainError, DomainResult};
-use crate::validation::optional_long_text;
+use crate::validation::{optional_long_text, optional_phone, optional_text, required_text};
 
 pub const BRIEF_FIELD_MAX: usize = 4000;
 
@@ -16,6 +19,98 @@ pub async fn me(state: &Ctx, caller: &Caller) -> DomainResult<member::Model> {
         .one(&state.db)
         .await?
         .ok_or_else(DomainError::unauthenticated)
+}
+
+pub struct ProfileUpdate {
+    pub name: Option<String>,
+    pub profession: Option<String>,
+    pub business_name: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// Only the fields given change; an empty name or profession is refused, an
+/// empty business name or phone clears it. A new profession already held by
+/// another active member of one of the caller's classification-exclusive
+/// groups is `CONFLICT` (checked with those groups locked, as seating is).
+pub async fn update_profile(
+    state: &Ctx,
+    caller: &Caller,
+    update: ProfileUpdate,
+) -> DomainResult<member::Model> {
+    let me = caller.member()?;
+    let name = update
+        .name
+        .as_deref()
+        .map(|n| required_text("input.name", n, 200))
+        .transpose()?;
+    let profession = update
+        .profession
+        .as_deref()
+        .map(|p| required_text("input.profession", p, 120))
+        .transpose()?;
+    let business_name = update
+        .business_name
+        .as_deref()
+        .map(|b| optional_text("input.businessName", Some(b), 200))
+        .transpose()?;
+    let phone = update
+        .phone
+        .as_deref()
+        .map(|p| optional_phone("input.phone", Some(p)))
+        .transpose()?;
+
+    let txn = state.db.begin().await?;
+    let current = member::Entity::find_by_id(me.id.clone())
+        .one(&txn)
+        .await?
+        .ok_or_else(DomainError::unauthenticated)?;
+    if let Some(profession) = &profession
+        && crate::groups::service::normalize_profession(profession)
+            != crate::groups::service::normalize_profession(&current.profession)
+    {
+        let exclusive: Vec<String> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::GroupId)
+            .inner_join(group::Entity)
+            .filter(membership::Column::MemberId.eq(me.id.clone()))
+            .filter(membership::Column::LeftOn.is_null())
+            .filter(group::Column::ClassificationExclusive.eq(true))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        for group_id in exclusive {
+            // Serialises with seatings in that group (PostgreSQL).
+            group::Entity::find_by_id(group_id.clone())
+                .lock_exclusive()
+                .one(&txn)
+                .await?;
+            if crate::groups::service::profession_taken(&txn, &group_id, &me.id, profession).await?
+            {
+                return Err(DomainError::Conflict(format!(
+                    "another active member of a classification-exclusive group of yours is a {profession}"
+                )));
+            }
+        }
+    }
+    let mut active: member::ActiveModel = current.clone().into();
+    if let Some(v) = name {
+        active.name = Set(v);
+    }
+    if let Some(v) = profession {
+        active.profession = Set(v);
+    }
+    if let Some(v) = business_name {
+        active.business_name = Set(v);
+    }
+    if let Some(v) = phone {
+        active.phone = Set(v);
+    }
+    if !active.is_changed() {
+        return Ok(current);
+    }
+    let updated = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
 }
 
 pub struct BriefUpdate {

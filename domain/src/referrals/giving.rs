@@ -37,6 +37,9 @@ pub enum Giver {
 pub enum Receiver {
     Member(Box<member::Model>),
     Firm(partner_firm::Model),
+    /// One of the giver's own outside contacts (no account: the giver
+    /// records the outcome).
+    Contact(String),
 }
 
 /// A validated, decided referral ready to be written.
@@ -364,6 +367,42 @@ pub async fn record_outside(
     create(state, draft, None).await
 }
 
+/// The caller refers business to one of their own outside contacts. It is
+/// an outside referral made with the giver's own hands (not in anyone's
+/// absence); the giver records its outcome under the usual lifecycle.
+pub async fn give_to_contact(
+    state: &Ctx,
+    caller: &Caller,
+    input: OutsideInput,
+) -> DomainResult<referral::Model> {
+    let me = caller.member()?;
+    let contact_id = id("input.contactId", &input.contact_id)?;
+    let (prospect, temperature, note) =
+        validate_passed(&input.prospect, input.temperature, input.note.as_deref())?;
+    let contact = crate::contacts::service::find_owned_contact(&state.db, &me.id, &contact_id)
+        .await?
+        .ok_or_else(|| DomainError::not_found_at("input.contactId", "contact"))?;
+    let group_id = active_group_ids(&state.db, &me.id)
+        .await?
+        .into_iter()
+        .next();
+    let draft = Draft {
+        giver: Giver::Member(me.id.clone()),
+        receiver: Receiver::Contact(contact.id),
+        group_id,
+        prospect,
+        temperature,
+        channel: Channel::Portal,
+        meeting_id: None,
+        ask_id: None,
+        note,
+        inside_group: false,
+        actor_member: Some(me.id.clone()),
+        actor_firm: None,
+    };
+    create(state, draft, None).await
+}
+
 /// Decides presence, routes to a delegate, writes the referral and its
 /// events, and notifies the receiver (and delegate).
 pub async fn create(
@@ -397,9 +436,10 @@ pub async fn create_in(
         Giver::Firm(f) => (None, Some(f.clone()), None),
         Giver::Contact(c) => (None, None, Some(c.clone())),
     };
-    let (receiver_member, receiver_firm) = match &draft.receiver {
-        Receiver::Member(m) => (Some(m.id.clone()), None),
-        Receiver::Firm(f) => (None, Some(f.id.clone())),
+    let (receiver_member, receiver_firm, receiver_contact) = match &draft.receiver {
+        Receiver::Member(m) => (Some(m.id.clone()), None, None),
+        Receiver::Firm(f) => (None, Some(f.id.clone()), None),
+        Receiver::Contact(c) => (None, None, Some(c.clone())),
     };
     let row = referral::ActiveModel {
         id: Set(new_id()),
@@ -409,6 +449,7 @@ pub async fn create_in(
         giver_contact_id: Set(giver_contact),
         receiver_member_id: Set(receiver_member.clone()),
         receiver_firm_id: Set(receiver_firm),
+        receiver_contact_id: Set(receiver_contact),
         prospect_name: Set(draft.prospect.name),
         prospect_email: Set(draft.prospect.email),
         prospect_phone: Set(draft.prospect.phone),

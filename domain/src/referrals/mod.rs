@@ -13,6 +13,7 @@ pub mod moves;
 pub mod presence;
 pub mod prospect;
 pub mod queries;
+pub mod redecide;
 mod routing;
 pub mod standing;
 

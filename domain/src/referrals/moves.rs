@@ -3,7 +3,7 @@
 //! Each move is one version-conditional write: of two concurrent moves from
 //! one version exactly one lands.
 
-use chrono::{Duration, Months, NaiveDate, Utc};
+use chrono::{Duration, Utc};
 use entities::{BusinessKind, EventKind, ReferralStatus, group, referral};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -17,6 +17,7 @@ use super::standing::*;
 use crate::caller::Caller;
 use crate::ctx::Ctx;
 use crate::error::{DomainError, DomainResult};
+use crate::groups::settings::Cadence;
 use crate::money::Money;
 use crate::notifications::{NoticeKind, ReferralNotice};
 use crate::validation::{optional_long_text, required_text};
@@ -37,33 +38,13 @@ pub struct AdvanceInput {
     pub note: Option<String>,
 }
 
-struct Cadence {
-    interval_days: i64,
-    max_unanswered: i32,
-    revisit_months: u32,
-}
-
+/// The settings in force for the referral's group, read when scheduling.
 async fn cadence(db: &impl ConnectionTrait, group_id: Option<&str>) -> DomainResult<Cadence> {
     let g = match group_id {
         Some(g) => group::Entity::find_by_id(g.to_string()).one(db).await?,
         None => None,
     };
-    Ok(match g {
-        Some(g) => Cadence {
-            interval_days: i64::from(g.follow_up_interval_days.max(1)),
-            max_unanswered: g.follow_up_max_unanswered.max(1),
-            revisit_months: u32::try_from(g.revisit_after_months.max(1)).unwrap_or(6),
-        },
-        None => Cadence {
-            interval_days: 7,
-            max_unanswered: 4,
-            revisit_months: 6,
-        },
-    })
-}
-
-fn months_later(day: NaiveDate, months: u32) -> NaiveDate {
-    day.checked_add_months(Months::new(months)).unwrap_or(day)
+    Ok(g.as_ref().map(Cadence::of).unwrap_or_default())
 }
 
 /// Moves a referral along its lifecycle under SPEC.md's rules.
@@ -139,7 +120,7 @@ pub async fn advance(
         update.revisit_on = Set(None);
     } else if to == ReferralStatus::Parked {
         update.next_follow_up_on = Set(None);
-        update.revisit_on = Set(Some(months_later(day, cadence.revisit_months)));
+        update.revisit_on = Set(Some(cadence.revisit.after(day)));
     } else {
         update.next_follow_up_on = Set(None);
         update.revisit_on = Set(None);
@@ -262,7 +243,7 @@ pub async fn log_follow_up(
             update.next_follow_up_on = Set(Some(day + Duration::days(cadence.interval_days)));
         }
         (FollowUpOutcome::NoAnswer, ReferralStatus::Parked) => {
-            update.revisit_on = Set(Some(months_later(day, cadence.revisit_months)));
+            update.revisit_on = Set(Some(cadence.revisit.after(day)));
         }
         (FollowUpOutcome::Responded, _) => {
             update.unanswered_follow_ups = Set(0);
@@ -275,7 +256,7 @@ pub async fn log_follow_up(
                 new_status = Some(ReferralStatus::Parked);
                 update.status = Set(ReferralStatus::Parked);
                 update.next_follow_up_on = Set(None);
-                update.revisit_on = Set(Some(months_later(day, cadence.revisit_months)));
+                update.revisit_on = Set(Some(cadence.revisit.after(day)));
             } else {
                 update.next_follow_up_on = Set(Some(day + Duration::days(cadence.interval_days)));
             }

@@ -36,12 +36,14 @@ pub(super) async fn decide_presence(
             crate::absences::service::active_absence(txn, &m.id, made_on).await?,
             crate::absences::service::active_absence(txn, &m.id, now.date_naive()).await?,
         ),
-        Receiver::Firm(_) => (None, None),
+        Receiver::Firm(_) | Receiver::Contact(_) => (None, None),
     };
-    let reason = match &draft.giver {
-        // The member records what an outside contact told them directly:
-        // they took part, so it is not a referral made in their absence.
-        Giver::Contact(_) => None,
+    let reason = match (&draft.giver, &draft.receiver) {
+        // The member records what an outside contact told them directly, or
+        // passes business to their own contact: the member took part and
+        // the contact has no meetings to miss, so nothing was made in
+        // anyone's absence.
+        (Giver::Contact(_), _) | (_, Receiver::Contact(_)) => None,
         _ => absence_reason(Circumstances {
             channel: draft.channel,
             meeting_attendance,

@@ -77,9 +77,14 @@ pub async fn standing(
                 }
                 _ => false,
             };
+            let giver = r.giver_member_id.as_deref() == Some(me.id.as_str());
+            // An outside contact has no account: the member who referred
+            // business to them records its outcome in their stead.
+            let receiver = r.receiver_member_id.as_deref() == Some(me.id.as_str())
+                || (giver && r.receiver_contact_id.is_some());
             Ok(Standing {
-                giver: r.giver_member_id.as_deref() == Some(me.id.as_str()),
-                receiver: r.receiver_member_id.as_deref() == Some(me.id.as_str()),
+                giver,
+                receiver,
                 delegate,
             })
         }

@@ -379,6 +379,8 @@ pub const TABLES: &[&str] = &[
     "webhook_endpoints",
     "webhook_deliveries",
     "webhook_attempts",
+    "partnership_stages",
+    "contact_nps_scores",
 ];
 
 /// The first error's `extensions.code`.

@@ -8,6 +8,7 @@ mod accounts;
 mod asks;
 mod contacts;
 mod contract;
+mod edits;
 mod groups;
 mod http;
 mod meetings;

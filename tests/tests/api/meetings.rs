@@ -1,6 +1,7 @@
 //! Meetings, attendance (PALMS) and one-to-ones, and the presence look-ups
 //! the referral core makes.
 
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -356,3 +357,119 @@ db_test!(recording_one_to_ones, |app: TestApp| async move {
         "refused mutations wrote nothing"
     );
 });
+
+// Presence settled by the facts: a referral passed at a meeting before
+// attendance was taken is MISSED_MEETING; recording the receiver PRESENT
+// turns it into a referral made in presence (one event, one new version),
+// recording them ABSENT again turns it back; a meeting past the recording
+// window keeps its referrals' presence whatever is recorded.
+db_test!(
+    attendance_recorded_later_settles_presence,
+    |app: TestApp| async move {
+        let c = crate::fixtures::chapter(&app, 3).await;
+        let (giver, receiver, other) = (&c.members[0], &c.members[1], &c.members[2]);
+        let meeting = meeting_id(&app, &c.leader.token, &c.group, &day(-2)).await;
+        let give_at = |to: &str| crate::fixtures::give_vars(to, "MEETING", Some(&meeting));
+        let made = app
+            .ok(Some(&giver.token), "GiveReferral", give_at(&receiver.id))
+            .await;
+        let r = made["giveReferral"]["id"].as_str().unwrap().to_string();
+        assert_eq!(made["giveReferral"]["absenceReason"], "MISSED_MEETING");
+        let to_other = app
+            .ok(Some(&giver.token), "GiveReferral", give_at(&other.id))
+            .await["giveReferral"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let presence = |id: String| {
+            let app = &app;
+            let token = receiver.token.clone();
+            async move {
+                app.gql(
+                    Some(&token),
+                    "query($id: ID!) { referral(id: $id) { madeInAbsence absenceReason version events { kind note fromStatus toStatus } } }",
+                    json!({ "id": id }),
+                )
+                .await["data"]["referral"]
+                    .clone()
+            }
+        };
+        let before = presence(r.clone()).await;
+        assert_eq!(before["version"], 1);
+
+        attend(
+            &app,
+            Some(&c.leader.token),
+            &meeting,
+            json!([{ "memberId": receiver.id, "status": "PRESENT" }]),
+        )
+        .await;
+        let after = presence(r.clone()).await;
+        assert_eq!(after["madeInAbsence"], false);
+        assert_eq!(after["absenceReason"], Value::Null);
+        assert_eq!(after["version"], 2);
+        let events = after["events"].as_array().unwrap();
+        assert_eq!(events.len(), 2, "{after:#}");
+        assert_eq!(events[1]["kind"], "STATUS_CHANGED");
+        assert_eq!(events[1]["fromStatus"], Value::Null);
+        assert_eq!(events[1]["toStatus"], Value::Null);
+        assert_eq!(
+            events[1]["note"],
+            "attendance recorded as PRESENT: made in presence (was in absence (MISSED_MEETING))"
+        );
+        // The other member's referral is not touched by the receiver's entry.
+        let untouched = app
+            .gql(
+                Some(&other.token),
+                "query($id: ID!) { referral(id: $id) { absenceReason version } }",
+                json!({ "id": to_other }),
+            )
+            .await;
+        assert_eq!(
+            untouched["data"]["referral"],
+            json!({ "absenceReason": "MISSED_MEETING", "version": 1 })
+        );
+        // Recording the same status again changes nothing.
+        attend(
+            &app,
+            Some(&c.leader.token),
+            &meeting,
+            json!([{ "memberId": receiver.id, "status": "LATE" }]),
+        )
+        .await;
+        assert_eq!(presence(r.clone()).await["version"], 2);
+        // A correction to ABSENT makes it missed again.
+        attend(
+            &app,
+            Some(&c.leader.token),
+            &meeting,
+            json!([{ "memberId": receiver.id, "status": "ABSENT" }]),
+        )
+        .await;
+        let again = presence(r.clone()).await;
+        assert_eq!(again["absenceReason"], "MISSED_MEETING");
+        assert_eq!(again["version"], 3);
+
+        // A meeting 31 days ago: its attendance is final for presence. The
+        // referral is moved onto it in the database (no client can backdate
+        // one), then a late PRESENT entry must leave it as it is.
+        let old = meeting_id(&app, &c.leader.token, &c.group, &day(-31)).await;
+        app.db
+            .execute_raw(sea_orm::Statement::from_string(
+                app.db.get_database_backend(),
+                format!("UPDATE referrals SET meeting_id = '{old}' WHERE id = '{r}'"),
+            ))
+            .await
+            .unwrap();
+        attend(
+            &app,
+            Some(&c.leader.token),
+            &old,
+            json!([{ "memberId": receiver.id, "status": "PRESENT" }]),
+        )
+        .await;
+        let final_ = presence(r.clone()).await;
+        assert_eq!(final_["absenceReason"], "MISSED_MEETING");
+        assert_eq!(final_["version"], 3);
+    }
+);

@@ -787,13 +787,26 @@ db_test!(
             .unwrap_or_else(|e| panic!("{e:#}"));
         assert!(first.created);
         assert_eq!((first.members, first.meetings), (25, 52));
-        assert!(first.referrals > 200, "{} referrals", first.referrals);
+        // A healthy chapter: about one referral per member per week.
+        assert!(first.referrals > 1000, "{} referrals", first.referrals);
         let counts = app.snapshot().await;
         let second = api::cli::seed_demo(&app.settings.database_url)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
         assert!(!second.created);
         assert_eq!(app.snapshot().await, counts, "a second run wrote nothing");
+        for table in [
+            "absences",
+            "asks",
+            "contacts",
+            "contact_nps_scores",
+            "partnership_stages",
+            "reward_awards",
+            "one_to_ones",
+            "visitors",
+        ] {
+            assert!(app.count(table).await > 0, "the demo has {table}");
+        }
 
         // The printed sign-in works, and the leader's report has something in every section.
         let session = app
@@ -821,47 +834,178 @@ db_test!(
             )
             .await;
         let r = &report["groupReport"];
-        assert_eq!(r["rows"].as_array().unwrap().len(), 25);
+        let rows = r["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 25);
         assert!(!r["oneWayPartnerships"].as_array().unwrap().is_empty());
         assert!(!r["unthankedWins"].as_array().unwrap().is_empty());
         assert!(!r["overdueFollowUps"].as_array().unwrap().is_empty());
         assert!(r["totals"]["visitors"].as_i64().unwrap() > 0);
-        let lights: std::collections::HashSet<&str> = r["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|row| row["trafficLight"].as_str().unwrap())
-            .collect();
-        assert!(lights.len() >= 2, "{lights:?}");
+        assert!(r["totals"]["givenInAbsence"].as_i64().unwrap() > 0);
+        // A realistic spread of lights: most GREEN or AMBER, a few stragglers.
+        let mut lights: std::collections::BTreeMap<String, usize> = Default::default();
+        for row in rows {
+            *lights
+                .entry(row["trafficLight"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+        let n = |l: &str| lights.get(l).copied().unwrap_or(0);
+        assert!(n("GREEN") >= 8, "{lights:?}");
+        assert!(n("AMBER") >= 3, "{lights:?}");
+        assert!(n("RED") + n("GREY") >= 2, "{lights:?}");
+        assert!(n("RED") + n("GREY") <= 8, "{lights:?}");
+        assert!(n("GREEN") + n("AMBER") >= 15, "{lights:?}");
 
-        // The share of referrals made in absence grows over the year.
-        let share = |from: i64, to: i64| {
-            let db = &app.db;
-            async move {
-                use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
-                let (start, end) = (
-                    chrono::Utc::now() - chrono::Duration::days(from),
-                    chrono::Utc::now() - chrono::Duration::days(to),
-                );
-                let all = entities::referral::Entity::find()
-                    .filter(entities::referral::Column::CreatedAt.gte(start))
-                    .filter(entities::referral::Column::CreatedAt.lt(end))
-                    .count(db)
-                    .await
-                    .unwrap();
-                let absent = entities::referral::Entity::find()
-                    .filter(entities::referral::Column::CreatedAt.gte(start))
-                    .filter(entities::referral::Column::CreatedAt.lt(end))
-                    .filter(entities::referral::Column::MadeInAbsence.eq(true))
-                    .count(db)
-                    .await
-                    .unwrap();
-                absent as f64 / all as f64
+        // The absence share rises through behaviour, read through
+        // networkReport over every member: the first and the last whole
+        // calendar months of the year.
+        let today = chrono::Utc::now().date_naive();
+        use chrono::Datelike;
+        let this_month = today.with_day(1).unwrap();
+        let last_month_end = this_month - chrono::Duration::days(1);
+        let first_month_start = this_month
+            .checked_sub_months(chrono::Months::new(11))
+            .unwrap();
+        let (from, to) = (
+            first_month_start.format("%Y-%m-%d").to_string(),
+            last_month_end.format("%Y-%m-%d").to_string(),
+        );
+        let mut first_month = (0i64, 0i64);
+        let mut last_month = (0i64, 0i64);
+        let mut busiest: Option<(i64, String)> = None;
+        for row in rows {
+            let id = row["member"]["id"].as_str().unwrap().to_string();
+            let received = row["received"].as_i64().unwrap();
+            if busiest.as_ref().is_none_or(|(b, _)| received > *b) {
+                busiest = Some((received, id.clone()));
             }
+            let net = app
+                .ok(
+                    Some(&token),
+                    "NetworkReport",
+                    json!({ "memberId": id, "from": from, "to": to }),
+                )
+                .await;
+            let months = net["networkReport"]["months"].as_array().unwrap();
+            assert_eq!(months.len(), 11);
+            let take = |m: &Value| {
+                (
+                    m["receivedInPresence"].as_i64().unwrap(),
+                    m["receivedInAbsence"].as_i64().unwrap(),
+                )
+            };
+            let (p, a) = take(&months[0]);
+            first_month = (first_month.0 + p, first_month.1 + a);
+            let (p, a) = take(&months[10]);
+            last_month = (last_month.0 + p, last_month.1 + a);
+        }
+        let share = |(p, a): (i64, i64)| a as f64 / (p + a) as f64;
+        eprintln!(
+            "demo: lights {lights:?}; (in presence, in absence) first month {first_month:?}, last month {last_month:?}"
+        );
+        assert!(first_month.0 + first_month.1 > 50, "{first_month:?}");
+        assert!(last_month.0 + last_month.1 > 50, "{last_month:?}");
+        assert!(
+            share(first_month) < 0.2,
+            "first month's absence share {first_month:?}"
+        );
+        assert!(
+            share(last_month) > 0.6,
+            "last month's absence share {last_month:?}"
+        );
+
+        // The busiest receiver has a network: several partners, reach beyond
+        // them, and a second generation (a prospect who became a member).
+        let (_, busiest) = busiest.unwrap();
+        let net = app
+            .ok(
+                Some(&token),
+                "NetworkReport",
+                json!({ "memberId": busiest, "from": day(-364), "to": day(0) }),
+            )
+            .await["networkReport"]
+            .clone();
+        assert!(net["directPartners"].as_i64().unwrap() >= 4, "{net:#}");
+        assert!(net["secondDegreeReach"].as_i64().unwrap() >= 4, "{net:#}");
+        let generations = net["generations"].as_array().unwrap();
+        assert!(generations.len() >= 2, "{net:#}");
+        assert_eq!(generations[1]["generation"], 2);
+        assert!(generations[1]["referrals"].as_i64().unwrap() > 0, "{net:#}");
+
+        // Every referral's history agrees with its status and version: a
+        // chain of allowed moves from SUBMITTED, one version per status
+        // change or follow-up (a follow-up that parks is one write), thanks
+        // as events.
+        use sea_orm::{EntityTrait, QueryOrder};
+        let referrals = entities::referral::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap();
+        let events = entities::referral_event::Entity::find()
+            .order_by_asc(entities::referral_event::Column::At)
+            .order_by_asc(entities::referral_event::Column::Id)
+            .all(&app.db)
+            .await
+            .unwrap();
+        let mut by_referral: std::collections::HashMap<
+            &str,
+            Vec<&entities::referral_event::Model>,
+        > = Default::default();
+        for e in &events {
+            by_referral
+                .entry(e.referral_id.as_str())
+                .or_default()
+                .push(e);
+        }
+        use entities::{EventKind, ReferralStatus as S};
+        let allowed = |from: S, to: S| {
+            matches!(
+                (from, to),
+                (S::Submitted, S::Accepted | S::Declined | S::Withdrawn)
+                    | (S::Accepted, S::Contacted | S::Lost | S::Parked)
+                    | (S::Contacted, S::MeetingSet | S::Won | S::Lost | S::Parked)
+                    | (S::MeetingSet, S::Won | S::Lost | S::Parked)
+                    | (S::Parked, S::Contacted | S::Lost)
+            )
         };
-        let early = share(364, 270).await;
-        let late = share(90, 0).await;
-        assert!(late > early + 0.2, "absence share {early:.2} → {late:.2}");
+        let mut delegated = 0;
+        for r in &referrals {
+            let history = by_referral.get(r.id.as_str()).expect("events");
+            assert_eq!(history[0].kind, EventKind::Created, "{}", r.id);
+            let mut status = S::Submitted;
+            let mut writes = 0;
+            let mut follow_up_at = None;
+            for e in history {
+                match e.kind {
+                    EventKind::StatusChanged => {
+                        assert_eq!(e.from_status, Some(status), "{}", r.id);
+                        let to = e.to_status.unwrap();
+                        assert!(allowed(status, to), "{status:?} → {to:?} in {}", r.id);
+                        status = to;
+                        if follow_up_at != Some(e.at) {
+                            writes += 1;
+                        }
+                    }
+                    EventKind::FollowUp => {
+                        writes += 1;
+                        follow_up_at = Some(e.at);
+                    }
+                    EventKind::Delegated => delegated += 1,
+                    EventKind::PresenceChanged => writes += 1,
+                    EventKind::Created | EventKind::Thanked => {}
+                }
+            }
+            assert_eq!(r.status, status, "{}", r.id);
+            assert_eq!(r.version, 1 + writes, "{}", r.id);
+            let thanked = history.iter().any(|e| e.kind == EventKind::Thanked);
+            assert_eq!(r.thanked_at.is_some(), thanked, "{}", r.id);
+            assert_eq!(r.won_at.is_some(), status == S::Won, "{}", r.id);
+            assert_eq!(r.closed_value_e4.is_some(), status == S::Won, "{}", r.id);
+            assert_eq!(
+                r.delegate_id.is_some(),
+                history.iter().any(|e| e.kind == EventKind::Delegated)
+            );
+        }
+        assert!(delegated > 0, "some referrals were routed to a delegate");
     }
 );
 
