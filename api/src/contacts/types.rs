@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entities::contact;
 
 use crate::error::ApiResult;
-use crate::graphql::context::{caller, state};
+use crate::graphql::context::{caller, loaders};
 use crate::graphql::scalars::Date;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -106,13 +106,10 @@ impl Contact {
         if !self.owned_by_viewer(ctx) {
             return Ok(Vec::new());
         }
-        let mut all = domain::contacts::service::nps_histories(
-            &state(ctx)?.db,
-            std::slice::from_ref(&self.0.id),
-        )
-        .await?;
-        Ok(all
-            .remove(&self.0.id)
+        Ok(loaders(ctx)?
+            .nps_histories
+            .load_one(self.0.id.clone())
+            .await?
             .unwrap_or_default()
             .into_iter()
             .map(|(score, on)| NpsScore {

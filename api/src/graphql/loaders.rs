@@ -19,6 +19,8 @@ pub struct Loaders {
     pub attendance: DataLoader<AttendanceOfMeetingLoader>,
     pub firm_balances: DataLoader<crate::partners::loaders::FirmBalanceLoader>,
     pub firm_tokens: DataLoader<crate::partners::loaders::TokensOfFirmLoader>,
+    pub stage_histories: DataLoader<StagesOfPartnershipLoader>,
+    pub nps_histories: DataLoader<NpsOfContactLoader>,
 }
 
 impl Loaders {
@@ -54,7 +56,33 @@ impl Loaders {
                 crate::partners::loaders::TokensOfFirmLoader(db.clone()),
                 tokio::spawn,
             ),
+            stage_histories: DataLoader::new(StagesOfPartnershipLoader(db.clone()), tokio::spawn),
+            nps_histories: DataLoader::new(NpsOfContactLoader(db.clone()), tokio::spawn),
         }
+    }
+}
+
+/// Each partnership's stages, oldest first (one query per page).
+pub struct StagesOfPartnershipLoader(DatabaseConnection);
+
+impl Loader<String> for StagesOfPartnershipLoader {
+    type Value = Vec<entities::partnership_stage::Model>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, ApiError> {
+        Ok(domain::partnerships::service::stage_histories(&self.0, keys).await?)
+    }
+}
+
+/// Each contact's NPS scores with their days, oldest first (one query per page).
+pub struct NpsOfContactLoader(DatabaseConnection);
+
+impl Loader<String> for NpsOfContactLoader {
+    type Value = Vec<(i32, chrono::NaiveDate)>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, ApiError> {
+        Ok(domain::contacts::service::nps_histories(&self.0, keys).await?)
     }
 }
 

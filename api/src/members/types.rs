@@ -225,13 +225,17 @@ impl Member {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-        #[graphql(default = false)] include_ended: bool,
+        #[graphql(default_with = "Some(false)")] include_ended: Option<bool>,
     ) -> ApiResult<PartnershipConnection> {
         self.require_self(ctx)?;
         let page = Page::from_args(first, after.as_deref())?;
-        let (rows, total) =
-            domain::partnerships::service::list(&state(ctx)?.db, &self.0.id, include_ended, page)
-                .await?;
+        let (rows, total) = domain::partnerships::service::list(
+            &state(ctx)?.db,
+            &self.0.id,
+            include_ended.unwrap_or(false),
+            page,
+        )
+        .await?;
         let nodes = rows
             .into_iter()
             .map(|(model, stats)| Partnership { model, stats })

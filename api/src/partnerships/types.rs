@@ -83,14 +83,10 @@ impl Partnership {
 
     /// Every stage it was set to, with the day, oldest first.
     async fn stage_history(&self, ctx: &Context<'_>) -> ApiResult<Vec<StageChange>> {
-        let db = &crate::graphql::context::state(ctx)?.db;
-        let mut all = domain::partnerships::service::stage_histories(
-            db,
-            std::slice::from_ref(&self.model.id),
-        )
-        .await?;
-        Ok(all
-            .remove(&self.model.id)
+        Ok(loaders(ctx)?
+            .stage_histories
+            .load_one(self.model.id.clone())
+            .await?
             .unwrap_or_default()
             .into_iter()
             .map(|s| StageChange {

@@ -10,7 +10,7 @@ use crate::graphql::connection::IntoConnection;
 use crate::graphql::connection::Page;
 use crate::graphql::context::{caller, state};
 use crate::graphql::scalars::Date;
-use domain::referrals::{self as service, AdvanceInput, GiveInput, OutsideInput};
+use domain::referrals::{self as service, AdvanceInput, GiveInput};
 use entities::ApiScope;
 
 #[derive(Default)]
@@ -91,14 +91,8 @@ impl ReferralsMutation {
         ctx: &Context<'_>,
         input: OutsideReferralInput,
     ) -> ApiResult<Referral> {
-        let outside = OutsideInput {
-            contact_id: input.contact_id.0,
-            prospect: input.prospect.into(),
-            temperature: input.temperature,
-            note: input.note,
-        };
         Ok(Referral::party(
-            service::record_outside(state(ctx)?, caller(ctx), outside).await?,
+            service::record_outside(state(ctx)?, caller(ctx), input.into()).await?,
         ))
     }
 
@@ -111,14 +105,14 @@ impl ReferralsMutation {
         ctx: &Context<'_>,
         input: ContactReferralInput,
     ) -> ApiResult<Referral> {
-        let outside = OutsideInput {
-            contact_id: input.contact_id.0,
-            prospect: input.prospect.into(),
+        let outside = OutsideReferralInput {
+            contact_id: input.contact_id,
+            prospect: input.prospect,
             temperature: input.temperature,
             note: input.note,
         };
         Ok(Referral::party(
-            service::give_to_contact(state(ctx)?, caller(ctx), outside).await?,
+            service::give_to_contact(state(ctx)?, caller(ctx), outside.into()).await?,
         ))
     }
 

@@ -106,7 +106,19 @@ pub struct OutsideReferralInput {
     pub note: Option<String>,
 }
 
-/// A referral the caller passes to one of their own outside contacts.
+impl From<OutsideReferralInput> for service::OutsideInput {
+    fn from(input: OutsideReferralInput) -> service::OutsideInput {
+        service::OutsideInput {
+            contact_id: input.contact_id.0,
+            prospect: input.prospect.into(),
+            temperature: input.temperature,
+            note: input.note,
+        }
+    }
+}
+
+/// A referral the caller passes to one of their own outside contacts (the
+/// same fields as `OutsideReferralInput`: the contract names both).
 #[derive(InputObject)]
 pub struct ContactReferralInput {
     pub contact_id: ID,

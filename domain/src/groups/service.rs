@@ -24,9 +24,6 @@ pub struct NewGroup {
 }
 
 pub const DEFAULT_CADENCE_DAYS: i32 = 7;
-pub const DEFAULT_FOLLOW_UP_DAYS: i32 = 7;
-pub const DEFAULT_MAX_UNANSWERED: i32 = 4;
-pub const DEFAULT_REVISIT_MONTHS: i32 = 6;
 
 pub async fn create_group(
     state: &Ctx,
@@ -47,9 +44,9 @@ pub async fn create_group(
         currency: Set(currency),
         classification_exclusive: Set(input.classification_exclusive.unwrap_or(false)),
         meeting_cadence_days: Set(DEFAULT_CADENCE_DAYS),
-        follow_up_interval_days: Set(DEFAULT_FOLLOW_UP_DAYS),
-        follow_up_max_unanswered: Set(DEFAULT_MAX_UNANSWERED),
-        revisit_after_months: Set(DEFAULT_REVISIT_MONTHS),
+        follow_up_interval_days: Set(super::settings::DEFAULT_FOLLOW_UP_DAYS),
+        follow_up_max_unanswered: Set(super::settings::DEFAULT_UNANSWERED_LIMIT),
+        revisit_after_months: Set(super::settings::DEFAULT_REVISIT_MONTHS as i32),
         revisit_after_days: Set(None),
         reask_after_days: Set(super::settings::DEFAULT_REASK_DAYS),
         created_at: Set(Utc::now()),

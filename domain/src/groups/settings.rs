@@ -18,6 +18,8 @@ pub const REASK_DAYS: std::ops::RangeInclusive<i32> = 7..=365;
 /// SPEC.md: a parked referral comes back six months later unless the
 /// group's leaders set a number of days.
 pub const DEFAULT_REVISIT_MONTHS: u32 = 6;
+pub const DEFAULT_FOLLOW_UP_DAYS: i32 = 7;
+pub const DEFAULT_UNANSWERED_LIMIT: i32 = 4;
 /// Referral requests come back after this many days by default.
 pub const DEFAULT_REASK_DAYS: i32 = 90;
 
@@ -54,8 +56,8 @@ pub struct Cadence {
 impl Default for Cadence {
     fn default() -> Cadence {
         Cadence {
-            interval_days: 7,
-            max_unanswered: 4,
+            interval_days: i64::from(DEFAULT_FOLLOW_UP_DAYS),
+            max_unanswered: DEFAULT_UNANSWERED_LIMIT,
             revisit: Revisit::Months(DEFAULT_REVISIT_MONTHS),
             reask_days: i64::from(DEFAULT_REASK_DAYS),
         }
@@ -115,6 +117,17 @@ pub async fn set_settings(
 ) -> DomainResult<group::Model> {
     caller.member()?;
     let group_id = id("input.groupId", &input.group_id)?;
+    let txn = state.db.begin().await?;
+    // Locked (PostgreSQL) so a seating cannot slip in between the
+    // exclusivity check and the switch.
+    let current = group::Entity::find_by_id(group_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| DomainError::not_found("group"))?;
+    // Who may change it comes before what they sent: others learn nothing
+    // about the settings' rules.
+    require_group_leader(&txn, caller, &current.id).await?;
     in_range(
         "input.followUpIntervalDays",
         input.follow_up_interval_days,
@@ -131,15 +144,6 @@ pub async fn set_settings(
         REVISIT_DAYS,
     )?;
     in_range("input.reaskAfterDays", input.reask_after_days, REASK_DAYS)?;
-    let txn = state.db.begin().await?;
-    // Locked (PostgreSQL) so a seating cannot slip in between the
-    // exclusivity check and the switch.
-    let current = group::Entity::find_by_id(group_id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or_else(|| DomainError::not_found("group"))?;
-    require_group_leader(&txn, caller, &current.id).await?;
     let mut active: group::ActiveModel = current.clone().into();
     if let Some(v) = input.follow_up_interval_days {
         active.follow_up_interval_days = Set(v);

@@ -335,36 +335,7 @@ pub async fn record_outside(
     caller: &Caller,
     input: OutsideInput,
 ) -> DomainResult<referral::Model> {
-    let me = caller.member()?;
-    let contact_id = id("input.contactId", &input.contact_id)?;
-    let (prospect, temperature, note) =
-        validate_passed(&input.prospect, input.temperature, input.note.as_deref())?;
-    let contact = crate::contacts::service::find_owned_contact(&state.db, &me.id, &contact_id)
-        .await?
-        .ok_or_else(|| DomainError::not_found_at("input.contactId", "contact"))?;
-    let receiver = member::Entity::find_by_id(me.id.clone())
-        .one(&state.db)
-        .await?
-        .ok_or_else(DomainError::unauthenticated)?;
-    let group_id = active_group_ids(&state.db, &me.id)
-        .await?
-        .into_iter()
-        .next();
-    let draft = Draft {
-        giver: Giver::Contact(contact.id),
-        receiver: Receiver::Member(Box::new(receiver)),
-        group_id,
-        prospect,
-        temperature,
-        channel: Channel::Portal,
-        meeting_id: None,
-        ask_id: None,
-        note,
-        inside_group: false,
-        actor_member: Some(me.id.clone()),
-        actor_firm: None,
-    };
-    create(state, draft, None).await
+    outside(state, caller, input, Outside::FromContact).await
 }
 
 /// The caller refers business to one of their own outside contacts. It is
@@ -375,6 +346,23 @@ pub async fn give_to_contact(
     caller: &Caller,
     input: OutsideInput,
 ) -> DomainResult<referral::Model> {
+    outside(state, caller, input, Outside::ToContact).await
+}
+
+/// Which way business passes between a member and their own contact.
+enum Outside {
+    FromContact,
+    ToContact,
+}
+
+/// An outside referral between the caller and one of their contacts, in
+/// the caller's first active group (none when they have no seat).
+async fn outside(
+    state: &Ctx,
+    caller: &Caller,
+    input: OutsideInput,
+    way: Outside,
+) -> DomainResult<referral::Model> {
     let me = caller.member()?;
     let contact_id = id("input.contactId", &input.contact_id)?;
     let (prospect, temperature, note) =
@@ -382,13 +370,26 @@ pub async fn give_to_contact(
     let contact = crate::contacts::service::find_owned_contact(&state.db, &me.id, &contact_id)
         .await?
         .ok_or_else(|| DomainError::not_found_at("input.contactId", "contact"))?;
+    let (giver, receiver) = match way {
+        Outside::FromContact => {
+            let member = member::Entity::find_by_id(me.id.clone())
+                .one(&state.db)
+                .await?
+                .ok_or_else(DomainError::unauthenticated)?;
+            (
+                Giver::Contact(contact.id),
+                Receiver::Member(Box::new(member)),
+            )
+        }
+        Outside::ToContact => (Giver::Member(me.id.clone()), Receiver::Contact(contact.id)),
+    };
     let group_id = active_group_ids(&state.db, &me.id)
         .await?
         .into_iter()
         .next();
     let draft = Draft {
-        giver: Giver::Member(me.id.clone()),
-        receiver: Receiver::Contact(contact.id),
+        giver,
+        receiver,
         group_id,
         prospect,
         temperature,

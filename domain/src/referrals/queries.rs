@@ -97,9 +97,10 @@ pub async fn newest_first(
     Ok((rows, total))
 }
 
-/// Follow-ups due on `on` for the receiver and for referrals they hold as
-/// delegate: in-progress ones by next date, parked ones by revisit date;
-/// the longest overdue first.
+/// Follow-ups due on `on` for the receiver, for referrals they hold as
+/// delegate, and for those they gave an outside contact (whose outcome the
+/// giver records): in-progress ones by next date, parked ones by revisit
+/// date; the longest overdue first.
 pub async fn due_follow_ups(
     db: &DatabaseConnection,
     member_id: &str,
@@ -108,6 +109,11 @@ pub async fn due_follow_ups(
 ) -> DomainResult<(Vec<referral::Model>, u64)> {
     let mine = Condition::any()
         .add(referral::Column::ReceiverMemberId.eq(member_id))
+        .add(
+            Condition::all()
+                .add(referral::Column::GiverMemberId.eq(member_id))
+                .add(referral::Column::ReceiverContactId.is_not_null()),
+        )
         .add(delegated_condition(db, member_id, today()).await?);
     let due = Condition::any()
         .add(

@@ -44,6 +44,8 @@ pub async fn after_attendance(
         firm: None,
     };
     let mut changed = Vec::new();
+    // Whether each receiver was away on the meeting's day, looked up once.
+    let mut away_on_the_day: std::collections::HashMap<String, bool> = Default::default();
     for r in referrals {
         let Some(receiver) = r.receiver_member_id.clone() else {
             continue;
@@ -55,9 +57,17 @@ pub async fn after_attendance(
         else {
             continue;
         };
-        let away = crate::absences::service::active_absence(txn, &receiver, meeting.held_on)
-            .await?
-            .is_some();
+        let away = match away_on_the_day.get(&receiver) {
+            Some(away) => *away,
+            None => {
+                let away =
+                    crate::absences::service::active_absence(txn, &receiver, meeting.held_on)
+                        .await?
+                        .is_some();
+                away_on_the_day.insert(receiver.clone(), away);
+                away
+            }
+        };
         let reason = absence_reason(Circumstances {
             channel: Channel::Meeting,
             meeting_attendance: Some(status),

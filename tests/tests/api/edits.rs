@@ -96,17 +96,14 @@ async fn referral(app: &TestApp, token: &str, id: &str) -> Value {
     app.gql(Some(token), REFERRAL, json!({ "id": id })).await
 }
 
-/// The caller's partnerships with their stage history; `includeEnded`
-/// written into the query (`None`: the argument left out). Not a variable:
-/// the argument is `Boolean! = false`, and the server answers an omitted
-/// `$ended: Boolean` with "found null" instead of applying the default.
+/// The caller's partnerships with their stage history; `includeEnded` as a
+/// variable (`None`: the variable left out, so the default applies).
 async fn partnerships(app: &TestApp, token: &str, include_ended: Option<bool>) -> Value {
-    let arg = include_ended.map_or(String::new(), |v| format!(", includeEnded: {v}"));
-    let q = format!(
-        "{{ me {{ partnerships(first: 20{arg}) {{ totalCount edges {{ node {{
-            id since endedOn stage tenureDays stageHistory {{ stage on }} }} }} }} }} }}"
-    );
-    let r = app.gql(Some(token), &q, json!({})).await;
+    let q = "query($ended: Boolean) { me { partnerships(first: 20, includeEnded: $ended) {
+            totalCount edges { node {
+            id since endedOn stage tenureDays stageHistory { stage on } } } } } }";
+    let vars = include_ended.map_or(json!({}), |v| json!({ "ended": v }));
+    let r = app.gql(Some(token), q, vars).await;
     assert!(r.get("errors").is_none(), "{r:#}");
     r["data"]["me"]["partnerships"].clone()
 }
@@ -1212,6 +1209,13 @@ db_test!(group_settings_refusals, |app: TestApp| async move {
         "FORBIDDEN",
         None,
     ));
+    // Who may change settings is decided before what they sent.
+    cases.push((
+        Some(&member.token),
+        with(json!({ "followUpIntervalDays": 91 })),
+        "FORBIDDEN",
+        None,
+    ));
     cases.push((
         Some(&other_leader.token),
         with(json!({ "followUpIntervalDays": 2 })),
@@ -1714,7 +1718,8 @@ db_test!(
         }
         assert_eq!(app.snapshot().await, before);
 
-        // The giver records the outcome under the usual lifecycle rules.
+        // The giver records the outcome under the usual lifecycle rules, and
+        // its follow-ups fall due to the giver.
         let skip = advance(&app, &me.token, &id, "WON", Some("750.00")).await;
         refused(&skip, "INVALID_TRANSITION", None, "SUBMITTED to WON");
         let mut version = 1;
@@ -1727,6 +1732,15 @@ db_test!(
                 "{r:#}"
             );
         }
+        let due = app
+            .ok(Some(&me.token), "DueFollowUps", json!({ "on": day(7) }))
+            .await;
+        assert_eq!(due["dueFollowUps"]["totalCount"], 1, "{due:#}");
+        assert_eq!(due["dueFollowUps"]["edges"][0]["node"]["id"], json!(id));
+        let due = app
+            .ok(Some(&me.token), "DueFollowUps", json!({ "on": day(6) }))
+            .await;
+        assert_eq!(due["dueFollowUps"]["totalCount"], 0, "{due:#}");
         let r = advance(&app, &me.token, &id, "WON", Some("750.00")).await;
         assert_eq!(
             r["data"]["advanceReferral"],

@@ -179,9 +179,10 @@ async fn deliveries(app: &TestApp, leader: &str, firm: &str) -> Value {
     data["webhookDeliveries"].clone()
 }
 
-/// Waits until every delivery of the firm is settled (not PENDING).
+/// Waits until every delivery of the firm is settled (not PENDING): up to
+/// 30 s, since a loaded 2-core CI machine runs several servers at once.
 async fn settled(app: &TestApp, leader: &str, firm: &str, n: usize) -> Value {
-    for _ in 0..400 {
+    for _ in 0..1200 {
         let d = deliveries(app, leader, firm).await;
         let edges = d["edges"].as_array().unwrap();
         if edges.len() >= n && edges.iter().all(|e| e["node"]["status"] != "PENDING") {
