@@ -17,6 +17,17 @@ pub fn period(from: Option<Date>, to: Option<Date>) -> ApiResult<Period> {
     }
 }
 
+/// An optional `currency` argument: an ISO 4217 code.
+pub fn currency(currency: Option<String>) -> ApiResult<Option<String>> {
+    currency
+        .map(|c| {
+            domain::groups::currency::parse(&c).ok_or_else(|| {
+                ApiError::bad_input("currency", "currency must be an ISO 4217 code such as EUR")
+            })
+        })
+        .transpose()
+}
+
 /// One currency's figures: counts and values of the referrals valued in it.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
 pub struct CurrencyBalance {

@@ -271,13 +271,7 @@ impl Member {
         // The member's own figures (leaders read their group's in the group report).
         self.require_self_or_admin(ctx)?;
         let period = crate::balances::types::period(from, to)?;
-        let currency = currency
-            .map(|c| {
-                domain::groups::currency::parse(&c).ok_or_else(|| {
-                    ApiError::bad_input("currency", "currency must be an ISO 4217 code such as EUR")
-                })
-            })
-            .transpose()?;
+        let currency = crate::balances::types::currency(currency)?;
         let b =
             domain::balances::service::for_member(&state(ctx)?.db, &self.0.id, period, currency)
                 .await?;

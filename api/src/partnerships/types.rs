@@ -4,7 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Union}
 use chrono::{DateTime, Utc};
 use entities::partnership;
 
-use crate::balances::types::Balance;
+use crate::balances::types::{Balance, CurrencyBalance};
 use crate::contacts::types::Contact;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::context::loaders;
@@ -127,22 +127,62 @@ impl Partnership {
     }
 
     /// Given: from the member to the partner; received: the other way. All
-    /// time, or made between `from` and `to` inclusive.
+    /// time, or made between `from` and `to` inclusive. Counts include every
+    /// referral; values (WON closed business) only those in `currency` — by
+    /// default the one currency the pair's referrals are in, else the owner's
+    /// home currency. `balances` has each currency's figures.
     async fn balance(
         &self,
         ctx: &Context<'_>,
         from: Option<Date>,
         to: Option<Date>,
+        currency: Option<String>,
     ) -> ApiResult<Balance> {
+        let currency = crate::balances::types::currency(currency)?;
+        let stats = self.stats_for(ctx, from, to).await?;
+        let db = &crate::graphql::context::state(ctx)?.db;
+        let b =
+            domain::balances::service::pair_balance(db, &self.model.member_id, &stats, currency)
+                .await?;
+        Ok(b.balance.into())
+    }
+
+    /// The pair's figures in each currency their referrals are in (a
+    /// referral's currency is its group's), by currency code.
+    async fn balances(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> ApiResult<Vec<CurrencyBalance>> {
+        let stats = self.stats_for(ctx, from, to).await?;
+        let db = &crate::graphql::context::state(ctx)?.db;
+        let b = domain::balances::service::pair_balance(db, &self.model.member_id, &stats, None)
+            .await?;
+        Ok(b.by_currency
+            .into_iter()
+            .map(|(c, b)| CurrencyBalance::new(c, b))
+            .collect())
+    }
+}
+
+impl Partnership {
+    /// All-time figures come with the list; a period is asked for one
+    /// partnership at a time, with its own query.
+    async fn stats_for(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> ApiResult<std::borrow::Cow<'_, PairStats>> {
         let Some(period) = crate::balances::types::period(from, to)? else {
-            return Ok(self.stats.balance().into());
+            return Ok(std::borrow::Cow::Borrowed(&self.stats));
         };
-        // A period is asked for one partnership at a time: its own query.
         let Some(counterpart) = domain::partnerships::service::counterpart(&self.model) else {
-            return Ok(self.stats.balance().into());
+            return Ok(std::borrow::Cow::Borrowed(&self.stats));
         };
         let db = &crate::graphql::context::state(ctx)?.db;
-        let stats = domain::balances::service::pair_stats(
+        let mut stats = domain::balances::service::pair_stats(
             db,
             &self.model.member_id,
             std::slice::from_ref(&counterpart),
@@ -150,11 +190,9 @@ impl Partnership {
             Some(period),
         )
         .await?;
-        Ok(stats
-            .get(&counterpart)
-            .map(PairStats::balance)
-            .unwrap_or_else(|| self.stats.balance())
-            .into())
+        Ok(std::borrow::Cow::Owned(
+            stats.remove(&counterpart).unwrap_or_default(),
+        ))
     }
 }
 

@@ -236,21 +236,44 @@ pub enum Counterpart {
 pub struct PairStats {
     pub given: i64,
     pub received: i64,
-    pub given_value: Money,
-    pub received_value: Money,
     pub given_recent: i64,
     pub received_recent: i64,
     pub last_exchange_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Counts and values per currency of the referrals' group (`None`: an
+    /// outside referral made with no group, valued in the owner's home
+    /// currency). Values are kept only here: money is never added across
+    /// currencies.
+    pub by_currency: std::collections::BTreeMap<Option<String>, Balance>,
 }
 
 impl PairStats {
-    pub fn balance(&self) -> Balance {
-        Balance::new(
-            self.given,
-            self.received,
-            self.given_value,
-            self.received_value,
-        )
+    fn add(&mut self, currency: Option<String>, gave: bool, n: i64, value: i64, recent: i64) {
+        let value = Money::from_stored(value);
+        let entry = self
+            .by_currency
+            .entry(currency)
+            .or_insert_with(|| Balance::new(0, 0, Money::ZERO, Money::ZERO));
+        if gave {
+            self.given += n;
+            self.given_recent += recent;
+            entry.given += n;
+            entry.given_value = Money::from_stored(entry.given_value.stored() + value.stored());
+        } else {
+            self.received += n;
+            self.received_recent += recent;
+            entry.received += n;
+            entry.received_value =
+                Money::from_stored(entry.received_value.stored() + value.stored());
+        }
+    }
+
+    /// The one currency every referral of the pair is valued in, when that
+    /// is known without asking the database.
+    fn single_currency(&self) -> Option<&str> {
+        match self.by_currency.keys().collect::<Vec<_>>().as_slice() {
+            [Some(c)] => Some(c),
+            _ => None,
+        }
     }
 
     /// One side gave ≥ 3 in the recent window while the other gave nothing.
@@ -297,12 +320,14 @@ pub async fn pair_stats(
     type Row = (
         Option<String>,
         Option<String>,
+        Option<String>,
         i64,
         i64,
         i64,
         Option<chrono::DateTime<chrono::Utc>>,
     );
     type ContactRow = (
+        Option<String>,
         Option<String>,
         Option<String>,
         i64,
@@ -315,6 +340,7 @@ pub async fn pair_stats(
             .select_only()
             .column(referral::Column::GiverMemberId)
             .column(referral::Column::ReceiverMemberId)
+            .column(entities::group::Column::Currency)
             .column_as(count_all(), "n")
             .column_as(won_value(), "value")
             .column_as(recent.clone(), "recent")
@@ -334,12 +360,14 @@ pub async fn pair_stats(
                             .add(referral::Column::GiverMemberId.is_in(members.clone())),
                     ),
             )
+            .left_join(entities::group::Entity)
             .group_by(referral::Column::GiverMemberId)
             .group_by(referral::Column::ReceiverMemberId)
+            .group_by(entities::group::Column::Currency)
             .into_tuple()
             .all(db)
             .await?;
-        for (giver, receiver, n, value, recent, last) in rows {
+        for (giver, receiver, currency, n, value, recent, last) in rows {
             let (other, gave) = if giver.as_deref() == Some(member_id) {
                 (receiver, true)
             } else {
@@ -348,15 +376,7 @@ pub async fn pair_stats(
             let Some(stats) = other.and_then(|o| out.get_mut(&Counterpart::Member(o))) else {
                 continue;
             };
-            if gave {
-                stats.given += n;
-                stats.given_value = Money::from_stored(stats.given_value.stored() + value);
-                stats.given_recent += recent;
-            } else {
-                stats.received += n;
-                stats.received_value = Money::from_stored(stats.received_value.stored() + value);
-                stats.received_recent += recent;
-            }
+            stats.add(currency, gave, n, value, recent);
             stats.last_exchange_at = stats.last_exchange_at.max(last);
         }
     }
@@ -367,6 +387,7 @@ pub async fn pair_stats(
             .select_only()
             .column(referral::Column::GiverContactId)
             .column(referral::Column::ReceiverContactId)
+            .column(entities::group::Column::Currency)
             .column_as(count_all(), "n")
             .column_as(won_value(), "value")
             .column_as(recent, "recent")
@@ -386,12 +407,14 @@ pub async fn pair_stats(
                             .add(referral::Column::ReceiverContactId.is_in(contacts)),
                     ),
             )
+            .left_join(entities::group::Entity)
             .group_by(referral::Column::GiverContactId)
             .group_by(referral::Column::ReceiverContactId)
+            .group_by(entities::group::Column::Currency)
             .into_tuple()
             .all(db)
             .await?;
-        for (giver_contact, receiver_contact, n, value, recent, last) in rows {
+        for (giver_contact, receiver_contact, currency, n, value, recent, last) in rows {
             let (contact, gave) = match (giver_contact, receiver_contact) {
                 (Some(c), _) => (c, false),
                 (None, Some(c)) => (c, true),
@@ -400,17 +423,52 @@ pub async fn pair_stats(
             let Some(stats) = out.get_mut(&Counterpart::Contact(contact)) else {
                 continue;
             };
-            if gave {
-                stats.given += n;
-                stats.given_value = Money::from_stored(stats.given_value.stored() + value);
-                stats.given_recent += recent;
-            } else {
-                stats.received += n;
-                stats.received_value = Money::from_stored(stats.received_value.stored() + value);
-                stats.received_recent += recent;
-            }
+            stats.add(currency, gave, n, value, recent);
             stats.last_exchange_at = stats.last_exchange_at.max(last);
         }
     }
     Ok(out)
+}
+
+/// A partnership's balance as a member's is shown: counts of every
+/// referral, values only in `currency` (default: the one currency the pair's
+/// referrals are in, else the owner's home currency), and each currency's
+/// figures. Asks the database only when the currency cannot be told from
+/// the figures themselves.
+pub async fn pair_balance(
+    db: &impl ConnectionTrait,
+    owner_id: &str,
+    stats: &PairStats,
+    currency: Option<String>,
+) -> DomainResult<MemberBalance> {
+    let needs_home = stats.by_currency.contains_key(&None)
+        || (currency.is_none() && stats.single_currency().is_none());
+    let home = if needs_home {
+        home_currency(db, owner_id).await?
+    } else {
+        stats.single_currency().unwrap_or(NO_CURRENCY).to_string()
+    };
+    let mut merged: std::collections::BTreeMap<String, Balance> = std::collections::BTreeMap::new();
+    for (c, b) in &stats.by_currency {
+        let e = merged
+            .entry(c.clone().unwrap_or_else(|| home.clone()))
+            .or_insert_with(|| Balance::new(0, 0, Money::ZERO, Money::ZERO));
+        e.given += b.given;
+        e.received += b.received;
+        e.given_value = Money::from_stored(e.given_value.stored() + b.given_value.stored());
+        e.received_value =
+            Money::from_stored(e.received_value.stored() + b.received_value.stored());
+    }
+    let currency = currency.unwrap_or(home);
+    let in_currency = merged.get(&currency).copied();
+    Ok(MemberBalance {
+        balance: Balance::new(
+            stats.given,
+            stats.received,
+            in_currency.map_or(Money::ZERO, |b| b.given_value),
+            in_currency.map_or(Money::ZERO, |b| b.received_value),
+        ),
+        currency,
+        by_currency: merged.into_iter().collect(),
+    })
 }

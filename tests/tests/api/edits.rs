@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::db_test;
 use crate::db_test_with;
-use crate::fixtures::{advance, chapter, give, win};
+use crate::fixtures::{advance, chapter, give, give_vars, win};
 use crate::helpers::{PASSWORD, Person, TestApp, code, day, field};
 use crate::partners::{ALL_SCOPES, firm, submit, token};
 
@@ -1538,7 +1538,7 @@ db_test!(
             .ok(
                 Some(&giver.token),
                 "GiveReferral",
-                crate::fixtures::give_vars(&amy.id, "PORTAL", None),
+                give_vars(&amy.id, "PORTAL", None),
             )
             .await;
         assert_eq!(during["giveReferral"]["madeInAbsence"], true);
@@ -1571,7 +1571,7 @@ db_test!(
             .ok(
                 Some(&giver.token),
                 "GiveReferral",
-                crate::fixtures::give_vars(&amy.id, "PORTAL", None),
+                give_vars(&amy.id, "PORTAL", None),
             )
             .await;
         assert_ne!(after["giveReferral"]["absenceReason"], "AWAY");
@@ -2051,6 +2051,91 @@ db_test!(member_balances_per_currency, |app: TestApp| async move {
     );
     assert_eq!(r["data"]["me"]["balances"].as_array().unwrap().len(), 2);
 });
+
+db_test!(
+    partnership_balance_per_currency,
+    |app: TestApp| async move {
+        // Two members who share a EUR chapter and a USD club: one partnership,
+        // referrals in both currencies (each pinned to its group by a meeting).
+        let c = chapter(&app, 2).await;
+        let (a, b) = (&c.members[0], &c.members[1]);
+        let dollars = app
+            .ok(
+                Some(&c.admin),
+                "CreateGroup",
+                json!({ "input": { "name": "Dollar Club", "currency": "USD" } }),
+            )
+            .await;
+        let usd = s(&dollars["createGroup"]["id"]);
+        app.seat(&c.admin, &usd, &a.id, "MEMBER", &day(-10)).await;
+        app.seat(&c.admin, &usd, &b.id, "MEMBER", &day(-10)).await;
+        let meeting = |group: String, token: String| {
+            let app = &app;
+            async move {
+                let m = app
+                    .ok(
+                        Some(&token),
+                        "ScheduleMeeting",
+                        json!({ "groupId": group, "heldOn": day(0) }),
+                    )
+                    .await;
+                s(&m["scheduleMeeting"]["id"])
+            }
+        };
+        let eur_meeting = meeting(c.group.clone(), c.leader.token.clone()).await;
+        let usd_meeting = meeting(usd.clone(), c.admin.clone()).await;
+        let give_at = |giver: &Person, receiver: &str, m: &str| {
+            let (app, token, vars) = (
+                &app,
+                giver.token.clone(),
+                give_vars(receiver, "MEETING", Some(m)),
+            );
+            async move {
+                let r = app.ok(Some(&token), "GiveReferral", vars).await;
+                s(&r["giveReferral"]["id"])
+            }
+        };
+        let r1 = give_at(a, &b.id, &eur_meeting).await;
+        win(&app, &b.token, &r1, "100.00").await;
+        let r2 = give_at(a, &b.id, &usd_meeting).await;
+        win(&app, &b.token, &r2, "70.00").await;
+        let r3 = give_at(b, &a.id, &usd_meeting).await;
+        win(&app, &a.token, &r3, "5.25").await;
+        app.ok(
+            Some(&a.token),
+            "AddPartnership",
+            json!({ "input": { "memberId": b.id } }),
+        )
+        .await;
+        let q = "query($c: String) { me { partnerships(first: 5) { edges { node {
+                    balance(currency: $c) { given received givenValue receivedValue net }
+                    balances { currency given received givenValue receivedValue net } } } } } }";
+        let node = |r: &Value| r["data"]["me"]["partnerships"]["edges"][0]["node"].clone();
+        // Two currencies: the default is a's home currency (the EUR
+        // chapter, the older seat); counts include everything.
+        let r = app.gql(Some(&a.token), q, json!({})).await;
+        assert!(r.get("errors").is_none(), "{r:#}");
+        assert_eq!(
+            node(&r)["balance"],
+            json!({ "given": 2, "received": 1, "givenValue": "100.00", "receivedValue": "0.00", "net": 1 })
+        );
+        assert_eq!(
+            node(&r)["balances"],
+            json!([
+                { "currency": "EUR", "given": 1, "received": 0, "givenValue": "100.00", "receivedValue": "0.00", "net": 1 },
+                { "currency": "USD", "given": 1, "received": 1, "givenValue": "70.00", "receivedValue": "5.25", "net": 0 },
+            ])
+        );
+        let r = app.gql(Some(&a.token), q, json!({ "c": "USD" })).await;
+        assert_eq!(
+            node(&r)["balance"],
+            json!({ "given": 2, "received": 1, "givenValue": "70.00", "receivedValue": "5.25", "net": 1 }),
+            "{r:#}"
+        );
+        let r = app.gql(Some(&a.token), q, json!({ "c": "usd!" })).await;
+        refused(&r, "BAD_USER_INPUT", Some("currency"), "currency usd!");
+    }
+);
 
 db_test!(
     partner_firm_balance_over_a_period,
