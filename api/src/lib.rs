@@ -16,6 +16,7 @@ mod error;
 mod graphql;
 mod groups;
 mod http;
+mod insights;
 mod meetings;
 mod members;
 mod partners;

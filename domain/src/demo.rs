@@ -1009,6 +1009,7 @@ impl World {
             channel: Set(channel),
             meeting_id: Set(meeting.map(|m| self.meetings[m].0.clone())),
             ask_id: Set(ask_id),
+            request_id: Set(None),
             note: Set(None),
             made_in_absence: Set(reason.is_some()),
             absence_reason: Set(reason),

@@ -107,6 +107,19 @@ impl AttendanceStatus {
     }
 }
 
+/// A person's answer to a referral request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+pub enum RequestResponse {
+    Yes,
+    NotNow,
+    No,
+}
+
 /// A seat's role in a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(

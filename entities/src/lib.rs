@@ -20,6 +20,7 @@ pub mod partnership;
 pub mod partnership_stage;
 pub mod referral;
 pub mod referral_event;
+pub mod referral_request;
 pub mod refresh_family;
 pub mod refresh_token;
 pub mod reward_award;
@@ -33,5 +34,5 @@ pub mod prelude;
 
 pub use enums::{
     AbsenceReason, ApiScope, AttendanceStatus, BusinessKind, Channel, ContactKind, DeliveryStatus,
-    EventKind, PartnershipStage, ReferralStatus, Role, WebhookEventKind,
+    EventKind, PartnershipStage, ReferralStatus, RequestResponse, Role, WebhookEventKind,
 };

@@ -17,6 +17,7 @@ pub use super::partnership::Entity as Partnership;
 pub use super::partnership_stage::Entity as PartnershipStageChange;
 pub use super::referral::Entity as Referral;
 pub use super::referral_event::Entity as ReferralEvent;
+pub use super::referral_request::Entity as ReferralRequest;
 pub use super::refresh_family::Entity as RefreshFamily;
 pub use super::refresh_token::Entity as RefreshToken;
 pub use super::reward_award::Entity as RewardAward;

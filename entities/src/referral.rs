@@ -27,6 +27,9 @@ pub struct Model {
     pub channel: Channel,
     pub meeting_id: Option<String>,
     pub ask_id: Option<String>,
+    /// The referral request this referral answers (the receiver's latest
+    /// request to the giver before it was made).
+    pub request_id: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub note: Option<String>,
     pub made_in_absence: bool,

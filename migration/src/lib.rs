@@ -6,6 +6,7 @@ mod helpers;
 mod m20261123_000001_create_data_model;
 mod m20261123_000002_webhooks;
 mod m20261201_000003_everyday_edits;
+mod m20261202_000004_referral_requests;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_data_model::Migration),
             Box::new(m20261123_000002_webhooks::Migration),
             Box::new(m20261201_000003_everyday_edits::Migration),
+            Box::new(m20261202_000004_referral_requests::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ pub struct Loaders {
     pub firm_tokens: DataLoader<crate::partners::loaders::TokensOfFirmLoader>,
     pub stage_histories: DataLoader<StagesOfPartnershipLoader>,
     pub nps_histories: DataLoader<NpsOfContactLoader>,
+    pub request_referrals: DataLoader<ReferralsOfRequestLoader>,
 }
 
 impl Loaders {
@@ -58,6 +59,7 @@ impl Loaders {
             ),
             stage_histories: DataLoader::new(StagesOfPartnershipLoader(db.clone()), tokio::spawn),
             nps_histories: DataLoader::new(NpsOfContactLoader(db.clone()), tokio::spawn),
+            request_referrals: DataLoader::new(ReferralsOfRequestLoader(db.clone()), tokio::spawn),
         }
     }
 }
@@ -83,6 +85,18 @@ impl Loader<String> for NpsOfContactLoader {
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, ApiError> {
         Ok(domain::contacts::service::nps_histories(&self.0, keys).await?)
+    }
+}
+
+/// The referrals that answered each referral request, oldest first.
+pub struct ReferralsOfRequestLoader(DatabaseConnection);
+
+impl Loader<String> for ReferralsOfRequestLoader {
+    type Value = Vec<entities::referral::Model>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, ApiError> {
+        Ok(domain::requests::service::answering_referrals(&self.0, keys).await?)
     }
 }
 

@@ -21,6 +21,7 @@ use crate::asks::resolvers::{AsksMutation, AsksQuery};
 use crate::auth::resolvers::AuthMutation;
 use crate::contacts::resolvers::{ContactsMutation, ContactsQuery};
 use crate::groups::resolvers::{GroupsMutation, GroupsQuery};
+use crate::insights::resolvers::{InsightsMutation, InsightsQuery};
 use crate::meetings::resolvers::{MeetingsMutation, MeetingsQuery};
 use crate::members::resolvers::{MembersMutation, MembersQuery};
 use crate::partners::resolvers::{PartnersMutation, PartnersQuery};
@@ -43,6 +44,7 @@ pub struct Query(
     ReferralsQuery,
     PartnersQuery,
     ReportsQuery,
+    InsightsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -58,6 +60,7 @@ pub struct Mutation(
     ReferralsMutation,
     PartnershipsMutation,
     PartnersMutation,
+    InsightsMutation,
 );
 
 /// Subscriptions: one domain has them so far.

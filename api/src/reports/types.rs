@@ -109,11 +109,37 @@ pub struct GroupReport {
     pub unthanked_wins: Vec<Referral>,
     /// In progress with the next follow-up date past.
     pub overdue_follow_ups: Vec<Referral>,
+    /// The rows grouped by tenure at `to`: "<6m" (< 183 days), "6-12m"
+    /// (< 365), "1-2y" (< 730), "2y+". Bands with no members are omitted.
+    pub tenure_bands: Vec<TenureBand>,
+}
+
+/// Whether time in the group pays: one tenure band of the group report.
+#[derive(SimpleObject)]
+pub struct TenureBand {
+    pub band: String,
+    /// Report rows in the band.
+    pub members: i32,
+    /// Received referrals of those rows / members / (days in the period,
+    /// both ends included, / 7).
+    pub received_per_week: f64,
+    /// Sum of the rows' closedValueReceived.
+    pub won_value: Decimal,
 }
 
 impl From<group_report::Report> for GroupReport {
     fn from(r: group_report::Report) -> Self {
+        let tenure_bands = group_report::tenure_bands(&r)
+            .into_iter()
+            .map(|b| TenureBand {
+                band: b.band.to_string(),
+                members: b.members as i32,
+                received_per_week: b.received_per_week,
+                won_value: Decimal(b.won_value),
+            })
+            .collect();
         GroupReport {
+            tenure_bands,
             from: Date(r.from),
             to: Date(r.to),
             totals: ReportTotals {

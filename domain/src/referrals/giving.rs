@@ -21,6 +21,7 @@ use crate::caller::Caller;
 use crate::ctx::Ctx;
 use crate::error::{DomainError, DomainResult};
 use crate::notifications::{NoticeKind, ReferralNotice};
+use crate::requests::service::Asked;
 use crate::validation::{id, new_id};
 use crate::webhooks::outbox::{self, WebhookEvent};
 
@@ -442,6 +443,22 @@ pub async fn create_in(
         Receiver::Firm(f) => (None, Some(f.id.clone()), None),
         Receiver::Contact(c) => (None, None, Some(c.clone())),
     };
+    // A referral from someone the receiver asked answers that request.
+    let asked = match (&draft.giver, &draft.receiver) {
+        (Giver::Member(g), Receiver::Member(_)) => Some(Asked::Member(g.clone())),
+        (Giver::Contact(c), Receiver::Member(_)) => Some(Asked::Contact(c.clone())),
+        _ => None,
+    };
+    let request = match (&asked, &receiver_member) {
+        (Some(asked), Some(receiver)) => {
+            crate::requests::service::answered_by(txn, asked, receiver, now).await?
+        }
+        _ => None,
+    };
+    let request_id = request.as_ref().map(|r| r.id.clone());
+    if let Some(request) = request {
+        crate::requests::service::mark_answered(txn, request, now).await?;
+    }
     let row = referral::ActiveModel {
         id: Set(new_id()),
         group_id: Set(draft.group_id.clone()),
@@ -460,6 +477,7 @@ pub async fn create_in(
         channel: Set(draft.channel),
         meeting_id: Set(draft.meeting_id),
         ask_id: Set(draft.ask_id),
+        request_id: Set(request_id),
         note: Set(draft.note),
         made_in_absence: Set(reason.is_some()),
         absence_reason: Set(reason),

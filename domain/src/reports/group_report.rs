@@ -554,3 +554,58 @@ async fn one_way_partnerships(
     out.sort_by(|x, y| y.given.cmp(&x.given).then(x.from.name.cmp(&y.from.name)));
     Ok(out)
 }
+
+/// One tenure band of the group report: whether time in the group pays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenureBand {
+    pub band: &'static str,
+    pub members: i64,
+    /// Received referrals of the band's rows, per member, per week of the period.
+    pub received_per_week: f64,
+    pub won_value: Money,
+}
+
+/// Band limits in days of tenure at the report's end: "<6m" below 183,
+/// "6-12m" below 365, "1-2y" below 730, "2y+" the rest.
+pub const TENURE_BANDS: [(&str, i64); 4] = [
+    ("<6m", 183),
+    ("6-12m", 365),
+    ("1-2y", 730),
+    ("2y+", i64::MAX),
+];
+
+pub fn tenure_band_of(days: i64) -> &'static str {
+    TENURE_BANDS
+        .iter()
+        .find(|(_, below)| days < *below)
+        .map_or("2y+", |(name, _)| name)
+}
+
+/// The report's rows grouped into tenure bands (bands with no rows are
+/// left out), in band order.
+pub fn tenure_bands(report: &Report) -> Vec<TenureBand> {
+    let weeks = ((report.to - report.from).num_days() + 1) as f64 / 7.0;
+    TENURE_BANDS
+        .iter()
+        .filter_map(|(name, _)| {
+            let rows: Vec<&Row> = report
+                .rows
+                .iter()
+                .filter(|r| tenure_band_of(r.tenure_days) == *name)
+                .collect();
+            if rows.is_empty() {
+                return None;
+            }
+            let members = rows.len() as i64;
+            let received: i64 = rows.iter().map(|r| r.received).sum();
+            Some(TenureBand {
+                band: name,
+                members,
+                received_per_week: received as f64 / members as f64 / weeks,
+                won_value: Money::from_stored(
+                    rows.iter().map(|r| r.closed_value_received.stored()).sum(),
+                ),
+            })
+        })
+        .collect()
+}
