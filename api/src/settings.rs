@@ -26,6 +26,8 @@ pub struct Settings {
     /// Password attempts (sign-in, password change) per account per minute
     /// (0 = unlimited).
     pub password_attempts_per_minute: u32,
+    /// Lifetime of a leader's report-page link in seconds (30 to 86,400).
+    pub report_link_ttl_secs: i64,
     /// Worker threads for the HTTP server (0 = one per core).
     pub workers: usize,
     /// Partner firms: rate limits and webhook delivery.
@@ -92,6 +94,18 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
     }
 }
 
+/// A report link lasts ten minutes unless `RX_REPORT_LINK_TTL_SECS` says otherwise.
+pub const DEFAULT_REPORT_LINK_TTL_SECS: i64 = 600;
+
+fn report_link_ttl() -> anyhow::Result<i64> {
+    let ttl: i64 = env_number("RX_REPORT_LINK_TTL_SECS", DEFAULT_REPORT_LINK_TTL_SECS)?;
+    anyhow::ensure!(
+        (30..=86_400).contains(&ttl),
+        "RX_REPORT_LINK_TTL_SECS must be between 30 and 86400 seconds, not {ttl}"
+    );
+    Ok(ttl)
+}
+
 pub const DEFAULT_DATA_DIR: &str = "data";
 pub const DEFAULT_DB_FILE: &str = "referral-exchange.db";
 const MIN_SECRET_LEN: usize = 32;
@@ -142,6 +156,7 @@ impl Settings {
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             password_attempts_per_minute: env_number("RX_PASSWORD_ATTEMPTS_PER_MINUTE", 10)?,
+            report_link_ttl_secs: report_link_ttl()?,
             workers,
             partners: PartnerSettings::from_env(environment == Environment::Production)?,
         })
@@ -159,6 +174,7 @@ impl Settings {
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             password_attempts_per_minute: 10,
+            report_link_ttl_secs: DEFAULT_REPORT_LINK_TTL_SECS,
             workers: 2,
             partners: PartnerSettings::for_tests(),
         }

@@ -130,6 +130,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(http::graphql::graphql_post))
         .route("/graphql", web::get().to(http::graphql::graphql_get))
         .route("/graphql/ws", web::get().to(http::ws::graphql_ws))
+        // The leader's page first: an id has no dot, so "{id}.csv" falls
+        // through to the download.
+        .route(
+            "/reports/groups/{id:[0-9A-Za-z-]+}",
+            web::get().to(http::report_page::report_page),
+        )
         .route(
             "/reports/groups/{file}",
             web::get().to(http::reports::group_report_csv),

@@ -43,6 +43,7 @@ impl AppState {
         let config = Config {
             refresh_token_ttl_secs: settings.refresh_token_ttl_secs,
             password_attempts_per_minute: settings.password_attempts_per_minute,
+            report_link_ttl_secs: settings.report_link_ttl_secs,
             webhooks: webhook_config(&settings.partners),
         };
         AppState {

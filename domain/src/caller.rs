@@ -89,11 +89,21 @@ impl Caller {
             ));
         }
         let claims = state.jwt.verify(token)?;
-        let member = member::Entity::find_by_id(claims.sub.clone())
+        Caller::of_session(state, &claims.sub, &claims.sid).await
+    }
+
+    /// The member behind a signed token, as long as the account exists and
+    /// the session it was issued in has not been signed out.
+    pub async fn of_session(
+        state: &Ctx,
+        member_id: &str,
+        session_id: &str,
+    ) -> DomainResult<Caller> {
+        let member = member::Entity::find_by_id(member_id.to_string())
             .one(&state.db)
             .await?
             .ok_or_else(|| DomainError::Unauthenticated("account no longer exists".into()))?;
-        let family = refresh_family::Entity::find_by_id(claims.sid.clone())
+        let family = refresh_family::Entity::find_by_id(session_id.to_string())
             .one(&state.db)
             .await?;
         match family {
@@ -116,7 +126,7 @@ impl Caller {
         Ok(Caller::Member(MemberCaller {
             id: member.id,
             is_admin: member.is_admin,
-            session_id: claims.sid,
+            session_id: session_id.to_string(),
         }))
     }
 }

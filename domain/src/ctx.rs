@@ -29,6 +29,8 @@ pub struct Config {
     /// Password attempts (sign-in, password change) per account per minute;
     /// 0 is unlimited.
     pub password_attempts_per_minute: u32,
+    /// How long a leader's report link stays valid, in seconds.
+    pub report_link_ttl_secs: i64,
     pub webhooks: WebhookConfig,
 }
 

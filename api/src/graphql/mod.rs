@@ -28,7 +28,7 @@ use crate::partners::resolvers::{PartnersMutation, PartnersQuery};
 use crate::partnerships::resolvers::PartnershipsMutation;
 use crate::referrals::resolvers::{ReferralsMutation, ReferralsQuery};
 use crate::referrals::subscriptions::ReferralSubscription;
-use crate::reports::resolvers::ReportsQuery;
+use crate::reports::resolvers::{ReportsMutation, ReportsQuery};
 use crate::rewards::resolvers::{RewardsMutation, RewardsQuery};
 
 #[derive(MergedObject, Default)]
@@ -61,6 +61,7 @@ pub struct Mutation(
     PartnershipsMutation,
     PartnersMutation,
     InsightsMutation,
+    ReportsMutation,
 );
 
 /// Subscriptions: one domain has them so far.

@@ -4,5 +4,6 @@
 
 pub mod caller;
 pub mod graphql;
+pub mod report_page;
 pub mod reports;
 pub mod ws;

@@ -62,7 +62,7 @@ fn error(err: impl Into<ApiError>) -> HttpResponse {
     HttpResponse::build(status_of(&err)).json(err.response_body())
 }
 
-fn date(field: &str, raw: Option<&str>) -> Result<NaiveDate, ApiError> {
+pub fn date(field: &str, raw: Option<&str>) -> Result<NaiveDate, ApiError> {
     let raw =
         raw.ok_or_else(|| ApiError::bad_input(field, format!("{field} is required (YYYY-MM-DD)")))?;
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")

@@ -1,6 +1,6 @@
 use async_graphql::{Context, ID, Object};
 
-use super::types::{GroupReport, NetworkReport};
+use super::types::{GroupReport, NetworkReport, ReportLink};
 use crate::error::ApiResult;
 use crate::graphql::context::{caller, state};
 use crate::graphql::scalars::Date;
@@ -47,5 +47,37 @@ impl ReportsQuery {
         )
         .await?;
         Ok(report.into())
+    }
+}
+
+#[derive(Default)]
+pub struct ReportsMutation;
+
+#[Object]
+impl ReportsMutation {
+    /// A short-lived signed link to the group report's printable page
+    /// (`GET {path}` on this server), for leaders of the group and admins.
+    /// It names the group and period, works only while the caller's session
+    /// lasts and they still lead the group, and expires at `expiresAt`
+    /// (RX_REPORT_LINK_TTL_SECS, ten minutes by default).
+    async fn group_report_link(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        from: Date,
+        to: Date,
+    ) -> ApiResult<ReportLink> {
+        let link = domain::reports::leader_page::issue_link(
+            state(ctx)?,
+            caller(ctx),
+            &group_id,
+            from.0,
+            to.0,
+        )
+        .await?;
+        Ok(ReportLink {
+            path: link.path,
+            expires_at: link.expires_at,
+        })
     }
 }

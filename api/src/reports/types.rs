@@ -250,3 +250,11 @@ impl From<network::NetworkReport> for NetworkReport {
         }
     }
 }
+
+/// A link to the printable report page: open `path` on this server in a
+/// browser before `expiresAt`.
+#[derive(SimpleObject)]
+pub struct ReportLink {
+    pub path: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}

@@ -64,6 +64,17 @@ pub fn first_arg(first: Option<i32>) -> DomainResult<u64> {
     Ok(first as u64)
 }
 
+/// A giver's columns, count and latest referral.
+type ReceivedRow = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<DateTime<Utc>>,
+);
+/// A receiver's columns and count.
+type GivenRow = (Option<String>, Option<String>, Option<String>, i64);
+
 /// Each party the member exchanged referrals with since `since` (withdrawn
 /// ones excluded), both ways.
 pub async fn exchanges(
@@ -71,13 +82,7 @@ pub async fn exchanges(
     member_id: &str,
     since: DateTime<Utc>,
 ) -> DomainResult<HashMap<Party, Exchange>> {
-    let received: Vec<(
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        i64,
-        Option<DateTime<Utc>>,
-    )> = referral::Entity::find()
+    let received: Vec<ReceivedRow> = referral::Entity::find()
         .select_only()
         .column(referral::Column::GiverMemberId)
         .column(referral::Column::GiverFirmId)
@@ -93,22 +98,21 @@ pub async fn exchanges(
         .into_tuple()
         .all(db)
         .await?;
-    let given: Vec<(Option<String>, Option<String>, Option<String>, i64)> =
-        referral::Entity::find()
-            .select_only()
-            .column(referral::Column::ReceiverMemberId)
-            .column(referral::Column::ReceiverFirmId)
-            .column(referral::Column::ReceiverContactId)
-            .column_as(count_all(), "n")
-            .filter(referral::Column::GiverMemberId.eq(member_id))
-            .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
-            .filter(referral::Column::CreatedAt.gte(since))
-            .group_by(referral::Column::ReceiverMemberId)
-            .group_by(referral::Column::ReceiverFirmId)
-            .group_by(referral::Column::ReceiverContactId)
-            .into_tuple()
-            .all(db)
-            .await?;
+    let given: Vec<GivenRow> = referral::Entity::find()
+        .select_only()
+        .column(referral::Column::ReceiverMemberId)
+        .column(referral::Column::ReceiverFirmId)
+        .column(referral::Column::ReceiverContactId)
+        .column_as(count_all(), "n")
+        .filter(referral::Column::GiverMemberId.eq(member_id))
+        .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
+        .filter(referral::Column::CreatedAt.gte(since))
+        .group_by(referral::Column::ReceiverMemberId)
+        .group_by(referral::Column::ReceiverFirmId)
+        .group_by(referral::Column::ReceiverContactId)
+        .into_tuple()
+        .all(db)
+        .await?;
     let mut out: HashMap<Party, Exchange> = HashMap::new();
     for (m, f, c, n, last) in received {
         if let Some(p) = Party::from_columns(m, f, c) {

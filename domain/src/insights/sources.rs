@@ -269,7 +269,7 @@ pub async fn build(
             Some(c) => won.and(c),
             None => won,
         },
-        Expr::col((referral::Entity, referral::Column::ClosedValueE4)).into(),
+        Expr::col((referral::Entity, referral::Column::ClosedValueE4)),
     );
     let rows: Vec<AggRow> = referral::Entity::find()
         .select_only()

@@ -95,6 +95,21 @@ pub async fn group_report(
     from: NaiveDate,
     to: NaiveDate,
 ) -> DomainResult<Report> {
+    let group = check(state, caller, group_id, from, to).await?;
+    build(&state.db, &group.id, from, to).await
+}
+
+/// Who may read a group's report, and for which periods: its leaders (and
+/// admins), `from` ≤ `to`, at most `MAX_PERIOD_DAYS` apart. Every way of
+/// reading the report (GraphQL, CSV, the leader's page and its link) asks
+/// here first.
+pub async fn check(
+    state: &Ctx,
+    caller: &Caller,
+    group_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> DomainResult<entities::group::Model> {
     let group_id = id("groupId", group_id)?;
     caller.member()?;
     let group = crate::groups::service::find_group(&state.db, &group_id).await?;
@@ -108,7 +123,7 @@ pub async fn group_report(
             format!("a report covers at most {MAX_PERIOD_DAYS} days"),
         ));
     }
-    build(&state.db, &group.id, from, to).await
+    Ok(group)
 }
 
 /// Per-member counts of referrals in the group made in a date window.

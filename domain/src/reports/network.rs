@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate};
 use entities::{ReferralStatus, member, partnership, referral};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect,
 };
 
 use crate::caller::Caller;
@@ -93,27 +93,20 @@ fn month_key(backend: DatabaseBackend) -> Expr {
     }
 }
 
-fn months_between(from: NaiveDate, to: NaiveDate) -> Vec<String> {
-    let mut out = Vec::new();
-    let (mut y, mut m) = (from.year(), from.month());
-    while (y, m) <= (to.year(), to.month()) {
-        out.push(format!("{y:04}-{m:02}"));
-        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    }
-    out
-}
-
-pub async fn build(
+/// Referrals received (withdrawn excluded) by whoever `receivers` selects,
+/// month by month over the period, in presence and in absence; and the
+/// share made in absence.
+pub async fn monthly(
     db: &impl ConnectionTrait,
-    subject: &member::Model,
+    receivers: Condition,
     from: NaiveDate,
     to: NaiveDate,
-) -> DomainResult<NetworkReport> {
+) -> DomainResult<(Vec<MonthFlow>, f64)> {
     let (start, end) = day_range(from, to);
     let received = || {
         referral::Entity::find()
             .select_only()
-            .filter(referral::Column::ReceiverMemberId.eq(subject.id.clone()))
+            .filter(receivers.clone())
             .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
             .filter(referral::Column::CreatedAt.gte(start))
             .filter(referral::Column::CreatedAt.lt(end))
@@ -167,6 +160,33 @@ pub async fn build(
         absent as f64 / (present + absent) as f64
     };
 
+    Ok((months, absence_share))
+}
+
+fn months_between(from: NaiveDate, to: NaiveDate) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut y, mut m) = (from.year(), from.month());
+    while (y, m) <= (to.year(), to.month()) {
+        out.push(format!("{y:04}-{m:02}"));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    out
+}
+
+pub async fn build(
+    db: &impl ConnectionTrait,
+    subject: &member::Model,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> DomainResult<NetworkReport> {
+    let (start, end) = day_range(from, to);
+    let (months, absence_share) = monthly(
+        db,
+        Condition::all().add(referral::Column::ReceiverMemberId.eq(subject.id.clone())),
+        from,
+        to,
+    )
+    .await?;
     let (direct, direct_members) = direct_partners(db, &subject.id).await?;
     let second = second_degree(db, &subject.id, &direct_members).await?;
     let generations = generations(db, subject, start, end).await?;

@@ -74,7 +74,7 @@ pub async fn reask_days_with_member(
     if shared.is_empty() {
         return Ok(None);
     }
-    Ok(min_reask(db, shared).await?)
+    min_reask(db, shared).await
 }
 
 /// The re-ask delay for the requester's contacts: the smallest among the

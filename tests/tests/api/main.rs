@@ -15,6 +15,7 @@ mod meetings;
 mod partners;
 mod partnerships;
 mod referrals;
+mod report_page;
 mod reports;
 mod rewards;
 mod subscriptions;
