@@ -14,6 +14,12 @@
 //! are backdated, which the live API (stamping "now") cannot do — that is
 //! the only reason this writes rows rather than calling the services.
 //!
+//! Members ask specific people for introductions (fellow members and their
+//! own clients and peers, never a detractor, never the same person twice
+//! within the group's re-ask delay); the referrals those people then give
+//! answer the request as `giving::create_in` attributes them, and requests
+//! nobody answered with a referral get a recorded NOT_NOW or NO, or none.
+//!
 //! Nothing is ramped by hand: the share of referrals made in absence rises
 //! because partners refer each other more as their partnerships mature,
 //! mostly through the portal rather than at the weekly meeting, and because
@@ -27,9 +33,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
 use entities::{
     AttendanceStatus, BusinessKind, Channel, ContactKind, EventKind, PartnershipStage,
-    ReferralStatus, Role, absence, ask, attendance, contact, contact_nps_score, group, meeting,
-    member, membership, one_to_one, partner_firm, partnership, partnership_stage, referral,
-    referral_event, reward_award, reward_tier, visitor,
+    ReferralStatus, RequestResponse, Role, absence, ask, attendance, contact, contact_nps_score,
+    group, meeting, member, membership, one_to_one, partner_firm, partnership, partnership_stage,
+    referral, referral_event, referral_request, reward_award, reward_tier, visitor,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -182,6 +188,21 @@ struct DemoContact {
     partnership: Option<(String, Vec<(NaiveDate, PartnershipStage)>)>,
 }
 
+/// A request for introductions, as `requests::service` writes it.
+struct DemoRequest {
+    id: String,
+    requester: usize,
+    to: Source,
+    asked_on: NaiveDate,
+    response: Option<RequestResponse>,
+    reason: Option<String>,
+    answered_on: Option<NaiveDate>,
+    circle_back_on: Option<NaiveDate>,
+}
+
+/// The group's re-ask delay in the demo (the default).
+const REASK_DAYS: i64 = 90;
+
 struct Away {
     id: String,
     member: usize,
@@ -190,7 +211,7 @@ struct Away {
     delegate: usize,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Source {
     Member(usize),
     Firm,
@@ -221,6 +242,10 @@ struct World {
     aways: Vec<Away>,
     asks: Vec<(String, usize, NaiveDate, NaiveDate)>,
     referrals: Vec<referral::ActiveModel>,
+    /// Giver, receiving member and creation time of each referral (same
+    /// order as `referrals`), for attributing them to requests.
+    referral_keys: Vec<(Source, Option<usize>, DateTime<Utc>)>,
+    requests: Vec<DemoRequest>,
     events: Vec<referral_event::ActiveModel>,
     /// (won at, giver, referral) of member-given wins in the group.
     wins: Vec<(DateTime<Utc>, usize, String)>,
@@ -246,6 +271,8 @@ impl World {
             aways: Vec::new(),
             asks: Vec::new(),
             referrals: Vec::new(),
+            referral_keys: Vec::new(),
+            requests: Vec::new(),
             events: Vec::new(),
             wins: Vec::new(),
             prospect_seq: 0,
@@ -264,12 +291,20 @@ impl World {
         self.one_to_ones();
         self.firm_referrals();
         self.contact_referrals();
+        self.requests();
+        self.attribute_requests();
     }
 
     fn people(&mut self) {
         for (i, e) in ENGAGEMENT.iter().enumerate() {
-            let joined = if i >= FIRST_LATE_JOINER {
+            // Founders of different vintages, and late joiners: the tenure
+            // bands of the group report each have someone in them.
+            let joined = if i == FIRST_LATE_JOINER {
+                self.today - Duration::days(250)
+            } else if i > FIRST_LATE_JOINER {
                 self.today - Duration::days(90 + 20 * (i - FIRST_LATE_JOINER) as i64)
+            } else if i % 4 == 1 {
+                self.start - Duration::days(430)
             } else {
                 self.start - Duration::days(30)
             };
@@ -810,6 +845,161 @@ impl World {
         }
     }
 
+    /// The contact's NPS score on `day` (the latest given by then).
+    fn nps_on(&self, c: usize, day: NaiveDate) -> Option<i32> {
+        self.contacts[c]
+            .nps
+            .iter()
+            .take_while(|(d, _)| *d <= day)
+            .last()
+            .map(|(_, s)| *s)
+    }
+
+    /// Every six weeks or so each member asks one person for introductions:
+    /// a partner, a client or a peer, in turn. Promoters and mature
+    /// partners often answer with a referral within a few weeks.
+    fn requests(&mut self) {
+        let mut last_asked: HashMap<(usize, Source), NaiveDate> = HashMap::new();
+        for requester in 0..self.people.len() {
+            let e = self.people[requester].engagement;
+            let mut turn = requester;
+            let mut day = self.start + Duration::days(3 + (requester as i64 * 5) % 40);
+            while day <= self.today {
+                if self.seated(requester, day) && self.rng.gen_bool((0.3 + e).min(0.95)) {
+                    let mut candidates: Vec<Source> = self
+                        .partners_of(requester)
+                        .into_iter()
+                        .filter(|p| {
+                            self.seated(*p, day - Duration::days(30)) && self.seated(*p, day)
+                        })
+                        .map(Source::Member)
+                        .collect();
+                    candidates.extend(
+                        (0..self.contacts.len())
+                            .filter(|c| {
+                                let k = &self.contacts[*c];
+                                k.owner == requester
+                                    && matches!(
+                                        k.kind,
+                                        ContactKind::Client | ContactKind::Professional
+                                    )
+                                    && self.nps_on(*c, day).is_some_and(|s| s >= 5)
+                            })
+                            .map(Source::Contact),
+                    );
+                    candidates.retain(|t| {
+                        last_asked
+                            .get(&(requester, *t))
+                            .is_none_or(|d| day >= *d + Duration::days(REASK_DAYS))
+                    });
+                    if !candidates.is_empty() {
+                        turn += 1;
+                        let to = candidates[turn % candidates.len()];
+                        last_asked.insert((requester, to), day);
+                        self.ask_for_introductions(requester, to, day);
+                    }
+                }
+                day += Duration::days(42);
+            }
+        }
+    }
+
+    fn ask_for_introductions(&mut self, requester: usize, to: Source, day: NaiveDate) {
+        let id = new_id();
+        self.requests.push(DemoRequest {
+            id,
+            requester,
+            to,
+            asked_on: day,
+            response: None,
+            reason: None,
+            answered_on: None,
+            circle_back_on: None,
+        });
+        let keen = match to {
+            Source::Member(p) => match self.stage(requester, p, day) {
+                Some(PartnershipStage::Profitability) => 0.65,
+                Some(PartnershipStage::Credibility) => 0.45,
+                _ => 0.3,
+            },
+            Source::Contact(c) => match self.nps_on(c, day) {
+                Some(9..) => 0.6,
+                Some(7..=8) => 0.35,
+                _ => 0.15,
+            },
+            Source::Firm => 0.0,
+        };
+        if self.rng.gen_bool(keen) {
+            let answered = day + Duration::days(self.rng.gen_range(2..25));
+            if answered <= self.today && self.seated(requester, answered) {
+                let stage = match to {
+                    Source::Member(p) => self.stage(p, requester, answered),
+                    _ => None,
+                };
+                self.refer(
+                    to,
+                    Target::Member(requester),
+                    answered,
+                    Channel::Portal,
+                    None,
+                    stage,
+                    None,
+                    None,
+                );
+            }
+        }
+    }
+
+    /// Attributes every referral to the request it answers, as
+    /// `giving::create_in` does: the receiver's latest request to the giver
+    /// made before it. A request with a referral reads YES from the first
+    /// one's day; the others get an answer recorded, or none.
+    fn attribute_requests(&mut self) {
+        let mut by_pair: HashMap<(usize, Source), Vec<usize>> = HashMap::new();
+        for (i, r) in self.requests.iter().enumerate() {
+            by_pair.entry((r.requester, r.to)).or_default().push(i);
+        }
+        for (k, (giver, receiver, created)) in self.referral_keys.iter().enumerate() {
+            let Some(receiver) = receiver else { continue };
+            let Some(list) = by_pair.get(&(*receiver, *giver)) else {
+                continue;
+            };
+            let latest = list
+                .iter()
+                .copied()
+                .filter(|i| at(self.requests[*i].asked_on, 9) <= *created)
+                .max_by_key(|i| self.requests[*i].asked_on);
+            if let Some(i) = latest {
+                let req = &mut self.requests[i];
+                self.referrals[k].request_id = Set(Some(req.id.clone()));
+                let day = created.date_naive();
+                if req.answered_on.is_none_or(|d| day < d) {
+                    req.response = Some(RequestResponse::Yes);
+                    req.answered_on = Some(day);
+                }
+            }
+        }
+        for req in &mut self.requests {
+            if req.response.is_some() {
+                continue;
+            }
+            let answered = req.asked_on + Duration::days(self.rng.gen_range(1..10));
+            let roll: f64 = self.rng.gen_range(0.0..1.0);
+            if answered > self.today || roll >= 0.75 {
+                req.circle_back_on = Some(req.asked_on + Duration::days(14));
+            } else if roll < 0.5 {
+                req.response = Some(RequestResponse::NotNow);
+                req.reason = Some("Busy season; ask me again after the holidays".into());
+                req.answered_on = Some(answered);
+                req.circle_back_on = Some(answered + Duration::days(REASK_DAYS));
+            } else {
+                req.response = Some(RequestResponse::No);
+                req.reason = Some("None of my clients need that right now".into());
+                req.answered_on = Some(answered);
+            }
+        }
+    }
+
     fn member_id(&self, i: usize) -> String {
         self.people[i].id.clone()
     }
@@ -991,6 +1181,7 @@ impl World {
         if let (Some(won_at), Source::Member(g)) = (life.won_at, from) {
             self.wins.push((won_at, g, id.clone()));
         }
+        self.referral_keys.push((from, receiver_member, created));
         self.referrals.push(referral::ActiveModel {
             id: Set(id),
             group_id: Set(Some(self.group_id.clone())),
@@ -1325,6 +1516,33 @@ impl World {
             })
             .collect();
         insert_all(txn, tier_rows).await?;
+        let requests = self
+            .requests
+            .iter()
+            .map(|r| {
+                let (to_member_id, to_contact_id) = match r.to {
+                    Source::Member(m) => (Some(self.people[m].id.clone()), None),
+                    Source::Contact(c) => (None, Some(self.contacts[c].id.clone())),
+                    Source::Firm => (None, None),
+                };
+                let asked_at = at(r.asked_on, 9);
+                referral_request::ActiveModel {
+                    id: Set(r.id.clone()),
+                    requester_id: Set(self.people[r.requester].id.clone()),
+                    to_member_id: Set(to_member_id),
+                    to_contact_id: Set(to_contact_id),
+                    text: Set(request_text(r, &self.contacts)),
+                    asked_on: Set(r.asked_on),
+                    response: Set(r.response),
+                    reason: Set(r.reason.clone()),
+                    answered_on: Set(r.answered_on),
+                    circle_back_on: Set(r.circle_back_on),
+                    created_at: Set(asked_at),
+                    updated_at: Set(r.answered_on.map_or(asked_at, |d| at(d, 10))),
+                }
+            })
+            .collect();
+        insert_all(txn, requests).await?;
         insert_all(txn, self.referrals).await?;
         insert_all(txn, self.events).await?;
 
@@ -1518,6 +1736,19 @@ impl Life {
 }
 
 /// Inserts rows in batches small enough for PostgreSQL's bind-parameter limit.
+fn request_text(r: &DemoRequest, contacts: &[DemoContact]) -> String {
+    let trade = PEOPLE[r.requester].1.to_lowercase();
+    match r.to {
+        Source::Contact(c) if contacts[c].kind == ContactKind::Professional => {
+            format!("Do you know anyone who needs a {trade}? Happy to return the favour.")
+        }
+        Source::Contact(_) => {
+            format!("You were happy with my work: do you know anyone else who needs a {trade}?")
+        }
+        _ => format!("Who among your clients this month could use a {trade}?"),
+    }
+}
+
 async fn insert_all<A>(txn: &impl ConnectionTrait, rows: Vec<A>) -> DomainResult<()>
 where
     A: ActiveModelTrait + Send,

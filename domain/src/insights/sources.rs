@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, Utc};
 use entities::{Channel, ContactKind, ReferralStatus, contact, group, referral};
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, SimpleExpr};
+use sea_orm::sea_query::{Alias, CaseStatement, Expr, ExprTrait, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::access::require_group_leader;
@@ -284,7 +284,9 @@ pub async fn build(
         .left_join(contact::Entity)
         .left_join(group::Entity)
         .filter(covered(scope, from, to))
-        .group_by(giver_kind())
+        // By the output column's name: PostgreSQL does not match a repeated
+        // CASE whose literals are bound as different parameters.
+        .group_by(Expr::col(Alias::new("giver_kind")))
         .group_by(contact::Column::Kind)
         .group_by(referral::Column::Channel)
         .group_by(referral::Column::Temperature)

@@ -804,6 +804,7 @@ db_test!(
             "reward_awards",
             "one_to_ones",
             "visitors",
+            "referral_requests",
         ] {
             assert!(app.count(table).await > 0, "the demo has {table}");
         }
@@ -841,6 +842,78 @@ db_test!(
         assert!(!r["overdueFollowUps"].as_array().unwrap().is_empty());
         assert!(r["totals"]["visitors"].as_i64().unwrap() > 0);
         assert!(r["totals"]["givenInAbsence"].as_i64().unwrap() > 0);
+        // Every band of tenure has someone in it.
+        let bands = app
+            .ok(
+                Some(&token),
+                "GroupTenureBands",
+                json!({ "groupId": group, "from": day(-364), "to": day(0) }),
+            )
+            .await;
+        let bands: Vec<&str> = bands["groupReport"]["tenureBands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["band"].as_str().unwrap())
+            .collect();
+        assert_eq!(bands, ["<6m", "6-12m", "1-2y", "2y+"]);
+        // Business from every kind of source, adding up.
+        let sources = app
+            .ok(
+                Some(&token),
+                "SourcesReport",
+                json!({ "groupId": group, "from": day(-364), "to": day(0) }),
+            )
+            .await;
+        let by_source: Vec<&str> = sources["sourcesReport"]["bySource"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["source"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            by_source,
+            [
+                "MEMBER",
+                "PARTNER_FIRM",
+                "CLIENT",
+                "PROFESSIONAL",
+                "OTHER_CONTACT"
+            ]
+        );
+        // Requests for introductions: answered by referrals, put off, turned
+        // down, or waiting; and someone to ask next.
+        let answered_by_referral = app
+            .count(
+                "(SELECT DISTINCT request_id FROM referrals WHERE request_id IS NOT NULL) answered",
+            )
+            .await;
+        assert!(
+            answered_by_referral > 20,
+            "{answered_by_referral} requests answered by referrals"
+        );
+        for response in ["YES", "NOT_NOW", "NO"] {
+            let n = app
+                .count(&format!("referral_requests WHERE response = '{response}'"))
+                .await;
+            assert!(n > 0, "requests answered {response}");
+        }
+        let waiting = app
+            .count("referral_requests WHERE response IS NULL AND circle_back_on IS NOT NULL")
+            .await;
+        assert!(waiting > 0, "requests still waiting for an answer");
+        let ask = app
+            .ok(Some(&token), "WhoToAsk", json!({ "first": 5 }))
+            .await;
+        assert!(!ask["whoToAsk"].as_array().unwrap().is_empty(), "{ask:#}");
+        let owed = app
+            .ok(Some(&token), "Reciprocity", json!({ "first": 5 }))
+            .await;
+        assert!(
+            !owed["reciprocity"].as_array().unwrap().is_empty(),
+            "{owed:#}"
+        );
+
         // A realistic spread of lights: most GREEN or AMBER, a few stragglers.
         let mut lights: std::collections::BTreeMap<String, usize> = Default::default();
         for row in rows {
