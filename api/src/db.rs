@@ -43,6 +43,14 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     options
         .max_connections(if is_sqlite(url) { 1 } else { 16 })
         .min_connections(1)
+        // No idle reaper: sqlx 0.9.0's maintenance task can read an
+        // underflowed idle count and spin a worker at 100 % CPU for good
+        // (transact-rs/sqlx#3645, fixed upstream by #4289, not released).
+        // SQLite keeps its one connection anyway; on PostgreSQL idle
+        // connections stay open up to the pool's size, and a dead one is
+        // noticed by the check before each checkout.
+        .idle_timeout(None::<Duration>)
+        .max_lifetime(None::<Duration>)
         .acquire_timeout(Duration::from_secs(30))
         .sqlx_logging(false);
     let db = Database::connect(options).await?;

@@ -26,7 +26,7 @@ pub struct Settings {
     /// Password attempts (sign-in, password change) per account per minute
     /// (0 = unlimited).
     pub password_attempts_per_minute: u32,
-    /// Lifetime of a leader's report-page link in seconds (30 to 86,400).
+    /// Lifetime of a leader's report-page link in seconds (30 to 3,600).
     pub report_link_ttl_secs: i64,
     /// Worker threads for the HTTP server (0 = one per core).
     pub workers: usize,
@@ -100,8 +100,8 @@ pub const DEFAULT_REPORT_LINK_TTL_SECS: i64 = 600;
 fn report_link_ttl() -> anyhow::Result<i64> {
     let ttl: i64 = env_number("RX_REPORT_LINK_TTL_SECS", DEFAULT_REPORT_LINK_TTL_SECS)?;
     anyhow::ensure!(
-        (30..=86_400).contains(&ttl),
-        "RX_REPORT_LINK_TTL_SECS must be between 30 and 86400 seconds, not {ttl}"
+        (30..=3_600).contains(&ttl),
+        "RX_REPORT_LINK_TTL_SECS must be between 30 and 3600 seconds, not {ttl}"
     );
     Ok(ttl)
 }

@@ -29,6 +29,9 @@ async fn connect(url: &str, sqlite: bool) -> DatabaseConnection {
         // One connection on SQLite, as the server does: writers queue.
         .max_connections(if sqlite { 1 } else { 16 })
         .min_connections(1)
+        // No idle reaper (see api::db::connect: sqlx 0.9.0 can spin in it).
+        .idle_timeout(None::<Duration>)
+        .max_lifetime(None::<Duration>)
         .acquire_timeout(Duration::from_secs(30))
         .sqlx_logging(false);
     let db = Database::connect(options).await.expect("connect");

@@ -22,6 +22,7 @@ pub struct Loaders {
     pub stage_histories: DataLoader<StagesOfPartnershipLoader>,
     pub nps_histories: DataLoader<NpsOfContactLoader>,
     pub request_referrals: DataLoader<ReferralsOfRequestLoader>,
+    pub home_currencies: DataLoader<HomeCurrencyLoader>,
 }
 
 impl Loaders {
@@ -60,6 +61,7 @@ impl Loaders {
             stage_histories: DataLoader::new(StagesOfPartnershipLoader(db.clone()), tokio::spawn),
             nps_histories: DataLoader::new(NpsOfContactLoader(db.clone()), tokio::spawn),
             request_referrals: DataLoader::new(ReferralsOfRequestLoader(db.clone()), tokio::spawn),
+            home_currencies: DataLoader::new(HomeCurrencyLoader(db.clone()), tokio::spawn),
         }
     }
 }
@@ -97,6 +99,18 @@ impl Loader<String> for ReferralsOfRequestLoader {
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, ApiError> {
         Ok(domain::requests::service::answering_referrals(&self.0, keys).await?)
+    }
+}
+
+/// Each member's home currency (the longest-held active seat's group's).
+pub struct HomeCurrencyLoader(DatabaseConnection);
+
+impl Loader<String> for HomeCurrencyLoader {
+    type Value = String;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, String>, ApiError> {
+        Ok(domain::balances::service::home_currencies(&self.0, keys).await?)
     }
 }
 

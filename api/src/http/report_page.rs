@@ -13,12 +13,11 @@ use base64::Engine;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use domain::DomainError;
 use domain::reports::leader_page::{self, LeaderPage};
 use domain::reports::network::MonthFlow;
 
 use super::caller::admit;
-use super::reports::date;
+use super::reports::{date, status_of};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -80,17 +79,6 @@ fn esc(text: &str) -> String {
         }
     }
     out
-}
-
-fn status_of(err: &ApiError) -> StatusCode {
-    match &err.0 {
-        DomainError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
-        DomainError::NotFound(_) | DomainError::NotFoundAt { .. } => StatusCode::NOT_FOUND,
-        DomainError::BadUserInput { .. } => StatusCode::BAD_REQUEST,
-        DomainError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
 }
 
 /// Headers every answer of this route carries, error pages included.

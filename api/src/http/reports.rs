@@ -46,7 +46,7 @@ pub const HEADER: [&str; 22] = [
 ];
 
 /// Plain HTTP statuses: a download has no GraphQL envelope to carry them.
-fn status_of(err: &ApiError) -> StatusCode {
+pub fn status_of(err: &ApiError) -> StatusCode {
     match &err.0 {
         DomainError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         DomainError::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -59,10 +59,27 @@ impl InsightsQuery {
     ) -> ApiResult<Vec<AskSuggestion>> {
         let db = &state(ctx)?.db;
         let suggestions = domain::insights::who_to_ask::who_to_ask(db, caller(ctx), first).await?;
+        let parties: Vec<DomainParty> = suggestions
+            .iter()
+            .map(|s| match &s.partner {
+                Asked::Member(m) => DomainParty::Member(m.clone()),
+                Asked::Contact(c) => DomainParty::Contact(c.clone()),
+            })
+            .collect();
+        let mut loaded = parties_of(ctx, &parties).await?.into_iter();
         let mut out = Vec::with_capacity(suggestions.len());
         for s in suggestions {
+            let partner = match loaded.next() {
+                Some(Party::Member(m)) => Partner::Member(m),
+                Some(Party::Contact(c)) => Partner::Contact(c),
+                _ => {
+                    return Err(ApiError::internal(anyhow::anyhow!(
+                        "suggestion without its partner"
+                    )));
+                }
+            };
             out.push(AskSuggestion {
-                partner: partner(ctx, &s.partner).await?,
+                partner,
                 reason: s.reason,
             });
         }
@@ -79,30 +96,18 @@ impl InsightsQuery {
     ) -> ApiResult<Vec<ReciprocityRow>> {
         let db = &state(ctx)?.db;
         let rows = domain::insights::reciprocity::reciprocity(db, caller(ctx), first).await?;
-        let loaders = loaders(ctx)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (party, e) in rows {
-            let partner = match party {
-                DomainParty::Member(m) => Party::Member(Member::from(loaders.member(&m).await?)),
-                DomainParty::Firm(f) => {
-                    Party::PartnerFirm(PartnerFirm(loaders.firms.load_one(f).await?.ok_or_else(
-                        || ApiError::internal(anyhow::anyhow!("firm missing behind a foreign key")),
-                    )?))
-                }
-                DomainParty::Contact(c) => Party::Contact(Contact(
-                    loaders.contacts.load_one(c).await?.ok_or_else(|| {
-                        ApiError::internal(anyhow::anyhow!("contact missing behind a foreign key"))
-                    })?,
-                )),
-            };
-            out.push(ReciprocityRow {
+        let parties: Vec<DomainParty> = rows.iter().map(|(p, _)| p.clone()).collect();
+        let loaded = parties_of(ctx, &parties).await?;
+        Ok(rows
+            .into_iter()
+            .zip(loaded)
+            .map(|((_, e), partner)| ReciprocityRow {
                 partner,
                 received_from: e.received_from as i32,
                 given_to: e.given_to as i32,
                 last_received_at: e.last_received_at,
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// The caller's requests to circle back to on or before `on` (default
@@ -121,18 +126,51 @@ impl InsightsQuery {
     }
 }
 
-/// The member or contact a suggestion names.
-async fn partner(ctx: &Context<'_>, asked: &Asked) -> ApiResult<Partner> {
+/// The GraphQL objects for `parties`, in order, with one batched load per
+/// kind (members, firms, contacts) whatever their number.
+async fn parties_of(ctx: &Context<'_>, parties: &[DomainParty]) -> ApiResult<Vec<Party>> {
     let loaders = loaders(ctx)?;
-    match asked {
-        Asked::Member(m) => Ok(Partner::Member(Member::from(loaders.member(m).await?))),
-        Asked::Contact(c) => loaders
-            .contacts
-            .load_one(c.clone())
-            .await?
-            .map(|c| Partner::Contact(Contact(c)))
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("contact missing"))),
-    }
+    let ids = |pick: fn(&DomainParty) -> Option<&String>| -> Vec<String> {
+        parties.iter().filter_map(pick).cloned().collect()
+    };
+    let members = loaders
+        .members
+        .load_many(ids(|p| match p {
+            DomainParty::Member(m) => Some(m),
+            _ => None,
+        }))
+        .await?;
+    let firms = loaders
+        .firms
+        .load_many(ids(|p| match p {
+            DomainParty::Firm(f) => Some(f),
+            _ => None,
+        }))
+        .await?;
+    let contacts = loaders
+        .contacts
+        .load_many(ids(|p| match p {
+            DomainParty::Contact(c) => Some(c),
+            _ => None,
+        }))
+        .await?;
+    let missing = || ApiError::internal(anyhow::anyhow!("party missing behind a foreign key"));
+    parties
+        .iter()
+        .map(|p| {
+            Ok(match p {
+                DomainParty::Member(m) => {
+                    Party::Member(Member::from(members.get(m).cloned().ok_or_else(missing)?))
+                }
+                DomainParty::Firm(f) => {
+                    Party::PartnerFirm(PartnerFirm(firms.get(f).cloned().ok_or_else(missing)?))
+                }
+                DomainParty::Contact(c) => {
+                    Party::Contact(Contact(contacts.get(c).cloned().ok_or_else(missing)?))
+                }
+            })
+        })
+        .collect()
 }
 
 #[derive(Default)]

@@ -140,11 +140,8 @@ impl Partnership {
     ) -> ApiResult<Balance> {
         let currency = crate::balances::types::currency(currency)?;
         let stats = self.stats_for(ctx, from, to).await?;
-        let db = &crate::graphql::context::state(ctx)?.db;
-        let b =
-            domain::balances::service::pair_balance(db, &self.model.member_id, &stats, currency)
-                .await?;
-        Ok(b.balance.into())
+        let home = self.home(ctx, &stats, currency.is_some()).await?;
+        Ok(stats.balance_in(currency, home.as_deref()).balance.into())
     }
 
     /// The pair's figures in each currency their referrals are in (a
@@ -156,10 +153,10 @@ impl Partnership {
         to: Option<Date>,
     ) -> ApiResult<Vec<CurrencyBalance>> {
         let stats = self.stats_for(ctx, from, to).await?;
-        let db = &crate::graphql::context::state(ctx)?.db;
-        let b = domain::balances::service::pair_balance(db, &self.model.member_id, &stats, None)
-            .await?;
-        Ok(b.by_currency
+        let home = self.home(ctx, &stats, false).await?;
+        Ok(stats
+            .balance_in(None, home.as_deref())
+            .by_currency
             .into_iter()
             .map(|(c, b)| CurrencyBalance::new(c, b))
             .collect())
@@ -167,6 +164,26 @@ impl Partnership {
 }
 
 impl Partnership {
+    /// The owner's home currency, when the figures need it (one batched
+    /// query for a whole page of partnerships).
+    async fn home(
+        &self,
+        ctx: &Context<'_>,
+        stats: &PairStats,
+        currency_given: bool,
+    ) -> ApiResult<Option<String>> {
+        if !stats.needs_home(currency_given) {
+            return Ok(None);
+        }
+        Ok(Some(
+            loaders(ctx)?
+                .home_currencies
+                .load_one(self.model.member_id.clone())
+                .await?
+                .unwrap_or_else(|| domain::balances::service::NO_CURRENCY.to_string()),
+        ))
+    }
+
     /// All-time figures come with the list; a period is asked for one
     /// partnership at a time, with its own query.
     async fn stats_for(

@@ -77,22 +77,39 @@ pub const NO_CURRENCY: &str = "XXX";
 /// The currency a member's figures are shown in by default: that of their
 /// longest-held active seat's group (else their latest seat's).
 pub async fn home_currency(db: &impl ConnectionTrait, member_id: &str) -> DomainResult<String> {
+    let mut homes = home_currencies(db, &[member_id.to_string()]).await?;
+    Ok(homes
+        .remove(member_id)
+        .unwrap_or_else(|| NO_CURRENCY.to_string()))
+}
+
+/// [`home_currency`] of several members in one query (members without any
+/// seat are left out: their home is [`NO_CURRENCY`]).
+pub async fn home_currencies(
+    db: &impl ConnectionTrait,
+    member_ids: &[String],
+) -> DomainResult<std::collections::HashMap<String, String>> {
     use entities::{group, membership};
     use sea_orm::QueryOrder;
-    let row: Option<(String, Option<chrono::NaiveDate>)> = membership::Entity::find()
+    let rows: Vec<(String, String)> = membership::Entity::find()
         .select_only()
+        .column(membership::Column::MemberId)
         .column(group::Column::Currency)
-        .column(membership::Column::LeftOn)
         .inner_join(group::Entity)
-        .filter(membership::Column::MemberId.eq(member_id))
+        .filter(membership::Column::MemberId.is_in(member_ids.iter().cloned()))
         .order_by_asc(membership::Column::LeftOn.is_not_null())
         .order_by_desc(membership::Column::LeftOn)
         .order_by_asc(membership::Column::JoinedOn)
         .order_by_asc(membership::Column::Id)
         .into_tuple()
-        .one(db)
+        .all(db)
         .await?;
-    Ok(row.map_or_else(|| NO_CURRENCY.to_string(), |(c, _)| c))
+    let mut out = std::collections::HashMap::new();
+    for (member, currency) in rows {
+        // Rows come best first: keep each member's first.
+        out.entry(member).or_insert(currency);
+    }
+    Ok(out)
 }
 
 /// A referral's currency is its group's; one with no group (an outside
@@ -430,45 +447,48 @@ pub async fn pair_stats(
     Ok(out)
 }
 
-/// A partnership's balance as a member's is shown: counts of every
-/// referral, values only in `currency` (default: the one currency the pair's
-/// referrals are in, else the owner's home currency), and each currency's
-/// figures. Asks the database only when the currency cannot be told from
-/// the figures themselves.
-pub async fn pair_balance(
-    db: &impl ConnectionTrait,
-    owner_id: &str,
-    stats: &PairStats,
-    currency: Option<String>,
-) -> DomainResult<MemberBalance> {
-    let needs_home = stats.by_currency.contains_key(&None)
-        || (currency.is_none() && stats.single_currency().is_none());
-    let home = if needs_home {
-        home_currency(db, owner_id).await?
-    } else {
-        stats.single_currency().unwrap_or(NO_CURRENCY).to_string()
-    };
-    let mut merged: std::collections::BTreeMap<String, Balance> = std::collections::BTreeMap::new();
-    for (c, b) in &stats.by_currency {
-        let e = merged
-            .entry(c.clone().unwrap_or_else(|| home.clone()))
-            .or_insert_with(|| Balance::new(0, 0, Money::ZERO, Money::ZERO));
-        e.given += b.given;
-        e.received += b.received;
-        e.given_value = Money::from_stored(e.given_value.stored() + b.given_value.stored());
-        e.received_value =
-            Money::from_stored(e.received_value.stored() + b.received_value.stored());
+impl PairStats {
+    /// Whether showing this pair's balance needs the owner's home currency:
+    /// some referral has no group, or no currency was asked for and the
+    /// pair's referrals are not all in one.
+    pub fn needs_home(&self, currency_given: bool) -> bool {
+        self.by_currency.contains_key(&None)
+            || (!currency_given && self.single_currency().is_none())
     }
-    let currency = currency.unwrap_or(home);
-    let in_currency = merged.get(&currency).copied();
-    Ok(MemberBalance {
-        balance: Balance::new(
-            stats.given,
-            stats.received,
-            in_currency.map_or(Money::ZERO, |b| b.given_value),
-            in_currency.map_or(Money::ZERO, |b| b.received_value),
-        ),
-        currency,
-        by_currency: merged.into_iter().collect(),
-    })
+
+    /// A partnership's balance as a member's is shown: counts of every
+    /// referral, values only in `currency` (default: the one currency the
+    /// pair's referrals are in, else the owner's `home` currency, which
+    /// [`PairStats::needs_home`] says when to look up), and each currency's
+    /// figures.
+    pub fn balance_in(&self, currency: Option<String>, home: Option<&str>) -> MemberBalance {
+        let home = home
+            .or(self.single_currency())
+            .unwrap_or(NO_CURRENCY)
+            .to_string();
+        let mut merged: std::collections::BTreeMap<String, Balance> =
+            std::collections::BTreeMap::new();
+        for (c, b) in &self.by_currency {
+            let e = merged
+                .entry(c.clone().unwrap_or_else(|| home.clone()))
+                .or_insert_with(|| Balance::new(0, 0, Money::ZERO, Money::ZERO));
+            e.given += b.given;
+            e.received += b.received;
+            e.given_value = Money::from_stored(e.given_value.stored() + b.given_value.stored());
+            e.received_value =
+                Money::from_stored(e.received_value.stored() + b.received_value.stored());
+        }
+        let currency = currency.unwrap_or(home);
+        let in_currency = merged.get(&currency).copied();
+        MemberBalance {
+            balance: Balance::new(
+                self.given,
+                self.received,
+                in_currency.map_or(Money::ZERO, |b| b.given_value),
+                in_currency.map_or(Money::ZERO, |b| b.received_value),
+            ),
+            currency,
+            by_currency: merged.into_iter().collect(),
+        }
+    }
 }

@@ -16,7 +16,7 @@ use crate::caller::Caller;
 use crate::ctx::Ctx;
 use crate::error::{DomainError, DomainResult};
 use crate::money::Money;
-use crate::reports::group_report::MAX_PERIOD_DAYS;
+use crate::reports::group_report::check_period;
 use crate::sql::{count_all, day_range, sum_if};
 use crate::validation::id;
 
@@ -141,7 +141,12 @@ pub async fn sources_report(
     let scope = match (member_id, group_id) {
         (Some(m), None) => {
             let m = id("memberId", m)?;
-            let allowed = m == me.id || me.is_admin || leads_member(db, &me.id, &m).await?;
+            let exists = entities::member::Entity::find_by_id(m.clone())
+                .one(db)
+                .await?
+                .is_some();
+            let allowed =
+                exists && (m == me.id || me.is_admin || leads_member(db, &me.id, &m).await?);
             if !allowed {
                 return Err(DomainError::not_found_at("memberId", "member"));
             }
@@ -168,15 +173,7 @@ pub async fn sources_report(
             ));
         }
     };
-    if from > to {
-        return Err(DomainError::bad_input("to", "to is before from"));
-    }
-    if (to - from).num_days() > MAX_PERIOD_DAYS {
-        return Err(DomainError::bad_input(
-            "to",
-            format!("a report covers at most {MAX_PERIOD_DAYS} days"),
-        ));
-    }
+    check_period(from, to)?;
     build(db, &scope, from, to).await
 }
 
@@ -237,6 +234,20 @@ fn in_currency(scope: &Scope) -> Option<SimpleExpr> {
     }
 }
 
+/// The covered referrals with the columns every breakdown is keyed by:
+/// giver kind, contact kind, channel, temperature, presence.
+fn keyed(scope: &Scope, from: NaiveDate, to: NaiveDate) -> sea_orm::Select<referral::Entity> {
+    referral::Entity::find()
+        .select_only()
+        .column_as(giver_kind(), "giver_kind")
+        .column(contact::Column::Kind)
+        .column(referral::Column::Channel)
+        .column(referral::Column::Temperature)
+        .column(referral::Column::MadeInAbsence)
+        .left_join(contact::Entity)
+        .filter(covered(scope, from, to))
+}
+
 type AggRow = (
     i32,
     Option<ContactKind>,
@@ -271,19 +282,11 @@ pub async fn build(
         },
         Expr::col((referral::Entity, referral::Column::ClosedValueE4)),
     );
-    let rows: Vec<AggRow> = referral::Entity::find()
-        .select_only()
-        .column_as(giver_kind(), "giver_kind")
-        .column(contact::Column::Kind)
-        .column(referral::Column::Channel)
-        .column(referral::Column::Temperature)
-        .column(referral::Column::MadeInAbsence)
+    let rows: Vec<AggRow> = keyed(scope, from, to)
         .column(referral::Column::Status)
         .column_as(count_all(), "n")
         .column_as(won_value, "value")
-        .left_join(contact::Entity)
         .left_join(group::Entity)
-        .filter(covered(scope, from, to))
         // By the output column's name: PostgreSQL does not match a repeated
         // CASE whose literals are bound as different parameters.
         .group_by(Expr::col(Alias::new("giver_kind")))
@@ -295,17 +298,9 @@ pub async fn build(
         .into_tuple()
         .all(db)
         .await?;
-    let wins: Vec<WinRow> = referral::Entity::find()
-        .select_only()
-        .column_as(giver_kind(), "giver_kind")
-        .column(contact::Column::Kind)
-        .column(referral::Column::Channel)
-        .column(referral::Column::Temperature)
-        .column(referral::Column::MadeInAbsence)
+    let wins: Vec<WinRow> = keyed(scope, from, to)
         .column(referral::Column::CreatedAt)
         .column(referral::Column::WonAt)
-        .left_join(contact::Entity)
-        .filter(covered(scope, from, to))
         .filter(referral::Column::Status.eq(ReferralStatus::Won))
         .into_tuple()
         .all(db)
@@ -333,8 +328,9 @@ pub async fn build(
     }
     for (giver, kind, channel, temperature, absent, created, won) in wins {
         // Whole days, rounded down; a win stamped before its creation
-        // (clock skew) counts as day 0.
-        let days = won.map_or(0, |w| Ord::max((w - created).num_days(), 0));
+        // (clock skew) counts as day 0, one without a date not at all.
+        let Some(won) = won else { continue };
+        let days = Ord::max((won - created).num_days(), 0);
         total.days_to_win.push(days);
         let source = SourceKind::of(giver, kind);
         for c in [

@@ -3,7 +3,7 @@
 //! contacts. Never suggested: a contact whose latest NPS is below 5, anyone
 //! asked within the re-ask delay, a member who joined the shared group
 //! under 30 days ago (or who no longer shares one). Promoters and partners
-//! the member has given to come first; within that, a score from NPS,
+//! the member has given to in the last year come first; within that, a score from NPS,
 //! reciprocity, tenure and earlier answers. Each suggestion says why.
 
 use std::collections::HashMap;
@@ -47,7 +47,7 @@ impl Candidate {
     fn first_tier(&self) -> bool {
         self.nps
             .is_some_and(|s| NpsClass::of(s) == NpsClass::Promoter)
-            || self.exchange.given_to > 0
+            || (self.partner_since.is_some() && self.exchange.given_to > 0)
     }
 
     fn score(&self) -> i64 {
@@ -112,10 +112,13 @@ impl Candidate {
                     format!("they said yes when you last asked ({})", r.asked_on)
                 }
                 Some(RequestResponse::NotNow) => {
-                    format!(
-                        "they said not now on {}; time to circle back",
-                        r.answered_on.unwrap_or(r.asked_on)
-                    )
+                    let on = r.answered_on.unwrap_or(r.asked_on);
+                    match r.circle_back_on {
+                        Some(back) if back > today => {
+                            format!("they said not now on {on}; circle back from {back}")
+                        }
+                        _ => format!("they said not now on {on}; time to circle back"),
+                    }
                 }
                 Some(RequestResponse::No) => {
                     format!("they said no when you last asked ({})", r.asked_on)

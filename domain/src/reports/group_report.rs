@@ -114,6 +114,12 @@ pub async fn check(
     caller.member()?;
     let group = crate::groups::service::find_group(&state.db, &group_id).await?;
     require_group_leader(&state.db, caller, &group.id).await?;
+    check_period(from, to)?;
+    Ok(group)
+}
+
+/// A report's period: `from` ≤ `to`, at most `MAX_PERIOD_DAYS` apart.
+pub fn check_period(from: NaiveDate, to: NaiveDate) -> DomainResult<()> {
     if from > to {
         return Err(DomainError::bad_input("to", "to is before from"));
     }
@@ -123,7 +129,7 @@ pub async fn check(
             format!("a report covers at most {MAX_PERIOD_DAYS} days"),
         ));
     }
-    Ok(group)
+    Ok(())
 }
 
 /// Per-member counts of referrals in the group made in a date window.

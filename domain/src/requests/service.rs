@@ -111,7 +111,10 @@ pub async fn latest_to(
         .filter(referral_request::Column::RequesterId.eq(requester))
         .filter(asked.filter());
     if let Some(at) = at_or_before {
-        q = q.filter(referral_request::Column::CreatedAt.lte(at));
+        // Attribution: the row is about to be marked answered.
+        q = q
+            .filter(referral_request::Column::CreatedAt.lte(at))
+            .lock_exclusive();
     }
     Ok(q.order_by_desc(referral_request::Column::CreatedAt)
         .order_by_desc(referral_request::Column::Id)
@@ -152,6 +155,13 @@ pub async fn request_referrals(
     let now = Utc::now();
     let today = now.date_naive();
     let txn = state.db.begin().await?;
+    // One request at a time per requester (PostgreSQL row lock; SQLite
+    // writes one at a time anyway), so two concurrent asks cannot both pass
+    // the re-ask check.
+    entities::member::Entity::find_by_id(me.id.clone())
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
     let reask_days = match &asked {
         Asked::Member(m) => {
             if *m == me.id {
@@ -186,6 +196,18 @@ pub async fn request_referrals(
             )));
         }
     }
+    // The new request replaces any earlier one still waiting: that one is
+    // no longer circled back to (and new referrals answer the new one).
+    referral_request::Entity::update_many()
+        .col_expr(
+            referral_request::Column::CircleBackOn,
+            sea_orm::sea_query::Expr::value(Option::<NaiveDate>::None),
+        )
+        .filter(referral_request::Column::RequesterId.eq(&me.id))
+        .filter(asked.filter())
+        .filter(referral_request::Column::CircleBackOn.is_not_null())
+        .exec(&txn)
+        .await?;
     let (to_member_id, to_contact_id) = match asked {
         Asked::Member(m) => (Some(m), None),
         Asked::Contact(c) => (None, Some(c)),
@@ -230,9 +252,23 @@ pub async fn record_response(
     let txn = state.db.begin().await?;
     let current = referral_request::Entity::find_by_id(request_id)
         .filter(referral_request::Column::RequesterId.eq(&me.id))
+        .lock_exclusive()
         .one(&txn)
         .await?
         .ok_or_else(|| DomainError::not_found_at("input.requestId", "referral request"))?;
+    // A referral answered it: that is a YES, whatever is recorded later
+    // (the reason may still be added).
+    let answered_by_referral = referral::Entity::find()
+        .filter(referral::Column::RequestId.eq(current.id.clone()))
+        .filter(referral::Column::Status.ne(entities::ReferralStatus::Withdrawn))
+        .count(&txn)
+        .await?
+        > 0;
+    if answered_by_referral && input.response != RequestResponse::Yes {
+        return Err(DomainError::Conflict(
+            "a referral already answered this request: it stands as YES".into(),
+        ));
+    }
     let circle_back_on = match input.response {
         RequestResponse::NotNow => {
             let days = match Asked::of(&current) {
@@ -245,10 +281,11 @@ pub async fn record_response(
         }
         RequestResponse::Yes | RequestResponse::No => None,
     };
+    let first_answer = current.answered_on.filter(|_| answered_by_referral);
     let mut active: referral_request::ActiveModel = current.into();
     active.response = Set(Some(input.response));
     active.reason = Set(reason);
-    active.answered_on = Set(Some(today));
+    active.answered_on = Set(Some(first_answer.unwrap_or(today)));
     active.circle_back_on = Set(circle_back_on);
     active.updated_at = Set(Utc::now());
     let row = active.update(&txn).await?;
@@ -309,7 +346,8 @@ pub async fn mark_answered(
     Ok(())
 }
 
-/// The referrals that answered each request, oldest first, in one query.
+/// The referrals that answered each request (withdrawn ones left out),
+/// oldest first, in one query.
 pub async fn answering_referrals(
     db: &impl ConnectionTrait,
     request_ids: &[String],
@@ -321,6 +359,7 @@ pub async fn answering_referrals(
     }
     let rows = referral::Entity::find()
         .filter(referral::Column::RequestId.is_in(request_ids.iter().cloned()))
+        .filter(referral::Column::Status.ne(entities::ReferralStatus::Withdrawn))
         .order_by_asc(referral::Column::CreatedAt)
         .order_by_asc(referral::Column::Id)
         .all(db)

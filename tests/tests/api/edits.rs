@@ -8,29 +8,10 @@ use serde_json::{Value, json};
 use crate::db_test;
 use crate::db_test_with;
 use crate::fixtures::{advance, chapter, give, give_vars, win};
-use crate::helpers::{PASSWORD, Person, TestApp, code, day, field};
+use crate::helpers::{PASSWORD, Person, TestApp, day, refused, s};
 use crate::partners::{ALL_SCOPES, firm, submit, token};
 
 // ---- helpers ----
-
-fn s(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("expected a string, got {v}"))
-        .to_string()
-}
-
-/// Asserts a response failed with `expected` (and `expected_field`, if given).
-#[track_caller]
-fn refused(resp: &Value, expected: &str, expected_field: Option<&str>, what: &str) {
-    assert!(
-        resp.get("errors").is_some(),
-        "{what}: expected {expected}, got {resp:#}"
-    );
-    assert_eq!(code(resp), expected, "{what}: {resp:#}");
-    if let Some(f) = expected_field {
-        assert_eq!(field(resp), f, "{what}: {resp:#}");
-    }
-}
 
 fn months_from_today(n: u32) -> chrono::NaiveDate {
     chrono::Utc::now()

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use api::settings::Settings;
 use api::startup::Application;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +117,7 @@ async fn postgres_template(admin_url: &str) -> &'static str {
     TEMPLATE
         .get_or_init(|| async {
             let name = format!("rx_template_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(admin_url)
+            let admin = connect_plain(admin_url)
                 .await
                 .expect("connect to test PostgreSQL");
             admin
@@ -125,7 +125,7 @@ async fn postgres_template(admin_url: &str) -> &'static str {
                 .await
                 .expect("create the template database");
             admin.close().await.ok();
-            let db = Database::connect(&with_database(admin_url, &name))
+            let db = connect_plain(&with_database(admin_url, &name))
                 .await
                 .expect("connect to the template database");
             <migration::Migrator as migration::MigratorTrait>::up(&db, None)
@@ -146,7 +146,7 @@ async fn drop_database(database_url: &str) {
     let Some((_, name)) = database_url.rsplit_once('/') else {
         return;
     };
-    if let Ok(admin) = Database::connect(&admin_url).await {
+    if let Ok(admin) = connect_plain(&admin_url).await {
         let _ = admin
             .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .await;
@@ -185,7 +185,7 @@ async fn database_for(backend: Backend) -> Option<(String, Option<tempfile::Temp
             };
             let template = postgres_template(&admin_url).await;
             let name = format!("rx_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(&admin_url)
+            let admin = connect_plain(&admin_url)
                 .await
                 .expect("connect to test PostgreSQL");
             // A copy of the migrated template: no per-test migration run.
@@ -222,9 +222,7 @@ impl TestApp {
         let mut settings = Settings::for_database(&database_url);
         settings.jwt_secret = secrecy::SecretString::from(JWT_SECRET);
         configure(&mut settings);
-        let db = Database::connect(&database_url)
-            .await
-            .expect("test connection");
+        let db = connect_plain(&database_url).await.expect("test connection");
         Some(Self::start(settings, db, dir).await)
     }
 
@@ -527,5 +525,36 @@ impl TestApp {
         self.seat(admin, &group, &leader.id, "LEADER", &day(-60))
             .await;
         (group, leader)
+    }
+}
+
+/// A connection without sqlx's idle reaper, as the server's (see
+/// `api::db::connect`: sqlx 0.9.0's reaper can spin a worker for good).
+pub async fn connect_plain(url: impl Into<String>) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let mut options = sea_orm::ConnectOptions::new(url.into());
+    options
+        .idle_timeout(None::<std::time::Duration>)
+        .max_lifetime(None::<std::time::Duration>)
+        .sqlx_logging(false);
+    sea_orm::Database::connect(options).await
+}
+
+/// A JSON string's text (panics on anything else).
+pub fn s(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+        .to_string()
+}
+
+/// Asserts a response failed with `expected` (and `expected_field`, if given).
+#[track_caller]
+pub fn refused(resp: &Value, expected: &str, expected_field: Option<&str>, what: &str) {
+    assert!(
+        resp.get("errors").is_some(),
+        "{what}: expected {expected}, got {resp:#}"
+    );
+    assert_eq!(code(resp), expected, "{what}: {resp:#}");
+    if let Some(f) = expected_field {
+        assert_eq!(field(resp), f, "{what}: {resp:#}");
     }
 }

@@ -11,6 +11,7 @@ mod contract;
 mod edits;
 mod groups;
 mod http;
+mod insights;
 mod meetings;
 mod partners;
 mod partnerships;
