@@ -32,7 +32,61 @@ pub struct Settings {
     pub workers: usize,
     /// Partner firms: rate limits and webhook delivery.
     pub partners: PartnerSettings,
+    /// What one GraphQL document may ask for, measured before validation.
+    pub document_limits: DocumentLimits,
+    /// Longest a GraphQL request may run before it is stopped (its
+    /// transaction, if any, rolled back), in milliseconds.
+    pub request_timeout_ms: u64,
 }
+
+/// The limits on one GraphQL document, fragments expanded (see
+/// `graphql::guard`). Defaults follow the usual hardening guidance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentLimits {
+    /// Lexical tokens in the document text (`RX_MAX_TOKENS`).
+    pub tokens: usize,
+    /// Field nesting (`RX_MAX_DEPTH`).
+    pub depth: usize,
+    /// Fields selected (`RX_MAX_FIELDS`).
+    pub fields: u64,
+    /// Aliased fields (`RX_MAX_ALIASES`).
+    pub aliases: u64,
+    /// Directives written (`RX_MAX_DIRECTIVES`).
+    pub directives: usize,
+}
+
+impl Default for DocumentLimits {
+    fn default() -> DocumentLimits {
+        DocumentLimits {
+            tokens: 1_000,
+            depth: 10,
+            fields: 1_000,
+            aliases: 30,
+            directives: 50,
+        }
+    }
+}
+
+impl DocumentLimits {
+    fn from_env() -> anyhow::Result<DocumentLimits> {
+        let d = DocumentLimits::default();
+        let limits = DocumentLimits {
+            tokens: env_number("RX_MAX_TOKENS", d.tokens)?,
+            depth: env_number("RX_MAX_DEPTH", d.depth)?,
+            fields: env_number("RX_MAX_FIELDS", d.fields)?,
+            aliases: env_number("RX_MAX_ALIASES", d.aliases)?,
+            directives: env_number("RX_MAX_DIRECTIVES", d.directives)?,
+        };
+        anyhow::ensure!(
+            limits.tokens >= 1 && limits.depth >= 1 && limits.fields >= 1,
+            "RX_MAX_TOKENS, RX_MAX_DEPTH and RX_MAX_FIELDS must be at least 1"
+        );
+        Ok(limits)
+    }
+}
+
+/// A request runs at most 30 seconds unless `RX_REQUEST_TIMEOUT_MS` says otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
 
 /// Rate limits and webhook delivery (see README, "Partner firms").
 #[derive(Debug, Clone)]
@@ -159,6 +213,14 @@ impl Settings {
             report_link_ttl_secs: report_link_ttl()?,
             workers,
             partners: PartnerSettings::from_env(environment == Environment::Production)?,
+            document_limits: DocumentLimits::from_env()?,
+            request_timeout_ms: match env_number(
+                "RX_REQUEST_TIMEOUT_MS",
+                DEFAULT_REQUEST_TIMEOUT_MS,
+            )? {
+                0 => anyhow::bail!("RX_REQUEST_TIMEOUT_MS must be at least 1"),
+                ms => ms,
+            },
         })
     }
 
@@ -177,6 +239,8 @@ impl Settings {
             report_link_ttl_secs: DEFAULT_REPORT_LINK_TTL_SECS,
             workers: 2,
             partners: PartnerSettings::for_tests(),
+            document_limits: DocumentLimits::default(),
+            request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
         }
     }
 

@@ -109,7 +109,10 @@ impl Application {
 }
 
 fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
-    let schema = web::Data::new(graphql::build_schema(state.settings.is_production()));
+    let schema = web::Data::new(graphql::build_schema(
+        state.settings.is_production(),
+        state.settings.document_limits,
+    ));
     let workers = state.settings.workers;
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
@@ -161,5 +164,5 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Keeps the schema type in the public API for tests and tools.
 pub fn schema(production: bool) -> AppSchema {
-    graphql::build_schema(production)
+    graphql::build_schema(production, crate::settings::DocumentLimits::default())
 }

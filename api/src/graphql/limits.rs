@@ -1,19 +1,22 @@
-//! Guards against abusive documents beyond async-graphql's depth and
-//! complexity limits: too many aliases (alias amplification) and too many
-//! fields in one document.
+//! Guards against abusive documents beyond async-graphql's own limits: the
+//! document's size and shape are measured by `guard` before async-graphql
+//! parses or validates anything (fragments expanded, each once), so no
+//! document, however shaped, costs more than a pass over its text.
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Request, ServerError, ServerResult, Variables};
 
-pub const MAX_DEPTH: usize = 12;
+use super::guard::{self, Limits, TooMuch};
+
+/// async-graphql's complexity limit (each field costs 1, lists more).
 pub const MAX_COMPLEXITY: usize = 5_000;
-pub const MAX_ALIASES: usize = 30;
-pub const MAX_FIELDS: usize = 1_000;
 
-pub struct DocumentLimits;
+pub struct DocumentLimits(pub Limits);
 
 /// Marks a WebSocket session: only subscriptions run there. Queries and
 /// mutations go over HTTP, where the caller's session and rate limits are
@@ -22,44 +25,50 @@ pub struct WebSocketSession;
 
 impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension)
+        Arc::new(DocumentLimitsExtension(self.0))
     }
 }
 
-struct DocumentLimitsExtension;
+struct DocumentLimitsExtension(Limits);
 
-#[derive(Default)]
-struct Tally {
-    aliases: usize,
-    fields: usize,
-}
-
-fn walk(set: &SelectionSet, tally: &mut Tally) {
-    for item in &set.items {
-        match &item.node {
-            Selection::Field(field) => {
-                tally.fields += 1;
-                if field.node.alias.is_some() {
-                    tally.aliases += 1;
-                }
-                walk(&field.node.selection_set.node, tally);
-            }
-            Selection::InlineFragment(fragment) => walk(&fragment.node.selection_set.node, tally),
-            Selection::FragmentSpread(_) => {}
-        }
-    }
-}
-
-fn refused(message: String) -> ServerError {
+fn refused(message: String, limit: Option<&str>) -> ServerError {
     let mut err = ServerError::new(message, None);
     let mut ext = async_graphql::ErrorExtensionValues::default();
     ext.set("code", "BAD_USER_INPUT");
+    ext.set("field", "query");
+    if let Some(limit) = limit {
+        ext.set("limit", limit);
+    }
     err.extensions = Some(ext);
     err
 }
 
+fn too_much(TooMuch(message, limit): TooMuch) -> ServerError {
+    refused(message, Some(limit))
+}
+
 #[async_trait::async_trait]
 impl Extension for DocumentLimitsExtension {
+    /// Measures the document before anything else reads it — async-graphql's
+    /// own depth and directive checks run while parsing and expand every
+    /// fragment spread without memo — and hands the parsed document on, so
+    /// it is parsed once.
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        // The text first, before anything (persisted queries included)
+        // parses it; then the document, once later extensions have had
+        // their say (a persisted query's document comes from its hash).
+        guard::scan(&request.query, &self.0).map_err(too_much)?;
+        let mut request = next.run(ctx, request).await?;
+        let document = request.parsed_query()?;
+        guard::measure(document, &self.0).map_err(too_much)?;
+        Ok(request)
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -73,26 +82,10 @@ impl Extension for DocumentLimitsExtension {
                 op.node.ty != async_graphql::parser::types::OperationType::Subscription
             })
         {
-            return Err(refused("only subscriptions are served over /graphql/ws; send queries and mutations over HTTP".into()));
-        }
-        let mut tally = Tally::default();
-        for (_, operation) in document.operations.iter() {
-            walk(&operation.node.selection_set.node, &mut tally);
-        }
-        for fragment in document.fragments.values() {
-            walk(&fragment.node.selection_set.node, &mut tally);
-        }
-        if tally.aliases > MAX_ALIASES {
-            return Err(refused(format!(
-                "the document has {} aliases; at most {MAX_ALIASES} are allowed",
-                tally.aliases
-            )));
-        }
-        if tally.fields > MAX_FIELDS {
-            return Err(refused(format!(
-                "the document selects {} fields; at most {MAX_FIELDS} are allowed",
-                tally.fields
-            )));
+            return Err(refused(
+                "only subscriptions are served over /graphql/ws; send queries and mutations over HTTP".into(),
+                None,
+            ));
         }
         Ok(document)
     }

@@ -5,6 +5,7 @@
 pub mod connection;
 pub mod context;
 pub mod enums;
+pub mod guard;
 pub mod guards;
 pub mod limits;
 pub mod loaders;
@@ -72,17 +73,19 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 /// Persisted-query cache size (documents kept by hash).
 const APQ_CACHE: usize = 1024;
 
-pub fn build_schema(production: bool) -> AppSchema {
+pub fn build_schema(production: bool, document: guard::Limits) -> AppSchema {
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
     )
-    .limit_depth(limits::MAX_DEPTH)
+    // async-graphql's own checks stay as a second line; `guard` (in the
+    // extension) is what bounds the work and answers first.
+    .limit_depth(document.depth + 2)
     .limit_complexity(limits::MAX_COMPLEXITY)
     .limit_recursive_depth(32)
     .limit_directives(8)
-    .extension(limits::DocumentLimits)
+    .extension(limits::DocumentLimits(document))
     .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE)))
     .register_output_type::<node::Node>();
     if production {
@@ -93,7 +96,7 @@ pub fn build_schema(production: bool) -> AppSchema {
 
 /// The SDL as committed in `schema.graphql`: sorted, so diffs are stable.
 pub fn sdl() -> String {
-    build_schema(false).sdl_with_options(
+    build_schema(false, guard::Limits::default()).sdl_with_options(
         SDLExportOptions::new()
             .sorted_fields()
             .sorted_arguments()

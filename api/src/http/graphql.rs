@@ -182,7 +182,7 @@ pub async fn graphql_get(
             );
         }
     };
-    if is_mutation(&request) {
+    if is_mutation(&request, &state.settings.document_limits) {
         let mut resp = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             &ApiError::bad_input("query", "mutations must be sent with POST"),
@@ -194,7 +194,11 @@ pub async fn graphql_get(
     execute(caller, request, media, &state, &schema).await
 }
 
-fn is_mutation(request: &async_graphql::Request) -> bool {
+fn is_mutation(request: &async_graphql::Request, limits: &crate::settings::DocumentLimits) -> bool {
+    // Too big to parse here: execution refuses it with the reason.
+    if crate::graphql::guard::scan(&request.query, limits).is_err() {
+        return false;
+    }
     let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
         return false;
     };
@@ -230,8 +234,29 @@ async fn execute(
         .data(state.clone())
         .data(caller)
         .data(Loaders::new(&state.ctx.db));
-    let response = schema.execute(request).await;
-    respond(response, media)
+    // An overall deadline: a request stopped here drops its future, so an
+    // open transaction rolls back and nothing it was writing is kept.
+    let deadline = std::time::Duration::from_millis(state.settings.request_timeout_ms);
+    match tokio::time::timeout(deadline, schema.execute(request)).await {
+        Ok(response) => respond(response, media),
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = state.settings.request_timeout_ms,
+                "GraphQL request stopped at its deadline"
+            );
+            // INTERNAL (the spec's code for the server's own failures), with
+            // a message that says what happened and nothing more.
+            HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE)
+                .content_type(JSON)
+                .json(serde_json::json!({ "errors": [{
+                    "message": format!(
+                        "the request took longer than {} ms and was stopped; nothing it was writing was kept",
+                        state.settings.request_timeout_ms
+                    ),
+                    "extensions": { "code": "INTERNAL" },
+                }] }))
+        }
+    }
 }
 
 /// Adds a code to errors raised before our resolvers ran (parsing,

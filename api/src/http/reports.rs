@@ -114,6 +114,17 @@ pub async fn group_report_csv(
     }
 }
 
+/// Text a spreadsheet would run as a formula (a cell starting with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return) gets a leading apostrophe, so
+/// it opens as text (OWASP's advice for CSV injection). Members choose
+/// their own names and professions.
+pub fn spreadsheet_safe(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
 /// One header row, then one row per member, quoted as RFC 4180 requires.
 pub fn render(report: &Report) -> Result<Vec<u8>, ApiError> {
     let mut writer = ::csv::Writer::from_writer(Vec::new());
@@ -123,8 +134,8 @@ pub fn render(report: &Report) -> Result<Vec<u8>, ApiError> {
         writer
             .write_record([
                 r.member.id.clone(),
-                r.member.name.clone(),
-                r.member.profession.clone(),
+                spreadsheet_safe(&r.member.name),
+                spreadsheet_safe(&r.member.profession),
                 r.given.to_string(),
                 r.given_inside_group.to_string(),
                 r.given_outside.to_string(),
@@ -150,4 +161,19 @@ pub fn render(report: &Report) -> Result<Vec<u8>, ApiError> {
     writer
         .into_inner()
         .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formulas_open_as_text() {
+        for risky in ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_safe(risky), format!("'{risky}"));
+        }
+        for plain in ["Ada Lovelace", "O'Brien", "", "1-2-1 coach"] {
+            assert_eq!(spreadsheet_safe(plain), plain);
+        }
+    }
 }

@@ -10,6 +10,7 @@ mod contacts;
 mod contract;
 mod edits;
 mod groups;
+mod hardening;
 mod http;
 mod insights;
 mod meetings;

@@ -1,0 +1,317 @@
+//! No request, however it is shaped, may hold a worker for long: hostile
+//! documents are measured (fragments expanded) and refused before
+//! async-graphql validates them, while other clients are served.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::db_test_with;
+use crate::helpers::{TestApp, operations};
+
+/// `{ ...F0 }` where each of `levels` fragments spreads the next `width` times.
+fn fan_out(levels: usize, width: usize) -> String {
+    let mut doc = String::from("{ ...F0 }\n");
+    for l in 0..levels {
+        let body = if l + 1 == levels {
+            "__typename".to_string()
+        } else {
+            vec![format!("...F{}", l + 1); width].join(" ")
+        };
+        doc.push_str(&format!("fragment F{l} on Query {{ {body} }}\n"));
+    }
+    doc
+}
+
+/// Hostile documents and the limit each one passes.
+fn hostile() -> Vec<(&'static str, String, &'static str)> {
+    let aliases: String = (0..40).map(|i| format!("a{i}: __typename ")).collect();
+    vec![
+        // The measured hole: 9 fragments, each spreading the next 10 times.
+        ("fragment fan-out 10 x 9", fan_out(9, 10), "fields"),
+        ("fragment fan-out 5 x 12", fan_out(12, 5), "fields"),
+        ("fragment fan-out 2 x 40", fan_out(40, 2), "fields"),
+        (
+            "fragment cycle",
+            "{ ...A } fragment A on Query { __typename ...B } fragment B on Query { ...A }"
+                .to_string(),
+            "cycle",
+        ),
+        (
+            "deep inline fragments",
+            format!(
+                "{{ me {} __typename {} }}",
+                "... on Member { memberships { group { ".repeat(5),
+                "} } }".repeat(5)
+            ),
+            "depth",
+        ),
+        (
+            "field flood",
+            format!("{{ {} }}", "__typename ".repeat(5_000)),
+            "tokens",
+        ),
+        (
+            "directive flood",
+            format!("{{ {} }}", "__typename @include(if: true) ".repeat(60)),
+            "directives",
+        ),
+        ("alias flood", format!("{{ {aliases} }}"), "aliases"),
+        (
+            "introspection nesting",
+            format!(
+                "{{ __schema {{ types {} name {} }} }}",
+                "{ fields { type { ofType ".repeat(4),
+                "} } }".repeat(4)
+            ),
+            "depth",
+        ),
+        (
+            "bracket nesting",
+            format!("{{ me {}", "{ ".repeat(20_000)),
+            "depth",
+        ),
+    ]
+}
+
+async fn post(app: &TestApp, token: Option<&str>, query: &str) -> Value {
+    app.gql(token, query, json!({})).await
+}
+
+db_test!(
+    hostile_documents_are_refused_before_validation,
+    |app: TestApp| async move {
+        for (what, doc, limit) in hostile() {
+            let started = Instant::now();
+            let r = post(&app, None, &doc).await;
+            let took = started.elapsed();
+            let err = &r["errors"][0];
+            assert_eq!(err["extensions"]["code"], "BAD_USER_INPUT", "{what}: {r:#}");
+            assert_eq!(err["extensions"]["limit"], limit, "{what}: {r:#}");
+            assert_eq!(err["extensions"]["field"], "query", "{what}");
+            assert!(r.get("data").is_none() || r["data"].is_null(), "{what}");
+            // Generous for a loaded 2-core machine: the real figure is well
+            // under 100 ms (see the guard's unit tests and the README).
+            assert!(took < Duration::from_secs(2), "{what} took {took:?}");
+        }
+        // Through a persisted query (whose extension parses the text
+        // itself): measured the same, and the hash never serves it later.
+        use sha2::Digest;
+        let doc = fan_out(9, 10);
+        let ext = json!({ "persistedQuery": { "version": 1,
+            "sha256Hash": hex::encode(sha2::Sha256::digest(doc.as_bytes())) } });
+        for body in [
+            json!({ "query": doc, "extensions": ext }),
+            json!({ "extensions": ext }),
+        ] {
+            let r: Value = app
+                .client
+                .post(app.url("/graphql"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(r["errors"][0]["extensions"]["limit"], "fields", "{r:#}");
+        }
+        // The server is still up and answers.
+        let r = post(&app, None, "{ __typename }").await;
+        assert_eq!(r["data"]["__typename"], "Query");
+    }
+);
+
+db_test!(
+    every_contract_operation_fits_the_document_limits,
+    |app: TestApp| async move {
+        // Sent without variables: they fail later (missing variables), but
+        // never on the guard's limits.
+        for (name, doc) in operations() {
+            let r = post(&app, None, doc).await;
+            let limited = r["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|e| !e["extensions"]["limit"].is_null());
+            assert!(limited.is_none(), "{name} passes a document limit: {r:#}");
+        }
+    }
+);
+
+db_test!(
+    others_are_served_while_hostile_documents_are_in_flight,
+    |app: TestApp| async move {
+        let (token, _) = app.register("ivy@example.com", "Ivy Ortiz", "Notary").await;
+        let hostile = fan_out(9, 10);
+        let mut flood = Vec::new();
+        for _ in 0..8 {
+            let client = app.client.clone();
+            let url = app.url("/graphql");
+            let body = json!({ "query": hostile });
+            flood.push(tokio::spawn(async move {
+                for _ in 0..5 {
+                    let _ = client.post(&url).json(&body).send().await;
+                }
+            }));
+        }
+        let started = Instant::now();
+        let me = app.ok(Some(&token), "Me", json!({})).await;
+        let took = started.elapsed();
+        assert_eq!(me["me"]["name"], "Ivy Ortiz");
+        assert!(
+            took < Duration::from_secs(1),
+            "Me took {took:?} under the flood"
+        );
+        for f in flood {
+            f.await.unwrap();
+        }
+    }
+);
+
+db_test_with!(
+    document_limits_are_settings,
+    |s: &mut api::settings::Settings| {
+        s.document_limits.aliases = 2;
+        s.document_limits.depth = 3;
+    },
+    |app: TestApp| async move {
+        let r = post(&app, None, "{ a: __typename b: __typename }").await;
+        assert_eq!(r["data"]["a"], "Query", "{r:#}");
+        let r = post(&app, None, "{ a: __typename b: __typename c: __typename }").await;
+        assert_eq!(r["errors"][0]["extensions"]["limit"], "aliases", "{r:#}");
+        let r = post(&app, None, "{ __schema { types { fields { name } } } }").await;
+        assert_eq!(r["errors"][0]["extensions"]["limit"], "depth", "{r:#}");
+    }
+);
+
+db_test_with!(
+    a_request_past_its_deadline_is_stopped,
+    |s: &mut api::settings::Settings| {
+        s.request_timeout_ms = 1;
+    },
+    |app: TestApp| async move {
+        // Registering hashes a password (tens of milliseconds): past a 1 ms
+        // deadline, so it is stopped, and nothing was written.
+        let before = app.count("members").await;
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({
+                "query": crate::helpers::operation("Register"),
+                "variables": { "input": { "email": "slow@example.com", "password": "a long enough password",
+                                          "name": "Slow Sam", "profession": "Baker" } },
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 503);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "INTERNAL",
+            "{body:#}"
+        );
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("took longer than 1 ms"),
+            "{body:#}"
+        );
+        // The hash finishes on the blocking pool; give it time, then check
+        // that the stopped request wrote nothing.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(app.count("members").await, before);
+    }
+);
+
+db_test_with!(
+    production_mode_hides_the_ide_and_introspection,
+    |s: &mut api::settings::Settings| {
+        s.environment = api::settings::Environment::Production;
+    },
+    |app: TestApp| async move {
+        let page = app
+            .client
+            .get(app.url("/graphql"))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 404, "no GraphiQL in production");
+        // Introspection answers nothing (async-graphql nulls the fields).
+        let r = post(&app, None, "{ __schema { types { name } } }").await;
+        assert!(r["data"]["__schema"].is_null(), "no introspection: {r:#}");
+        assert!(!r.to_string().contains("Member"), "{r:#}");
+        let r = post(
+            &app,
+            None,
+            "{ __type(name: \"Member\") { name fields { name } } }",
+        )
+        .await;
+        assert!(r["data"]["__type"].is_null(), "no introspection: {r:#}");
+        assert!(!r.to_string().contains("email"), "{r:#}");
+        // Ordinary queries still work.
+        let r = post(&app, None, "{ __typename }").await;
+        assert_eq!(r["data"]["__typename"], "Query", "{r:#}");
+    }
+);
+
+db_test!(csv_cells_never_run_as_formulas, |app: TestApp| async move {
+    let c = app.chapter(&[]).await;
+    let risky = [
+        (
+            "=HYPERLINK(\"http://x.example\",\"x\")",
+            "+cmd|' /C calc'!A0",
+        ),
+        ("@SUM(1+1)", "-2+3"),
+    ];
+    for (i, (name, profession)) in risky.iter().enumerate() {
+        let (_, id) = app
+            .register(&format!("risky{i}@example.com"), name, profession)
+            .await;
+        app.seat(
+            &c.leader.token,
+            &c.group,
+            &id,
+            "MEMBER",
+            &crate::helpers::day(-10),
+        )
+        .await;
+    }
+    let body = app
+        .client
+        .get(app.url(&format!(
+            "/reports/groups/{}.csv?from={}&to={}",
+            c.group,
+            crate::helpers::day(-30),
+            crate::helpers::day(0)
+        )))
+        .bearer_auth(&c.leader.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let cells: Vec<(String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[1].to_string(), r[2].to_string())
+        })
+        .collect();
+    for (name, profession) in risky {
+        assert!(
+            cells.contains(&(format!("'{name}"), format!("'{profession}"))),
+            "{name} / {profession} neutralised in {cells:?}"
+        );
+    }
+    // Ordinary names are untouched.
+    assert!(
+        cells.contains(&("Lea".to_string(), "Banker".to_string())),
+        "{cells:?}"
+    );
+});
