@@ -335,8 +335,19 @@ db_test!(
         app.ok(Some(&genuine), "Me", json!({})).await;
         assert_eq!(claims["sub"], json!(member_id));
 
+        let other_algorithm = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret),
+        )
+        .unwrap();
         let cases = vec![
             ("wrong secret", wrong_secret),
+            ("another algorithm (HS512, same secret)", other_algorithm),
+            (
+                "a string exp",
+                variant("exp", json!((now + 3600).to_string())),
+            ),
             ("alg none", alg_none),
             ("tampered", tampered),
             ("garbage", "not.a.jwt".to_string()),

@@ -315,3 +315,102 @@ db_test!(csv_cells_never_run_as_formulas, |app: TestApp| async move {
         "{cells:?}"
     );
 });
+
+/// Sends a raw HTTP/1.1 request and returns the response's status code.
+async fn raw_status(app: &TestApp, head: &str, chunks: &[Vec<u8>]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The server may answer (and close) before the body is all sent.
+    let _ = stream.write_all(head.as_bytes()).await;
+    for chunk in chunks {
+        if stream.write_all(chunk).await.is_err() {
+            break;
+        }
+    }
+    let mut buf = vec![0u8; 1024];
+    let mut got = Vec::new();
+    while !got.windows(2).any(|w| w == b"\r\n") {
+        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    let line = String::from_utf8_lossy(&got);
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {line:?}"))
+}
+
+db_test!(
+    malformed_requests_get_4xx_never_500,
+    |app: TestApp| async move {
+        let post_raw = |body: Vec<u8>, accept: &'static str| {
+            app.client
+                .post(app.url("/graphql"))
+                .header("content-type", "application/json")
+                .header("accept", accept)
+                .body(body)
+                .send()
+        };
+        let gql = "application/graphql-response+json";
+        let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+            (
+                "a JSON batch",
+                br#"[{"query":"{ __typename }"}]"#.to_vec(),
+                400,
+            ),
+            (
+                "malformed JSON",
+                br#"{"query": "{ __typename }""#.to_vec(),
+                400,
+            ),
+            (
+                "invalid UTF-8",
+                b"{\"query\": \"{ \xff\xfe }\"}".to_vec(),
+                400,
+            ),
+            ("no query", br#"{"variables": {}}"#.to_vec(), 400),
+            (
+                "unknown operation name",
+                br#"{"query": "query A { __typename }", "operationName": "B"}"#.to_vec(),
+                400,
+            ),
+            (
+                "a syntax error",
+                br#"{"query": "{ __typename"}"#.to_vec(),
+                400,
+            ),
+            (
+                "variables of the wrong type",
+                br#"{"query": "query($f: Int) { __typename }", "variables": {"f": "x"}}"#.to_vec(),
+                400,
+            ),
+        ];
+        for (what, body, status) in cases {
+            let resp = post_raw(body, gql).await.unwrap();
+            assert_eq!(resp.status().as_u16(), status, "{what}");
+            let r: Value = resp.json().await.unwrap();
+            assert_eq!(
+                r["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+                "{what}: {r:#}"
+            );
+        }
+
+        // A body with no Content-Length is cut at the cap while it is read.
+        let head = "POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+                    Transfer-Encoding: chunked\r\n\r\n";
+        let mut chunks = vec![b"10000\r\n".to_vec()];
+        let mut piece = vec![b' '; 0x10000];
+        piece.extend_from_slice(b"\r\n");
+        for _ in 0..6 {
+            chunks.push(piece.clone());
+            chunks.push(b"10000\r\n".to_vec());
+        }
+        assert_eq!(raw_status(&app, head, &chunks).await, 413);
+        // The server is still up.
+        let r = post(&app, None, "{ __typename }").await;
+        assert_eq!(r["data"]["__typename"], "Query");
+    }
+);
