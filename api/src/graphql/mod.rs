@@ -89,7 +89,8 @@ pub fn build_schema(production: bool, document: guard::Limits) -> AppSchema {
     .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE)))
     .register_output_type::<node::Node>();
     if production {
-        builder = builder.disable_introspection();
+        // Neither the schema nor near-miss field names ("did you mean…").
+        builder = builder.disable_introspection().disable_suggestions();
     }
     builder.finish()
 }

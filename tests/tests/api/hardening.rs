@@ -252,6 +252,11 @@ db_test_with!(
         .await;
         assert!(r["data"]["__type"].is_null(), "no introspection: {r:#}");
         assert!(!r.to_string().contains("email"), "{r:#}");
+        // No near-miss suggestions either.
+        let r = post(&app, None, "{ myContactz { totalCount } }").await;
+        let message = r["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{r:#}");
+        assert!(!message.contains("Did you mean"), "{r:#}");
         // Ordinary queries still work.
         let r = post(&app, None, "{ __typename }").await;
         assert_eq!(r["data"]["__typename"], "Query", "{r:#}");
@@ -412,5 +417,55 @@ db_test!(
         // The server is still up.
         let r = post(&app, None, "{ __typename }").await;
         assert_eq!(r["data"]["__typename"], "Query");
+    }
+);
+
+db_test!(
+    a_database_failure_leaks_nothing,
+    |app: TestApp| async move {
+        use sea_orm::ConnectionTrait;
+        let (token, _) = app.register("lia@example.com", "Lia Berg", "Cooper").await;
+        // In development, suggestions help: the same query names the field.
+        let r = post(&app, Some(&token), "{ myContactz { totalCount } }").await;
+        assert!(
+            r["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Did you mean"),
+            "{r:#}"
+        );
+        // Break the database under the server: a table it reads is gone.
+        let drop = match app.db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => "DROP TABLE referral_requests CASCADE",
+            _ => "DROP TABLE referral_requests",
+        };
+        app.db.execute_unprepared(drop).await.unwrap();
+        let due = app.op(Some(&token), "DueRequests", json!({})).await;
+        let answer = app
+            .op(
+                Some(&token),
+                "RecordRequestResponse",
+                json!({ "input": { "requestId": "00000000-0000-0000-0000-000000000000",
+                                   "response": "YES" } }),
+            )
+            .await;
+        for r in [due, answer] {
+            let err = &r["errors"][0];
+            assert_eq!(err["extensions"]["code"], "INTERNAL", "{r:#}");
+            assert_eq!(err["message"], "internal error", "{r:#}");
+            let text = r.to_string().to_lowercase();
+            for leak in [
+                "select",
+                "table",
+                "referral_requests",
+                "sqlite",
+                "postgres",
+                "relation",
+                ".rs",
+                "/work",
+            ] {
+                assert!(!text.contains(leak), "{leak} leaked: {r:#}");
+            }
+        }
     }
 );
