@@ -23,6 +23,30 @@ pub const MAX_ENDPOINTS_PER_FIRM: u64 = 5;
 const URL_MAX: usize = 2000;
 const SECRET_PREFIX: &str = "rxwh_";
 
+/// Loopback, private, link-local, unspecified, broadcast and multicast
+/// addresses (and IPv4-mapped IPv6 ones, which could hide any of those):
+/// what a webhook may not reach unless private targets are allowed.
+pub fn is_internal_ip(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(ip) => {
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+                || ip.is_multicast()
+        }
+        std::net::IpAddr::V6(ip) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || ip.is_multicast()
+                || ip.is_unique_local()
+                || ip.is_unicast_link_local()
+                || ip.to_ipv4_mapped().is_some()
+        }
+    }
+}
+
 /// An http(s) URL without credentials; loopback, private and link-local
 /// hosts only when the settings allow them (tests, development).
 pub fn validate_url(field: &str, raw: &str, allow_private: bool) -> DomainResult<String> {
@@ -50,22 +74,8 @@ pub fn validate_url(field: &str, raw: &str, allow_private: bool) -> DomainResult
                 let d = d.to_ascii_lowercase();
                 d == "localhost" || d.ends_with(".localhost") || d.ends_with(".internal")
             }
-            url::Host::Ipv4(ip) => {
-                ip.is_loopback()
-                    || ip.is_private()
-                    || ip.is_link_local()
-                    || ip.is_unspecified()
-                    || ip.is_broadcast()
-                    || ip.is_multicast()
-            }
-            url::Host::Ipv6(ip) => {
-                ip.is_loopback()
-                    || ip.is_unspecified()
-                    || ip.is_multicast()
-                    || ip.is_unique_local()
-                    || ip.is_unicast_link_local()
-                    || ip.to_ipv4_mapped().is_some()
-            }
+            url::Host::Ipv4(ip) => is_internal_ip(ip.into()),
+            url::Host::Ipv6(ip) => is_internal_ip(ip.into()),
         };
         if internal {
             return Err(bad(

@@ -61,12 +61,8 @@ struct Worker {
     settings: WebhookConfig,
 }
 
-pub fn spawn(
-    db: DatabaseConnection,
-    settings: WebhookConfig,
-    mut wake: broadcast::Receiver<ReferralNotice>,
-) -> anyhow::Result<WorkerHandle> {
-    let client = reqwest::Client::builder()
+fn client_builder(settings: &WebhookConfig) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
         .timeout(Duration::from_millis(settings.timeout_ms))
         // A redirect could lead the request to a host the URL check refused.
         .redirect(reqwest::redirect::Policy::none())
@@ -74,7 +70,53 @@ pub fn spawn(
             "referral-exchange-webhooks/",
             env!("CARGO_PKG_VERSION")
         ))
-        .build()?;
+}
+
+/// Where a delivery may connect, decided when it is sent: the URL's host is
+/// resolved here and every address checked, and the connection goes to the
+/// checked addresses (a name cannot resolve to a public address for the
+/// check and a private one for the connection). `Ok(None)`: use the shared
+/// client (an IP literal already checked, or private targets allowed).
+async fn pinned_addresses(
+    url: &str,
+    allow_private: bool,
+) -> Result<Option<(String, Vec<std::net::SocketAddr>)>, String> {
+    if allow_private {
+        return Ok(None);
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|_| "the URL no longer parses".to_string())?;
+    let refused = || "refused: the host is a loopback, private or internal address".to_string();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    match parsed.host() {
+        Some(url::Host::Ipv4(ip)) if super::service::is_internal_ip(ip.into()) => Err(refused()),
+        Some(url::Host::Ipv6(ip)) if super::service::is_internal_ip(ip.into()) => Err(refused()),
+        Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => Ok(None),
+        Some(url::Host::Domain(name)) => {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((name, port))
+                .await
+                .map_err(|_| format!("could not resolve {name}"))?
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("could not resolve {name}"));
+            }
+            if addrs.iter().any(|a| super::service::is_internal_ip(a.ip())) {
+                return Err(
+                    "refused: the host resolves to a loopback, private or internal address"
+                        .to_string(),
+                );
+            }
+            Ok(Some((name.to_string(), addrs)))
+        }
+        None => Err("the URL names no host".to_string()),
+    }
+}
+
+pub fn spawn(
+    db: DatabaseConnection,
+    settings: WebhookConfig,
+    mut wake: broadcast::Receiver<ReferralNotice>,
+) -> anyhow::Result<WorkerHandle> {
+    let client = client_builder(&settings).build()?;
     let (shutdown, mut stopped) = watch::channel(false);
     let poll = Duration::from_millis(settings.poll_ms);
     let worker = Worker {
@@ -219,8 +261,34 @@ impl Worker {
                 };
             }
         };
-        let result = self
-            .client
+        let pinned =
+            match pinned_addresses(&endpoint.url, self.settings.allow_private_targets).await {
+                Ok(p) => p,
+                Err(why) => {
+                    return Outcome {
+                        status_code: None,
+                        error: Some(why),
+                        duration_ms: 0,
+                    };
+                }
+            };
+        let client = match pinned {
+            None => self.client.clone(),
+            Some((host, addrs)) => match client_builder(&self.settings)
+                .resolve_to_addrs(&host, &addrs)
+                .build()
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    return Outcome {
+                        status_code: None,
+                        error: Some(format!("could not prepare the connection: {e}")),
+                        duration_ms: 0,
+                    };
+                }
+            },
+        };
+        let result = client
             .post(&endpoint.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(signing::SIGNATURE_HEADER, signature)

@@ -256,6 +256,14 @@ impl TestApp {
         Self::start(self.settings, self.db, self._dir).await
     }
 
+    /// Stops the server and starts a new one on the same database with
+    /// adjusted settings, as a redeploy with a changed configuration would.
+    pub async fn restart_with(mut self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        self.handle.stop().await;
+        configure(&mut self.settings);
+        Self::start(self.settings, self.db, self._dir).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

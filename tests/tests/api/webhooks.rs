@@ -550,3 +550,52 @@ db_test_with!(
         );
     }
 );
+
+db_test!(
+    targets_are_checked_again_when_sending,
+    |app: TestApp| async move {
+        // Registered while private targets were allowed (a development
+        // set-up), then the server is redeployed without them: each try
+        // resolves the host again and refuses loopback, by name and by IP.
+        let c = chapter(&app, 1).await;
+        let firm_id = firm(&app, &c, "Harbour Bank").await;
+        let partner = token(&app, &c.leader.token, &firm_id, ALL_SCOPES).await;
+        let receiver = Receiver::start(&[200; 10]).await;
+        let by_ip = receiver.url();
+        let by_name = by_ip.replace("127.0.0.1", "localhost");
+        assert_ne!(by_ip, by_name);
+        register(&app, &c.leader.token, &firm_id, &by_ip).await;
+        register(&app, &c.leader.token, &firm_id, &by_name).await;
+        let leader = c.leader.token.clone();
+        let app = app
+            .restart_with(|s| {
+                s.partners.webhook_allow_private_targets = false;
+                s.partners.webhook_max_attempts = 1;
+            })
+            .await;
+        submit(&app, &partner, &c.members[0].id, "private-1").await;
+        let log = settled(&app, &leader, &firm_id, 2).await;
+        let errors: Vec<String> = log["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                assert_eq!(e["node"]["status"], "FAILED", "{e:#}");
+                e["node"]["attempts"][0]["error"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert!(
+            errors.iter().any(|e| e.contains("resolves to a loopback")),
+            "by name: {errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("the host is a loopback")),
+            "by IP: {errors:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(receiver.requests().is_empty(), "nothing reached the target");
+    }
+);
