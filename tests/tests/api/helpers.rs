@@ -264,6 +264,29 @@ impl TestApp {
         Self::start(self.settings, self.db, self._dir).await
     }
 
+    /// Signs in as the seeded demo chapter's leader (with the sign-in
+    /// `seed-demo` prints); returns the access token and the group's id.
+    pub async fn demo_leader(&self) -> (String, String) {
+        let session = self
+            .ok(
+                None,
+                "SignIn",
+                json!({ "email": api::cli::DEMO_LEADER_EMAIL, "password": api::cli::DEMO_PASSWORD }),
+            )
+            .await;
+        let token = session["signIn"]["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let me = self.ok(Some(&token), "Me", json!({})).await;
+        assert_eq!(me["me"]["memberships"][0]["role"], "LEADER");
+        let group = me["me"]["memberships"][0]["group"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (token, group)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -135,23 +135,7 @@ async fn demo_leader(app: &TestApp) -> (String, String) {
     api::cli::seed_demo(&app.settings.database_url)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
-    let session = app
-        .ok(
-            None,
-            "SignIn",
-            json!({ "email": api::cli::DEMO_LEADER_EMAIL, "password": api::cli::DEMO_PASSWORD }),
-        )
-        .await;
-    let token = session["signIn"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let me = app.ok(Some(&token), "Me", json!({})).await;
-    let group = me["me"]["memberships"][0]["group"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (token, group)
+    app.demo_leader().await
 }
 
 async fn link(app: &TestApp, token: &str, group: &str, from: &str, to: &str) -> Value {

@@ -810,23 +810,7 @@ db_test!(
         }
 
         // The printed sign-in works, and the leader's report has something in every section.
-        let session = app
-            .ok(
-                None,
-                "SignIn",
-                json!({ "email": api::cli::DEMO_LEADER_EMAIL, "password": api::cli::DEMO_PASSWORD }),
-            )
-            .await;
-        let token = session["signIn"]["accessToken"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let me = app.ok(Some(&token), "Me", json!({})).await;
-        let group = me["me"]["memberships"][0]["group"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        assert_eq!(me["me"]["memberships"][0]["role"], "LEADER");
+        let (token, group) = app.demo_leader().await;
         let report = app
             .ok(
                 Some(&token),
