@@ -86,6 +86,28 @@ pub fn leads_member_with_seats(
         })
 }
 
+/// Whether the caller may read a member's own figures as their leader:
+/// admins always; members through an active leader's seat in a group where
+/// the member sits. Two queries, whatever the number of groups.
+pub async fn leads_member(
+    db: &impl ConnectionTrait,
+    caller: &MemberCaller,
+    member_id: &str,
+) -> DomainResult<bool> {
+    if caller.is_admin {
+        return Ok(true);
+    }
+    let seats = |id: &str| {
+        membership::Entity::find()
+            .filter(membership::Column::MemberId.eq(id))
+            .filter(membership::Column::LeftOn.is_null())
+            .all(db)
+    };
+    let mine = seats(&caller.id).await?;
+    let theirs = seats(member_id).await?;
+    Ok(leads_member_with_seats(caller, &mine, &theirs))
+}
+
 /// Admins, or active leaders of `group_id`; everyone else is `FORBIDDEN`.
 pub async fn require_group_leader(
     db: &impl ConnectionTrait,

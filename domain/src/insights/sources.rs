@@ -145,8 +145,7 @@ pub async fn sources_report(
                 .one(db)
                 .await?
                 .is_some();
-            let allowed =
-                exists && (m == me.id || me.is_admin || leads_member(db, &me.id, &m).await?);
+            let allowed = exists && (m == me.id || crate::access::leads_member(db, me, &m).await?);
             if !allowed {
                 return Err(DomainError::not_found_at("memberId", "member"));
             }
@@ -175,17 +174,6 @@ pub async fn sources_report(
     };
     check_period(from, to)?;
     build(db, &scope, from, to).await
-}
-
-/// Whether `leader` leads a group in which `member` holds an active seat.
-async fn leads_member(db: &impl ConnectionTrait, leader: &str, member: &str) -> DomainResult<bool> {
-    let theirs = crate::access::active_group_ids(db, member).await?;
-    for g in theirs {
-        if crate::access::leads_group(db, leader, &g).await? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// 0 for a member giver, 1 for a firm, 2 for a contact.

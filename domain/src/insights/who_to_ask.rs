@@ -301,7 +301,7 @@ pub async fn who_to_ask(
             .then(b.score().cmp(&a.score()))
             .then(b.exchange.given_to.cmp(&a.exchange.given_to))
             .then(a.name.cmp(&b.name))
-            .then(format!("{ka:?}").cmp(&format!("{kb:?}")))
+            .then(ka.cmp(kb))
     });
     Ok(ranked
         .into_iter()

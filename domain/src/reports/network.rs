@@ -59,20 +59,10 @@ pub async fn network_report(
         .one(db)
         .await?
         .ok_or_else(|| DomainError::not_found("member"))?;
-    if !(me.is_admin || me.id == subject.id) {
-        let theirs = crate::access::active_group_ids(db, &subject.id).await?;
-        let mut leads = false;
-        for g in &theirs {
-            if crate::access::leads_group(db, &me.id, g).await? {
-                leads = true;
-                break;
-            }
-        }
-        if !leads {
-            return Err(DomainError::Forbidden(
-                "only the member and the leaders of their groups may read this report".into(),
-            ));
-        }
+    if me.id != subject.id && !crate::access::leads_member(db, me, &subject.id).await? {
+        return Err(DomainError::Forbidden(
+            "only the member and the leaders of their groups may read this report".into(),
+        ));
     }
     if from > to {
         return Err(DomainError::bad_input("to", "to is before from"));

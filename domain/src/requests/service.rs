@@ -27,7 +27,7 @@ pub const UNANSWERED_CIRCLE_BACK_DAYS: i64 = 14;
 pub const MIN_NPS_TO_ASK: i32 = 5;
 
 /// The person a request is addressed to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Asked {
     Member(String),
     Contact(String),
