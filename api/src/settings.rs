@@ -37,6 +37,61 @@ pub struct Settings {
     /// Longest a GraphQL request may run before it is stopped (its
     /// transaction, if any, rolled back), in milliseconds.
     pub request_timeout_ms: u64,
+    /// Limits on each `/graphql/ws` connection.
+    pub websocket: WebSocketLimits,
+}
+
+/// What one WebSocket connection may hold (see `http::ws`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebSocketLimits {
+    /// Largest message (frame, or continuation frames together), in bytes
+    /// (`RX_WS_MAX_MESSAGE_BYTES`); a larger one closes the socket (1009).
+    pub max_message_bytes: usize,
+    /// Subscriptions running at once on one socket
+    /// (`RX_WS_MAX_SUBSCRIPTIONS`); another is refused with RATE_LIMITED.
+    pub max_subscriptions: usize,
+    /// Time from opening to an accepted `connection_init`, in milliseconds
+    /// (`RX_WS_INIT_TIMEOUT_MS`); then the socket closes (4408).
+    pub init_timeout_ms: u64,
+    /// A socket that sends nothing, not even a pong to the server's pings,
+    /// for this long is closed, in milliseconds (`RX_WS_IDLE_TIMEOUT_MS`).
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for WebSocketLimits {
+    fn default() -> WebSocketLimits {
+        WebSocketLimits {
+            max_message_bytes: 64 * 1024,
+            max_subscriptions: 20,
+            init_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+        }
+    }
+}
+
+impl WebSocketLimits {
+    fn from_env() -> anyhow::Result<WebSocketLimits> {
+        let d = WebSocketLimits::default();
+        let limits = WebSocketLimits {
+            max_message_bytes: env_number("RX_WS_MAX_MESSAGE_BYTES", d.max_message_bytes)?,
+            max_subscriptions: env_number("RX_WS_MAX_SUBSCRIPTIONS", d.max_subscriptions)?,
+            init_timeout_ms: env_number("RX_WS_INIT_TIMEOUT_MS", d.init_timeout_ms)?,
+            idle_timeout_ms: env_number("RX_WS_IDLE_TIMEOUT_MS", d.idle_timeout_ms)?,
+        };
+        anyhow::ensure!(
+            limits.max_message_bytes >= 1_024,
+            "RX_WS_MAX_MESSAGE_BYTES must be at least 1024"
+        );
+        anyhow::ensure!(
+            limits.max_subscriptions >= 1,
+            "RX_WS_MAX_SUBSCRIPTIONS must be at least 1"
+        );
+        anyhow::ensure!(
+            limits.init_timeout_ms >= 100 && limits.idle_timeout_ms >= 1_000,
+            "RX_WS_INIT_TIMEOUT_MS must be at least 100 and RX_WS_IDLE_TIMEOUT_MS at least 1000"
+        );
+        Ok(limits)
+    }
 }
 
 /// The limits on one GraphQL document, fragments expanded (see
@@ -221,6 +276,7 @@ impl Settings {
                 0 => anyhow::bail!("RX_REQUEST_TIMEOUT_MS must be at least 1"),
                 ms => ms,
             },
+            websocket: WebSocketLimits::from_env()?,
         })
     }
 
@@ -241,6 +297,7 @@ impl Settings {
             partners: PartnerSettings::for_tests(),
             document_limits: DocumentLimits::default(),
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
+            websocket: WebSocketLimits::default(),
         }
     }
 

@@ -272,3 +272,214 @@ db_test!(socket_refusals_name_their_code, |app: TestApp| async move {
         "FORBIDDEN: API tokens cannot use member operations"
     );
 });
+
+/// The close frame the server ends with: (code, reason). Pings and other
+/// frames before it are skipped.
+async fn close_frame(socket: &mut Socket) -> (u16, String) {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("the server closes in time")
+            .expect("a frame before the end of the stream")
+            .expect("a readable frame");
+        if let Message::Close(frame) = msg {
+            let frame = frame.expect("a close frame with a code");
+            return (u16::from(frame.code), frame.reason.to_string());
+        }
+    }
+}
+
+fn small_sockets(s: &mut api::settings::Settings) {
+    s.websocket.max_subscriptions = 2;
+    s.websocket.max_message_bytes = 2_048;
+}
+
+crate::db_test_with!(
+    each_socket_holds_a_bounded_number_of_subscriptions,
+    small_sockets,
+    |app: TestApp| async move {
+        let c = chapter(&app, 2).await;
+        let (giver, receiver) = (&c.members[0], &c.members[1]);
+        let mut rx = connect(&app, Some(&receiver.token)).await;
+        assert_eq!(next_json(&mut rx).await.unwrap()["type"], "connection_ack");
+        subscribe(&mut rx, "1", &operation("ReferralReceived")).await;
+        subscribe(&mut rx, "2", &operation("ReferralReceived")).await;
+        // A third is refused by id, and the socket stays open.
+        subscribe(&mut rx, "3", &operation("ReferralReceived")).await;
+        let refused = next_json(&mut rx).await.expect("an answer for 3");
+        assert_eq!(refused["type"], "error", "{refused}");
+        assert_eq!(refused["id"], "3");
+        assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
+        assert_eq!(
+            refused["payload"][0]["message"],
+            "at most 2 subscriptions may run on one connection; complete one first"
+        );
+        // Completing one frees its place: the next subscription runs and hears.
+        rx.send(Message::Text(
+            json!({ "id": "1", "type": "complete" }).to_string(),
+        ))
+        .await
+        .unwrap();
+        let done = next_json(&mut rx).await.expect("complete for 1");
+        assert_eq!(
+            (done["type"].as_str(), done["id"].as_str()),
+            (Some("complete"), Some("1"))
+        );
+        subscribe(&mut rx, "4", &operation("ReferralReceived")).await;
+        let id = give(&app, giver, &receiver.id).await;
+        let mut heard = Vec::new();
+        for _ in 0..2 {
+            let push = next_json(&mut rx).await.expect("a push");
+            assert_eq!(push["type"], "next", "{push}");
+            assert_eq!(push["payload"]["data"]["referralReceived"]["id"], json!(id));
+            heard.push(push["id"].as_str().unwrap().to_string());
+        }
+        heard.sort();
+        assert_eq!(heard, ["2", "4"]);
+        // Reusing a running id breaks the protocol: the socket closes (4409).
+        subscribe(&mut rx, "2", &operation("ReferralReceived")).await;
+        assert_eq!(
+            close_frame(&mut rx).await,
+            (4409, "Subscriber for 2 already exists".to_string())
+        );
+        // Other sockets of the same member are not affected.
+        let mut again = connect(&app, Some(&receiver.token)).await;
+        assert_eq!(
+            next_json(&mut again).await.unwrap()["type"],
+            "connection_ack"
+        );
+    }
+);
+
+crate::db_test_with!(
+    oversized_messages_close_the_socket,
+    small_sockets,
+    |app: TestApp| async move {
+        use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+        let c = chapter(&app, 1).await;
+        let member = &c.members[0];
+        let padding = " ".repeat(3_000);
+        // One frame over the cap.
+        let mut one = connect(&app, Some(&member.token)).await;
+        assert_eq!(next_json(&mut one).await.unwrap()["type"], "connection_ack");
+        let query = format!("subscription {{ referralReceived {{ id }} }}{padding}");
+        one.send(Message::Text(
+            json!({ "id": "big", "type": "subscribe", "payload": { "query": query } }).to_string(),
+        ))
+        .await
+        .unwrap();
+        let (code, reason) = close_frame(&mut one).await;
+        assert_eq!(code, 1009);
+        assert_eq!(
+            reason,
+            "BAD_USER_INPUT: a message may be at most 2048 bytes"
+        );
+        // Frames under the cap whose message is over it, sent as continuations.
+        let mut split = connect(&app, Some(&member.token)).await;
+        assert_eq!(
+            next_json(&mut split).await.unwrap()["type"],
+            "connection_ack"
+        );
+        let half = vec![b' '; 1_500];
+        split
+            .send(Message::Frame(Frame::message(
+                half.clone(),
+                OpCode::Data(Data::Text),
+                false,
+            )))
+            .await
+            .unwrap();
+        split
+            .send(Message::Frame(Frame::message(
+                half,
+                OpCode::Data(Data::Continue),
+                true,
+            )))
+            .await
+            .unwrap();
+        assert_eq!(close_frame(&mut split).await.0, 1009);
+        // A message under the cap is served as usual.
+        let mut fine = connect(&app, Some(&member.token)).await;
+        assert_eq!(
+            next_json(&mut fine).await.unwrap()["type"],
+            "connection_ack"
+        );
+        subscribe(&mut fine, "ok", &operation("ReferralReceived")).await;
+        let quiet = tokio::time::timeout(Duration::from_millis(300), fine.next()).await;
+        assert!(quiet.is_err(), "nothing to say yet: {quiet:?}");
+    }
+);
+
+crate::db_test_with!(
+    sockets_close_when_the_token_expires,
+    |s: &mut api::settings::Settings| {
+        s.access_token_ttl_secs = 2;
+        s.websocket.init_timeout_ms = 500;
+        s.websocket.idle_timeout_ms = 1_000;
+    },
+    |app: TestApp| async move {
+        chapter(&app, 1).await;
+        // Tokens last two seconds here: each socket signs in just before.
+        let sign_in = || async {
+            let fresh = app
+                .ok(
+                    None,
+                    "SignIn",
+                    json!({ "email": "member.0@example.com", "password": crate::helpers::PASSWORD }),
+                )
+                .await;
+            fresh["signIn"]["accessToken"].as_str().unwrap().to_string()
+        };
+        // Closed when the token expires, with the code a client reconnects on.
+        let token = sign_in().await;
+        let started = std::time::Instant::now();
+        let mut socket = connect(&app, Some(&token)).await;
+        assert_eq!(
+            next_json(&mut socket).await.unwrap()["type"],
+            "connection_ack"
+        );
+        subscribe(&mut socket, "1", &operation("ReferralReceived")).await;
+        // Keep answering the server's pings (reading does) until the close.
+        let (code, reason) = close_frame(&mut socket).await;
+        assert_eq!(code, 4401);
+        assert_eq!(
+            reason,
+            "UNAUTHENTICATED: the access token has expired; reconnect with a new one"
+        );
+        let lasted = started.elapsed();
+        assert!(
+            lasted > Duration::from_millis(900) && lasted < Duration::from_secs(4),
+            "closed {lasted:?} after opening"
+        );
+
+        // A socket that never sends connection_init is closed (4408).
+        let url = app.base.replace("http://", "ws://") + "/graphql/ws";
+        let mut request = url.clone().into_client_request().unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (mut silent, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        assert_eq!(close_frame(&mut silent).await.0, 4408);
+
+        // A client that stops reading (so never answers a ping) is let go.
+        let token = sign_in().await;
+        let mut idle = connect(&app, Some(&token)).await;
+        assert_eq!(
+            next_json(&mut idle).await.unwrap()["type"],
+            "connection_ack"
+        );
+        tokio::time::sleep(Duration::from_millis(1_600)).await;
+        assert_eq!(close_frame(&mut idle).await.0, 1001);
+
+        // No subprotocol: refused before the upgrade.
+        let mut bare = url.into_client_request().unwrap();
+        bare.headers_mut().remove("Sec-WebSocket-Protocol");
+        let refused = tokio_tungstenite::connect_async(bare).await;
+        assert!(
+            refused.is_err(),
+            "upgrade without a subprotocol: {refused:?}"
+        );
+    }
+);
