@@ -6,6 +6,7 @@ mod helpers;
 mod absences;
 mod accounts;
 mod asks;
+mod concurrency;
 mod contacts;
 mod contract;
 mod edits;
