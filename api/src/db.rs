@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 pub fn is_sqlite(url: &str) -> bool {
@@ -52,16 +53,97 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .idle_timeout(None::<Duration>)
         .max_lifetime(None::<Duration>)
         .acquire_timeout(Duration::from_secs(30))
-        .sqlx_logging(false);
-    let db = Database::connect(options).await?;
-    if is_sqlite(url) {
-        use sea_orm::ConnectionTrait;
-        db.execute_unprepared(
-            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-        )
-        .await?;
+        .sqlx_logging(false)
+        // Set on every connection the pool opens, not once: a reconnect
+        // must not come back with weaker settings. WAL lets readers run
+        // beside the writer; FULL syncs the WAL at each commit, so an
+        // acknowledged write survives a crash or power loss.
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5))
+        });
+    Ok(Database::connect(options).await?)
+}
+
+/// What the database promises about a commit it has acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Durability {
+    /// Settings that could lose acknowledged commits in a crash, each as
+    /// `name = value` with the reason.
+    pub weak: Vec<String>,
+}
+
+/// Reads the durability settings the server relies on: SQLite's journal
+/// mode (WAL) and `synchronous` (FULL or EXTRA); PostgreSQL's
+/// `synchronous_commit` (not `off`) and `fsync` (on).
+pub async fn durability(db: &DatabaseConnection) -> anyhow::Result<Durability> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = db.get_database_backend();
+    let read = |sql: &'static str| {
+        let statement = Statement::from_string(backend, sql.to_string());
+        async move {
+            let row = db
+                .query_one_raw(statement)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("{sql} returned nothing"))?;
+            // PRAGMA synchronous answers a number, the others text.
+            let value = match row.try_get_by_index::<String>(0) {
+                Ok(text) => text,
+                Err(_) => row.try_get_by_index::<i64>(0)?.to_string(),
+            };
+            anyhow::Ok(value.to_ascii_lowercase())
+        }
+    };
+    let mut weak = Vec::new();
+    if backend == sea_orm::DatabaseBackend::Sqlite {
+        let journal = read("PRAGMA journal_mode").await?;
+        if journal != "wal" {
+            weak.push(format!(
+                "SQLite journal_mode = {journal} (WAL expected: an in-memory or unsupported file system?)"
+            ));
+        }
+        let synchronous = read("PRAGMA synchronous").await?;
+        if !matches!(synchronous.as_str(), "2" | "3") {
+            weak.push(format!(
+                "SQLite synchronous = {synchronous} (FULL expected: commits would not be synced)"
+            ));
+        }
+    } else {
+        let commit = read("SHOW synchronous_commit").await?;
+        if commit == "off" {
+            weak.push(
+                "PostgreSQL synchronous_commit = off (an acknowledged commit can be lost in a crash)"
+                    .into(),
+            );
+        }
+        let fsync = read("SHOW fsync").await?;
+        if fsync != "on" {
+            weak.push(format!(
+                "PostgreSQL fsync = {fsync} (a crash can lose or corrupt committed data)"
+            ));
+        }
     }
-    Ok(db)
+    Ok(Durability { weak })
+}
+
+/// Refuses to serve on settings that could lose acknowledged writes, unless
+/// `allow_weak` (`RX_ALLOW_WEAK_DURABILITY=1`) says the operator accepts it.
+pub async fn check_durability(db: &DatabaseConnection, allow_weak: bool) -> anyhow::Result<()> {
+    let found = durability(db).await?;
+    if found.weak.is_empty() {
+        return Ok(());
+    }
+    let list = found.weak.join("; ");
+    if allow_weak {
+        tracing::warn!(settings = %list, "running with weak durability (RX_ALLOW_WEAK_DURABILITY=1)");
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "refusing to start: {list}. Fix the database settings, or set RX_ALLOW_WEAK_DURABILITY=1 to accept the risk"
+        )
+    }
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {

@@ -39,6 +39,9 @@ pub struct Settings {
     pub request_timeout_ms: u64,
     /// Limits on each `/graphql/ws` connection.
     pub websocket: WebSocketLimits,
+    /// Serve even when the database could lose acknowledged commits in a
+    /// crash (`RX_ALLOW_WEAK_DURABILITY=1`); refused at start otherwise.
+    pub allow_weak_durability: bool,
 }
 
 /// What one WebSocket connection may hold (see `http::ws`).
@@ -193,6 +196,14 @@ impl PartnerSettings {
     }
 }
 
+fn env_flag(name: &str) -> anyhow::Result<bool> {
+    match std::env::var(name).ok().as_deref().map(str::trim) {
+        None | Some("") | Some("0") | Some("false") => Ok(false),
+        Some("1") | Some("true") => Ok(true),
+        Some(other) => anyhow::bail!("{name} must be 1 or 0, not {other:?}"),
+    }
+}
+
 fn env_number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => v
@@ -277,6 +288,7 @@ impl Settings {
                 ms => ms,
             },
             websocket: WebSocketLimits::from_env()?,
+            allow_weak_durability: env_flag("RX_ALLOW_WEAK_DURABILITY")?,
         })
     }
 
@@ -298,6 +310,7 @@ impl Settings {
             document_limits: DocumentLimits::default(),
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             websocket: WebSocketLimits::default(),
+            allow_weak_durability: false,
         }
     }
 

@@ -45,6 +45,7 @@ impl Application {
     /// server and starts the webhook worker.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let mut db = crate::db::connect(&settings.database_url).await?;
+        crate::db::check_durability(&db, settings.allow_weak_durability).await?;
         crate::db::migrate(&db).await?;
         // The worker's polling is not request work: it uses a connection
         // cloned before instrumentation, so it does not skew the counter.

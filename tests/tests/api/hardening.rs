@@ -469,3 +469,66 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    weak_durability_is_refused_unless_allowed,
+    |app: TestApp| async move {
+        use api::settings::Settings;
+        use api::startup::Application;
+        use sea_orm::ConnectionTrait;
+        // The whole app lives to the end (its temp dir holds the database).
+        let app = app;
+        let url = app.settings.database_url.clone();
+        let strict = Settings::for_database(&url);
+        assert!(!strict.allow_weak_durability, "strict by default");
+        let found = api::db::durability(&api::db::connect(&url).await.unwrap())
+            .await
+            .unwrap();
+        if url.starts_with("sqlite:") {
+            // A file database as the server opens it: WAL and FULL sync.
+            assert_eq!(found.weak, Vec::<String>::new());
+            assert!(Application::build(strict).await.is_ok());
+            // An in-memory database keeps its journal in memory: refused,
+            // unless the operator says otherwise.
+            let memory = Settings::for_database("sqlite::memory:");
+            let refused = Application::build(memory.clone())
+                .await
+                .err()
+                .expect("refused");
+            let message = refused.to_string();
+            assert!(
+                message.starts_with("refusing to start: SQLite journal_mode = memory")
+                    && message.ends_with("set RX_ALLOW_WEAK_DURABILITY=1 to accept the risk"),
+                "{message}"
+            );
+            let mut allowed = memory;
+            allowed.allow_weak_durability = true;
+            assert!(Application::build(allowed).await.is_ok());
+        } else {
+            // The throwaway test cluster trades durability for speed.
+            assert_eq!(found.weak.len(), 2, "{:?}", found.weak);
+            let refused = Application::build(strict).await.err().expect("refused");
+            let message = refused.to_string();
+            assert!(
+                message.contains("PostgreSQL synchronous_commit = off")
+                    && message.contains("PostgreSQL fsync = off"),
+                "{message}"
+            );
+            // synchronous_commit is the database's to set; fsync the server's.
+            let (_, name) = url.rsplit_once('/').unwrap();
+            app.db
+                .execute_unprepared(&format!(
+                    "ALTER DATABASE {name} SET synchronous_commit = on"
+                ))
+                .await
+                .unwrap();
+            let found = api::db::durability(&api::db::connect(&url).await.unwrap())
+                .await
+                .unwrap();
+            assert_eq!(
+                found.weak,
+                ["PostgreSQL fsync = off (a crash can lose or corrupt committed data)"]
+            );
+        }
+    }
+);

@@ -168,7 +168,7 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
 }
 
-async fn database_for(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {
+pub async fn database_for(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -221,6 +221,9 @@ impl TestApp {
         }
         let mut settings = Settings::for_database(&database_url);
         settings.jwt_secret = secrecy::SecretString::from(JWT_SECRET);
+        // The throwaway test cluster runs with fsync and synchronous_commit
+        // off for speed (scripts/with-postgres); SQLite tests run as shipped.
+        settings.allow_weak_durability = matches!(backend, Backend::Postgres);
         configure(&mut settings);
         let db = connect_plain(&database_url).await.expect("test connection");
         Some(Self::start(settings, db, dir).await)
