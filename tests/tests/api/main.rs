@@ -10,6 +10,7 @@ mod concurrency;
 mod contacts;
 mod contract;
 mod edits;
+mod fuzz;
 mod groups;
 mod hardening;
 mod http;
