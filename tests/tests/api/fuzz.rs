@@ -6,7 +6,7 @@
 //! never with a 5xx, and keeps serving.
 //!
 //! Deterministic: the seed is printed; `RX_FUZZ_SEED` replays a run and
-//! `RX_FUZZ_CASES` makes it longer (default 600 per database).
+//! `RX_FUZZ_CASES` makes it longer (default 2,000 per database).
 
 use futures_util::StreamExt;
 use futures_util::stream;
