@@ -6,6 +6,7 @@ mod helpers;
 mod absences;
 mod accounts;
 mod asks;
+mod authz;
 mod concurrency;
 mod contacts;
 mod contract;
