@@ -30,6 +30,20 @@ pub async fn is_active_member(
     Ok(active_seat(db, member_id, group_id).await?.is_some())
 }
 
+/// Whether the member holds or ever held a seat in the group.
+pub async fn ever_sat_in(
+    db: &impl ConnectionTrait,
+    member_id: &str,
+    group_id: &str,
+) -> DomainResult<bool> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::MemberId.eq(member_id))
+        .filter(membership::Column::GroupId.eq(group_id))
+        .count(db)
+        .await?
+        > 0)
+}
+
 pub async fn leads_group(
     db: &impl ConnectionTrait,
     member_id: &str,

@@ -250,7 +250,7 @@ impl Member {
         let db = &state(ctx)?.db;
         domain::groups::service::find_group(db, &group_id).await?;
         Ok(
-            domain::rewards::service::progress(db, &self.0.id, &group_id)
+            domain::rewards::service::progress_seen_by(db, caller(ctx), &self.0.id, &group_id)
                 .await?
                 .into(),
         )

@@ -257,6 +257,26 @@ pub async fn award_tiers(
     Ok(awarded)
 }
 
+/// `member_id`'s standing on a group's ladder as `caller` may see it: the
+/// member themself while they hold or once held a seat there (awards stay
+/// theirs after they leave), or an admin. The ladder is the group's, so no
+/// one else learns its rewards this way.
+pub async fn progress_seen_by(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    member_id: &str,
+    group_id: &str,
+) -> DomainResult<RewardProgress> {
+    let me = caller.member()?;
+    let own = me.id == member_id && crate::access::ever_sat_in(db, member_id, group_id).await?;
+    if !(me.is_admin || own) {
+        return Err(DomainError::Forbidden(
+            "you have no seat in this group".into(),
+        ));
+    }
+    progress(db, member_id, group_id).await
+}
+
 /// A member's standing on a group's ladder: won referrals given there, the
 /// next tier to reach, and the awards made, oldest first.
 pub async fn progress(

@@ -142,3 +142,38 @@ db_test!(setting_the_ladder, |app: TestApp| async move {
         assert_eq!(code(&resp), expected, "{resp:#}");
     }
 });
+
+db_test!(
+    progress_is_for_members_of_the_group,
+    |app: TestApp| async move {
+        let c = app.chapter(&["Mia"]).await;
+        let mia = &c.members[0];
+        let (_, hugo) = app.other_leader(&c.admin).await;
+        set_tiers(
+            &app,
+            Some(&c.leader.token),
+            &c.group,
+            json!([{ "threshold": 1, "reward": "Harbour cruise" }]),
+        )
+        .await;
+        let vars = json!({ "groupId": c.group });
+        // Another group's leader learns nothing of this group's ladder.
+        let r = app
+            .op(Some(&hugo.token), "RewardProgress", vars.clone())
+            .await;
+        assert_eq!(code(&r), "FORBIDDEN", "{r:#}");
+        assert!(!r.to_string().contains("Harbour cruise"));
+        // A member sees it, and still does after leaving: the awards stay theirs.
+        let seen = app
+            .ok(Some(&mia.token), "RewardProgress", vars.clone())
+            .await;
+        assert_eq!(
+            seen["me"]["rewardProgress"]["nextTier"]["reward"],
+            "Harbour cruise"
+        );
+        app.unseat(&c.leader.token, &c.group, &mia.id, &crate::helpers::day(0))
+            .await;
+        let after = app.ok(Some(&mia.token), "RewardProgress", vars).await;
+        assert_eq!(after, seen);
+    }
+);
