@@ -46,6 +46,48 @@ pub async fn seed_demo(database_url: &str) -> anyhow::Result<DemoSeeded> {
     })
 }
 
+/// What `backup` wrote.
+pub struct BackupWritten {
+    pub path: std::path::PathBuf,
+    pub bytes: u64,
+}
+
+/// A consistent copy of a live SQLite database at `path` (`VACUUM INTO`: one
+/// read transaction, so writers carry on and the copy is a single moment).
+/// PostgreSQL has its own tool for this; the error says how to use it.
+pub async fn backup(database_url: &str, path: &std::path::Path) -> anyhow::Result<BackupWritten> {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    if !db::is_sqlite(database_url) {
+        anyhow::bail!(
+            "no backup written: for PostgreSQL use its own tool, which takes a consistent \
+             snapshot while the server runs, e.g.\n  pg_dump --format=custom --file={} \"$DATABASE_URL\"\n\
+             and restore with pg_restore --dbname=<empty database> {}",
+            path.display(),
+            path.display()
+        );
+    }
+    if path.exists() {
+        anyhow::bail!("{} already exists; choose a new file", path.display());
+    }
+    let target = path
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("the backup path must be valid UTF-8"))?;
+    let conn = db::connect(database_url).await?;
+    conn.execute_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Sqlite,
+        "VACUUM INTO ?",
+        [target.into()],
+    ))
+    .await
+    .map_err(|e| anyhow::anyhow!("backup to {} failed: {e}", path.display()))?;
+    conn.close().await?;
+    let bytes = std::fs::metadata(path)?.len();
+    Ok(BackupWritten {
+        path: path.to_path_buf(),
+        bytes,
+    })
+}
+
 /// Applies pending migrations.
 pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
     let conn = db::connect(database_url).await?;

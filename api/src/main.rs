@@ -35,6 +35,12 @@ enum Command {
     SeedDemo,
     /// Print the GraphQL schema (SDL); needs no database.
     ExportSchema,
+    /// Write a consistent copy of the SQLite database to PATH while the
+    /// server runs (on PostgreSQL, explains how to use pg_dump instead).
+    Backup {
+        /// A new file for the copy.
+        path: std::path::PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -49,6 +55,15 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     match command {
         Command::Serve | Command::ExportSchema => serve(settings).await,
+        Command::Backup { path } => {
+            let written = api::cli::backup(&settings.database_url, &path).await?;
+            println!(
+                "backup written to {} ({} bytes)",
+                written.path.display(),
+                written.bytes
+            );
+            Ok(())
+        }
         Command::Migrate => {
             api::cli::migrate(&settings.database_url).await?;
             println!("database is up to date");

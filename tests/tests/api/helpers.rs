@@ -413,6 +413,7 @@ pub const TABLES: &[&str] = &[
     "webhook_attempts",
     "partnership_stages",
     "contact_nps_scores",
+    "referral_requests",
 ];
 
 /// The first error's `extensions.code`.

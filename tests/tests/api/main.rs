@@ -17,6 +17,7 @@ mod hardening;
 mod http;
 mod insights;
 mod meetings;
+mod operability;
 mod partners;
 mod partnerships;
 mod referrals;
