@@ -72,7 +72,23 @@ pub async fn backup(database_url: &str, path: &std::path::Path) -> anyhow::Resul
     let target = path
         .to_str()
         .ok_or_else(|| anyhow::anyhow!("the backup path must be valid UTF-8"))?;
-    let conn = db::connect(database_url).await?;
+    // Read-only: a wrong path or working directory must not create an empty
+    // database (and then copy it as if it were the real one).
+    let read_only = database_url.replace("mode=rwc", "mode=ro");
+    let conn = sea_orm::Database::connect(&read_only)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the database to back up: {e}"))?;
+    let migrated = conn
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'seaql_migrations'",
+        ))
+        .await?
+        .and_then(|row| row.try_get_by_index::<i64>(0).ok())
+        .unwrap_or(0);
+    if migrated == 0 {
+        anyhow::bail!("{read_only} is not a referral-exchange database; nothing written");
+    }
     conn.execute_raw(Statement::from_sql_and_values(
         DatabaseBackend::Sqlite,
         "VACUUM INTO ?",

@@ -134,6 +134,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(http::graphql::graphql_post))
         .route("/graphql", web::get().to(http::graphql::graphql_get))
         .route("/graphql/ws", web::get().to(http::ws::graphql_ws))
+        .route("/graphiql/{file}", web::get().to(http::graphiql::asset))
         // The leader's page first: an id has no dot, so "{id}.csv" falls
         // through to the download.
         .route(

@@ -155,12 +155,18 @@ impl<'a> Walker<'a> {
                 Selection::Field(field) => {
                     self.directives(&field.node.directives);
                     let inner = self.set(&field.node.selection_set.node)?;
+                    // Introspection's `ofType` unwraps a list or non-null
+                    // type: a chain of them ends at once, so it adds no
+                    // depth. The standard introspection query (GraphiQL's)
+                    // nests it eight deep; async-graphql's own depth limit
+                    // still caps the chain (see `build_schema`).
+                    let own_depth = usize::from(field.node.name.node.as_str() != "ofType");
                     figures.add(Figures {
                         fields: inner.fields.saturating_add(1),
                         aliases: inner
                             .aliases
                             .saturating_add(u64::from(field.node.alias.is_some())),
-                        depth: inner.depth + 1,
+                        depth: inner.depth + own_depth,
                     });
                 }
                 Selection::InlineFragment(fragment) => {
@@ -303,6 +309,25 @@ mod tests {
 
         let deep = format!("{}{}", "{ a ".repeat(11), "}".repeat(11));
         assert!(check(&deep).unwrap_err().0.contains("nested fields"));
+        // The standard introspection query's type references: eight `ofType`
+        // levels under `fields { type`, which add no depth; anything else does.
+        let type_ref = format!(
+            "{{ __schema {{ types {{ fields {{ args {{ type {} name {} }} }} }} }} }}",
+            "{ kind ofType ".repeat(8),
+            "}".repeat(8)
+        );
+        assert!(check(&type_ref).is_ok(), "ofType chains add no depth");
+        let nested_fields = format!(
+            "{{ __schema {{ types {} name {} }} }}",
+            "{ fields { type ".repeat(5),
+            "} }".repeat(5)
+        );
+        assert!(
+            check(&nested_fields)
+                .unwrap_err()
+                .0
+                .contains("nested fields")
+        );
         let deep_inline = format!("{}{}", "{ ... on Query { a ".repeat(6), "} }".repeat(6));
         assert!(check(&deep_inline).is_ok(), "inline fragments add no depth");
 

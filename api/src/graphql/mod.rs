@@ -80,8 +80,10 @@ pub fn build_schema(production: bool, document: guard::Limits) -> AppSchema {
         Subscription::default(),
     )
     // async-graphql's own checks stay as a second line; `guard` (in the
-    // extension) is what bounds the work and answers first.
-    .limit_depth(document.depth + 2)
+    // extension) is what bounds the work and answers first. Its depth counts
+    // introspection's `ofType` levels, which the guard does not: room for
+    // the standard introspection query's eight.
+    .limit_depth(document.depth + 10)
     .limit_complexity(limits::MAX_COMPLEXITY)
     .limit_recursive_depth(32)
     .limit_directives(8)

@@ -6,7 +6,6 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use futures_util::StreamExt;
 
@@ -161,14 +160,7 @@ pub async fn graphql_get(
         if state.settings.is_production() {
             return HttpResponse::NotFound().finish();
         }
-        let page = GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("referral-exchange")
-            .finish();
-        return HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(page);
+        return super::graphiql::page();
     }
     let Some(media) = negotiate(&req) else {
         return not_acceptable();

@@ -3,6 +3,7 @@
 //! `Authorization` header into a `Caller` for all of them.
 
 pub mod caller;
+pub mod graphiql;
 pub mod graphql;
 pub mod report_page;
 pub mod reports;

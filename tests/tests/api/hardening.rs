@@ -177,6 +177,13 @@ db_test_with!(
             .await
             .unwrap();
         assert_eq!(page.status(), 404, "no GraphiQL in production");
+        let asset = app
+            .client
+            .get(app.url("/graphiql/graphiql.min.js"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asset.status(), 404, "nor its files");
         // Introspection answers nothing (async-graphql nulls the fields).
         let r = post(&app, None, "{ __schema { types { name } } }").await;
         assert!(r["data"]["__schema"].is_null(), "no introspection: {r:#}");

@@ -24,13 +24,68 @@ db_test!(graphiql_and_get_queries, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(
-        page.text()
-            .await
-            .unwrap()
-            .to_lowercase()
-            .contains("graphiql")
+        csp.starts_with("default-src 'none'; script-src 'self'; style-src 'self';"),
+        "{csp}"
     );
+    let html = page.text().await.unwrap();
+    assert!(html.to_lowercase().contains("graphiql"));
+    // Self-contained: every script and style sheet comes from this server,
+    // none inline, nothing from a CDN.
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<script>") && !html.contains("<style"),
+        "{html}"
+    );
+    let linked: Vec<&str> = html
+        .split(['"', '\''])
+        .filter(|p| p.starts_with("/graphiql/"))
+        .collect();
+    assert_eq!(linked.len(), 6, "{linked:?}");
+    for path in linked {
+        let asset = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(asset.status(), 200, "{path}");
+        let kind = asset.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let expected = if path.ends_with(".js") {
+            "text/javascript"
+        } else {
+            "text/css"
+        };
+        assert!(kind.starts_with(expected), "{path}: {kind}");
+        assert!(asset.bytes().await.unwrap().len() > 20, "{path}");
+    }
+    let missing = app
+        .client
+        .get(app.url("/graphiql/nope.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    // The IDE's schema query (the standard introspection query, eight
+    // `ofType` levels deep) is answered in development.
+    let ide = app
+        .gql(
+            None,
+            &format!(
+                "{{ __schema {{ types {{ name fields {{ name type {} {{ name }} {} }} }} }} }}",
+                "{ kind ofType ".repeat(8),
+                "}".repeat(8)
+            ),
+            serde_json::json!({}),
+        )
+        .await;
+    assert!(ide.get("errors").is_none(), "{ide:#}");
+    assert!(ide.to_string().contains("\"Member\""));
 
     let (token, _) = app.register("m@example.com", "Mia", "Architect").await;
     let resp = app

@@ -97,6 +97,11 @@ db_test!(backup_copies_the_live_database, |app: TestApp| async move {
             "{table}"
         );
     }
+    // A path with no database behind it creates nothing and copies nothing.
+    let nowhere = format!("sqlite://{}/none.db?mode=rwc", dir.path().display());
+    let refused = api::cli::backup(&nowhere, &dir.path().join("empty.db")).await;
+    assert!(refused.is_err());
+    assert!(!dir.path().join("none.db").exists() && !dir.path().join("empty.db").exists());
     // An existing file is never overwritten.
     let refused = api::cli::backup(&url, &copy).await.err().expect("refused");
     assert!(
