@@ -67,6 +67,23 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     Ok(Database::connect(options).await?)
 }
 
+/// Pool connections (in use, idle), for the metrics.
+pub fn pool_use(db: &DatabaseConnection) -> (u32, u32) {
+    // The getters panic on the other backend, so ask which one it is first.
+    let (size, idle) = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle() as u32)
+        }
+        sea_orm::DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle() as u32)
+        }
+        _ => (0, 0),
+    };
+    (size.saturating_sub(idle), idle)
+}
+
 /// What the database promises about a commit it has acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Durability {

@@ -85,6 +85,9 @@ impl ApiError {
         if let Some(field) = self.0.field() {
             extensions["field"] = serde_json::json!(field);
         }
+        if let Some(id) = crate::http::observe::request_id() {
+            extensions["requestId"] = serde_json::json!(id);
+        }
         serde_json::json!({ "errors": [{ "message": self.message(), "extensions": extensions }] })
     }
 }

@@ -19,6 +19,7 @@ mod http;
 mod insights;
 mod meetings;
 mod members;
+pub mod metrics;
 mod partners;
 mod partnerships;
 mod rate_limit;

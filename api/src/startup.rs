@@ -118,7 +118,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
-            .wrap(middleware::Logger::new("%U %s %b %Dms"))
+            .wrap(middleware::from_fn(http::observe::observe))
             .app_data(state.clone())
             .app_data(schema.clone())
             .configure(routes)
@@ -145,8 +145,23 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/reports/groups/{file}",
             web::get().to(http::reports::group_report_csv),
         )
+        .route("/metrics", web::get().to(metrics))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz));
+}
+
+/// Prometheus text format. Pool and webhook figures are read now.
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = crate::db::pool_use(&state.db);
+    let webhooks = domain::webhooks::service::delivery_backlog(&state.db)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e.message(), "webhook backlog unreadable for metrics");
+            (0, 0)
+        });
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render(pool, webhooks))
 }
 
 async fn healthz() -> HttpResponse {

@@ -16,6 +16,7 @@ pub struct AppState {
     pub ctx: Ctx,
     pub settings: Arc<Settings>,
     pub rate_limits: Arc<RateLimits>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Domain functions take the `Ctx`; a `&AppState` passes as one.
@@ -49,6 +50,7 @@ impl AppState {
         AppState {
             ctx: Ctx::new(db, jwt, config),
             rate_limits: Arc::new(RateLimits::new(&settings.partners)),
+            metrics: Arc::default(),
             settings: Arc::new(settings),
         }
     }

@@ -58,7 +58,10 @@ impl Refused {
 /// limit at the proxy as well.
 pub fn admit(state: &AppState, peer: Option<IpAddr>) -> Result<(), Refused> {
     match peer {
-        Some(ip) => state.rate_limits.check_ip(ip).map_err(Refused::RateLimited),
+        Some(ip) => state.rate_limits.check_ip(ip).map_err(|retry| {
+            state.metrics.rate_limited("ip");
+            Refused::RateLimited(retry)
+        }),
         None => Ok(()),
     }
 }
@@ -73,7 +76,10 @@ pub async fn identify(state: &AppState, authorization: Option<&str>) -> Result<C
         state
             .rate_limits
             .check_token(&partner.token_id)
-            .map_err(Refused::RateLimited)?;
+            .map_err(|retry| {
+                state.metrics.rate_limited("token");
+                Refused::RateLimited(retry)
+            })?;
     }
     Ok(caller)
 }

@@ -8,6 +8,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::parser::types::OperationType;
 use futures_util::StreamExt;
+use tracing::Instrument;
 
 use super::caller::{Identified, Refused};
 use crate::error::ApiError;
@@ -222,56 +223,122 @@ async fn execute(
             });
         }
     };
+    let operation = crate::metrics::operation_label(
+        request
+            .operation_name
+            .as_deref()
+            .or_else(|| crate::metrics::leading_operation_name(&request.query)),
+    );
+    let span = tracing::info_span!(
+        "graphql",
+        operation,
+        caller = caller_kind(&caller),
+        outcome = tracing::field::Empty
+    );
     let request = request
         .data(state.clone())
         .data(caller)
         .data(Loaders::new(&state.ctx.db));
+    let started = std::time::Instant::now();
     // An overall deadline: a request stopped here drops its future, so an
     // open transaction rolls back and nothing it was writing is kept.
     let deadline = std::time::Duration::from_millis(state.settings.request_timeout_ms);
-    match tokio::time::timeout(deadline, schema.execute(request)).await {
+    let executed = tokio::time::timeout(deadline, schema.execute(request))
+        .instrument(span.clone())
+        .await;
+    let (outcome, response) = match executed {
         Ok(response) => respond(response, media),
         Err(_) => {
-            tracing::warn!(
-                timeout_ms = state.settings.request_timeout_ms,
-                "GraphQL request stopped at its deadline"
-            );
+            span.in_scope(|| {
+                tracing::warn!(
+                    timeout_ms = state.settings.request_timeout_ms,
+                    "GraphQL request stopped at its deadline"
+                )
+            });
             // INTERNAL (the spec's code for the server's own failures), with
             // a message that says what happened and nothing more.
-            HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE)
+            let mut extensions = serde_json::json!({ "code": "INTERNAL" });
+            if let Some(id) = super::observe::request_id() {
+                extensions["requestId"] = serde_json::json!(id);
+            }
+            let response = HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE)
                 .content_type(JSON)
                 .json(serde_json::json!({ "errors": [{
                     "message": format!(
                         "the request took longer than {} ms and was stopped; nothing it was writing was kept",
                         state.settings.request_timeout_ms
                     ),
-                    "extensions": { "code": "INTERNAL" },
-                }] }))
+                    "extensions": extensions,
+                }] }));
+            ("INTERNAL", response)
         }
+    };
+    span.record("outcome", outcome);
+    state
+        .metrics
+        .operation(operation, outcome, started.elapsed());
+    response
+}
+
+/// Who called, for logs and spans: a kind, never an identity or a token.
+fn caller_kind(caller: &domain::Caller) -> &'static str {
+    match caller {
+        domain::Caller::Anonymous => "anonymous",
+        domain::Caller::Member(m) if m.is_admin => "admin",
+        domain::Caller::Member(_) => "member",
+        domain::Caller::Partner(_) => "partner",
     }
+}
+
+/// The outcome label of a response: `ok`, or its first error's code.
+fn outcome_of(response: &async_graphql::Response) -> &'static str {
+    const CODES: &[&str] = &[
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "NOT_FOUND",
+        "BAD_USER_INPUT",
+        "INVALID_TRANSITION",
+        "CONFLICT",
+        "RATE_LIMITED",
+        "INTERNAL",
+    ];
+    let Some(first) = response.errors.first() else {
+        return "ok";
+    };
+    let code = first
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .and_then(|v| match v {
+            async_graphql::Value::String(s) => Some(s.as_str()),
+            _ => None,
+        });
+    code.and_then(|c| CODES.iter().find(|k| **k == c).copied())
+        .unwrap_or("BAD_USER_INPUT")
 }
 
 /// Adds a code to errors raised before our resolvers ran (parsing,
 /// validation, variable coercion), and applies the status-code rules.
-fn respond(mut response: async_graphql::Response, media: Media) -> HttpResponse {
+fn respond(mut response: async_graphql::Response, media: Media) -> (&'static str, HttpResponse) {
+    let request_id = super::observe::request_id();
     for err in &mut response.errors {
-        let has_code = err
-            .extensions
-            .as_ref()
-            .is_some_and(|e| e.get("code").is_some());
-        if !has_code {
-            let mut ext = err.extensions.take().unwrap_or_default();
+        let mut ext = err.extensions.take().unwrap_or_default();
+        if ext.get("code").is_none() {
             ext.set("code", "BAD_USER_INPUT");
-            err.extensions = Some(ext);
         }
+        if let Some(id) = &request_id {
+            ext.set("requestId", id.as_str());
+        }
+        err.extensions = Some(ext);
     }
+    let outcome = outcome_of(&response);
     // A request error: nothing executed, so the response has no `data`.
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
     let mut body = match serde_json::to_value(&response) {
         Ok(v) => v,
-        Err(_) => return HttpResponse::InternalServerError().finish(),
+        Err(_) => return ("INTERNAL", HttpResponse::InternalServerError().finish()),
     };
     if request_error && let Some(obj) = body.as_object_mut() {
         obj.remove("data");
@@ -281,7 +348,8 @@ fn respond(mut response: async_graphql::Response, media: Media) -> HttpResponse 
         Media::GraphQLResponse => (StatusCode::OK, GRAPHQL_RESPONSE),
         Media::Json => (StatusCode::OK, JSON),
     };
-    HttpResponse::build(status)
+    let response = HttpResponse::build(status)
         .content_type(content_type)
-        .json(body)
+        .json(body);
+    (outcome, response)
 }

@@ -5,6 +5,7 @@
 pub mod caller;
 pub mod graphiql;
 pub mod graphql;
+pub mod observe;
 pub mod report_page;
 pub mod reports;
 pub mod ws;

@@ -127,6 +127,8 @@ impl Connection {
         heartbeat.tick().await;
         let mut last_heard = opened;
         let mut active: HashSet<String> = HashSet::new();
+        let metrics = self.state.metrics.clone();
+        metrics.sockets(1);
 
         let ending: Ending = loop {
             let token_expiry = *expires.lock().unwrap_or_else(|e| e.into_inner());
@@ -187,8 +189,10 @@ impl Connection {
                 }
                 outgoing = engine.next() => match outgoing {
                     Some(WsMessage::Text(text)) => {
-                        if let Some(id) = completed(&text) {
-                            active.remove(&id);
+                        if let Some(id) = completed(&text)
+                            && active.remove(&id)
+                        {
+                            metrics.subscriptions(-1);
                         }
                         if session.text(text).await.is_err() {
                             break None;
@@ -212,6 +216,8 @@ impl Connection {
         };
         // Dropping the engine ends every subscription stream of the socket.
         drop(engine);
+        metrics.subscriptions(-(active.len() as i64));
+        metrics.sockets(-1);
         let reason = ending.map(|(code, reason)| CloseReason {
             code: CloseCode::from(code),
             description: (!reason.is_empty()).then_some(reason),
@@ -234,6 +240,7 @@ impl Connection {
                 return Admit::Forward(message);
             }
             if active.len() >= self.limits.max_subscriptions {
+                self.state.metrics.rate_limited("subscribe");
                 return Admit::Answer(self.error(
                     id,
                     &format!(
@@ -246,6 +253,7 @@ impl Connection {
                 return Admit::Answer(self.error(id, "too many requests; slow down"));
             }
             active.insert(id.clone());
+            self.state.metrics.subscriptions(1);
         }
         Admit::Forward(message)
     }

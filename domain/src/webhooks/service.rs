@@ -240,3 +240,29 @@ pub async fn deliveries(
         .collect();
     Ok((logs, total))
 }
+
+/// Deliveries waiting to be sent and deliveries given up, for the metrics:
+/// one grouped count.
+pub async fn delivery_backlog(db: &impl ConnectionTrait) -> DomainResult<(i64, i64)> {
+    let rows: Vec<(DeliveryStatus, i64)> = webhook_delivery::Entity::find()
+        .select_only()
+        .column(webhook_delivery::Column::Status)
+        .column_as(crate::sql::count_all(), "n")
+        .filter(
+            webhook_delivery::Column::Status
+                .is_in([DeliveryStatus::Pending, DeliveryStatus::Failed]),
+        )
+        .group_by(webhook_delivery::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let count = |wanted: DeliveryStatus| {
+        rows.iter()
+            .find(|(status, _)| *status == wanted)
+            .map_or(0, |(_, n)| *n)
+    };
+    Ok((
+        count(DeliveryStatus::Pending),
+        count(DeliveryStatus::Failed),
+    ))
+}

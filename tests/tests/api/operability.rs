@@ -110,3 +110,164 @@ db_test!(backup_copies_the_live_database, |app: TestApp| async move {
             .ends_with("already exists; choose a new file")
     );
 });
+
+async fn scrape(app: &TestApp) -> String {
+    let resp = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let kind = resp.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
+    resp.text().await.unwrap()
+}
+
+/// The value of one sample line, by its name and labels as printed.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+crate::db_test_with!(
+    metrics_count_requests_operations_and_refusals,
+    |s: &mut api::settings::Settings| s.partners.rate_limit_per_ip_per_minute = 40,
+    |app: TestApp| async move {
+        let c = chapter(&app, 1).await;
+        let member = &c.members[0];
+        for _ in 0..3 {
+            app.ok(Some(&member.token), "Me", serde_json::json!({}))
+                .await;
+        }
+        // A leader-only operation refused to a member: its outcome is the code.
+        app.op(
+            Some(&member.token),
+            "SetRewardTiers",
+            serde_json::json!({ "groupId": c.group, "tiers": [] }),
+        )
+        .await;
+        // Names no contract has fold into one label, however many there are.
+        for i in 0..12 {
+            app.gql(
+                None,
+                &format!("query Junk{i} {{ __typename }}"),
+                serde_json::json!({}),
+            )
+            .await;
+        }
+        let text = scrape(&app).await;
+        assert_eq!(
+            sample(
+                &text,
+                r#"rx_graphql_operations_total{operation="Me",outcome="ok"}"#
+            ),
+            Some(3.0),
+            "{text}"
+        );
+        assert_eq!(
+            sample(
+                &text,
+                r#"rx_graphql_operations_total{operation="SetRewardTiers",outcome="FORBIDDEN"}"#
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(
+                &text,
+                r#"rx_graphql_operations_total{operation="other",outcome="ok"}"#
+            ),
+            Some(12.0)
+        );
+        assert!(!text.contains("Junk"), "no client-chosen label values");
+        assert!(
+            sample(
+                &text,
+                r#"rx_http_requests_total{route="/graphql",method="POST",status="200"}"#
+            )
+            .is_some_and(|n| n >= 16.0)
+        );
+        assert!(
+            text.contains(r#"rx_graphql_operation_duration_seconds_bucket{le="#)
+                || text
+                    .contains(r#"rx_graphql_operation_duration_seconds_bucket{operation="Me",le="#)
+        );
+        assert!(sample(&text, r#"rx_db_connections{state="idle"}"#).is_some());
+        assert_eq!(
+            sample(&text, r#"rx_webhook_deliveries{state="pending"}"#),
+            Some(0.0)
+        );
+        assert_eq!(sample(&text, "rx_websocket_connections"), Some(0.0));
+        // Over the per-IP limit: refusals are counted.
+        let mut refused = 0;
+        for _ in 0..40 {
+            let r = app
+                .client
+                .get(app.url("/graphql?query=%7B__typename%7D"))
+                .send()
+                .await
+                .unwrap();
+            refused += u32::from(r.status() == 429);
+        }
+        assert!(refused > 0);
+        let text = scrape(&app).await;
+        assert_eq!(
+            sample(&text, r#"rx_rate_limited_total{kind="ip"}"#),
+            Some(f64::from(refused)),
+            "{text}"
+        );
+        assert!(
+            sample(
+                &text,
+                r#"rx_http_requests_total{route="/graphql",method="GET",status="429"}"#
+            )
+            .is_some_and(|n| n >= f64::from(refused))
+        );
+    }
+);
+
+db_test!(
+    request_ids_are_returned_and_in_errors,
+    |app: TestApp| async move {
+        // A fresh ID per request, returned in the header and in every error.
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&serde_json::json!({ "query": "{ me { id } }" }))
+            .send()
+            .await
+            .unwrap();
+        let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert_eq!(id.len(), 32, "{id}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+        assert_eq!(body["errors"][0]["extensions"]["requestId"], id.as_str());
+        // A client's own ID is kept when it is a sane one…
+        let mine = "portal-7f3a:42";
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .header("x-request-id", mine)
+            .header("content-type", "text/plain")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 415);
+        assert_eq!(resp.headers()["x-request-id"], mine);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["requestId"], mine);
+        // …and replaced when it could spoil a log line.
+        for bad in ["a b", "x;y", &"y".repeat(65), "id\"}"] {
+            let resp = app
+                .client
+                .get(app.url("/healthz"))
+                .header("x-request-id", bad)
+                .send()
+                .await
+                .unwrap();
+            let got = resp.headers()["x-request-id"].to_str().unwrap();
+            assert_ne!(got, bad);
+            assert_eq!(got.len(), 32);
+        }
+        // Two requests never share an ID.
+        let a = app.client.get(app.url("/healthz")).send().await.unwrap();
+        let b = app.client.get(app.url("/healthz")).send().await.unwrap();
+        assert_ne!(a.headers()["x-request-id"], b.headers()["x-request-id"]);
+    }
+);
