@@ -12,6 +12,7 @@ mod contacts;
 mod contract;
 mod edits;
 mod fuzz;
+mod graphiql_browser;
 mod groups;
 mod hardening;
 mod http;

@@ -17,7 +17,7 @@ const LINK: &str = "mutation($g: ID!, $f: Date!, $t: Date!) {
 
 /// Debian's Chromium, when the test command made it available. Without it
 /// the browser checks skip loudly, unless the suite was told it must exist.
-fn chromium() -> Option<String> {
+pub(crate) fn chromium() -> Option<String> {
     let found = std::env::var("RX_CHROMIUM").ok().or_else(|| {
         ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
             .into_iter()
