@@ -116,6 +116,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             app.port()
         );
     }
+    tokio::spawn(app.handle().stop_on_signal());
     app.run_until_stopped().await?;
+    println!("referral-exchange stopped");
     Ok(())
 }

@@ -42,6 +42,9 @@ pub struct Settings {
     /// Serve even when the database could lose acknowledged commits in a
     /// crash (`RX_ALLOW_WEAK_DURABILITY=1`); refused at start otherwise.
     pub allow_weak_durability: bool,
+    /// How long in-flight requests may run on after SIGTERM/SIGINT before
+    /// they are cut (`RX_SHUTDOWN_TIMEOUT_SECS`).
+    pub shutdown_timeout_secs: u64,
 }
 
 /// What one WebSocket connection may hold (see `http::ws`).
@@ -289,6 +292,7 @@ impl Settings {
             },
             websocket: WebSocketLimits::from_env()?,
             allow_weak_durability: env_flag("RX_ALLOW_WEAK_DURABILITY")?,
+            shutdown_timeout_secs: env_number("RX_SHUTDOWN_TIMEOUT_SECS", 30)?,
         })
     }
 
@@ -311,6 +315,7 @@ impl Settings {
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             websocket: WebSocketLimits::default(),
             allow_weak_durability: false,
+            shutdown_timeout_secs: 30,
         }
     }
 

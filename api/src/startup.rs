@@ -26,14 +26,44 @@ pub struct Application {
 pub struct AppHandle {
     server: ServerHandle,
     worker: WorkerHandle,
+    shutdown: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppHandle {
     /// Stops accepting requests, lets in-flight ones finish, and stops the
     /// webhook worker (pending deliveries stay in the database).
     pub async fn stop(&self) {
+        // Sockets first: each sends its close frame (1001) and ends.
+        let _ = self.shutdown.send(true);
         self.server.stop(true).await;
         self.worker.stop().await;
+    }
+
+    /// Stops gracefully on SIGTERM or SIGINT (Ctrl-C): no new connections,
+    /// in-flight requests finish (within `RX_SHUTDOWN_TIMEOUT_SECS`), sockets
+    /// close with 1001, the webhook worker finishes its send in flight and
+    /// leaves the rest pending for the next start (or another server).
+    pub async fn stop_on_signal(self) {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tracing::error!("cannot listen for SIGTERM/SIGINT; stop the server with SIGKILL");
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM: shutting down gracefully"),
+                _ = int.recv() => tracing::info!("SIGINT: shutting down gracefully"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        self.stop().await;
     }
 }
 
@@ -75,10 +105,12 @@ impl Application {
                 }
             }
         });
+        let shutdown = state.shutdown.clone();
         let server = run(listener, state)?;
         let handle = AppHandle {
             server: server.handle(),
             worker,
+            shutdown,
         };
         Ok(Application {
             port,
@@ -115,6 +147,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
         state.settings.document_limits,
     ));
     let workers = state.settings.workers;
+    let shutdown_secs = state.settings.shutdown_timeout_secs;
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -127,6 +160,9 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     if workers > 0 {
         server = server.workers(workers);
     }
+    // Signals are ours (`AppHandle::stop_on_signal`), so sockets hear of
+    // the shutdown before the server stops.
+    server = server.disable_signals().shutdown_timeout(shutdown_secs);
     Ok(server.run())
 }
 

@@ -17,6 +17,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub rate_limits: Arc<RateLimits>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Turns true when the server begins to shut down: open sockets close
+    /// with 1001 instead of being cut.
+    pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// Domain functions take the `Ctx`; a `&AppState` passes as one.
@@ -51,6 +54,7 @@ impl AppState {
             ctx: Ctx::new(db, jwt, config),
             rate_limits: Arc::new(RateLimits::new(&settings.partners)),
             metrics: Arc::default(),
+            shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
             settings: Arc::new(settings),
         }
     }

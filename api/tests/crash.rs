@@ -1,10 +1,12 @@
-//! The crash test: the real `referral-exchange` binary under load from
+//! The real `referral-exchange` binary, stopped the hard way and the kind
+//! way. The crash test: the binary under load from
 //! several partner clients submitting referrals with idempotency keys is
 //! killed with SIGKILL, then started again on the same database. Every
 //! acknowledged referral must be there exactly once, a replay of any key
 //! must return the same referral, and the database must pass its integrity
 //! check. Runs on SQLite, and on PostgreSQL when `RX_TEST_POSTGRES_URL` names
-//! a server (as `scripts/test` arranges).
+//! a server (as `scripts/test` arranges). The shutdown test: SIGTERM while
+//! a request is half-sent and a socket is subscribed.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -253,20 +255,25 @@ async fn integrity(db: &DatabaseConnection, backend: Backend) {
     }
 }
 
-async fn crash_and_recover(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let (url, admin) = match backend {
-        Backend::Sqlite => (
-            format!("sqlite://{}/crash.db?mode=rwc", dir.path().display()),
+/// A fresh database for one test: a file in `dir`, or a new PostgreSQL
+/// database (with the admin connection that drops it), or None when
+/// PostgreSQL is not available here.
+async fn database(
+    backend: Backend,
+    dir: &std::path::Path,
+) -> Option<(String, Option<(DatabaseConnection, String)>)> {
+    match backend {
+        Backend::Sqlite => Some((
+            format!("sqlite://{}/crash.db?mode=rwc", dir.display()),
             None,
-        ),
+        )),
         Backend::Postgres => {
             let Ok(admin_url) = std::env::var("RX_TEST_POSTGRES_URL") else {
                 if std::env::var("RX_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
                     panic!("RX_REQUIRE_POSTGRES=1 but RX_TEST_POSTGRES_URL is not set");
                 }
-                eprintln!("skipping the PostgreSQL crash test: run the suite with scripts/test");
-                return;
+                eprintln!("skipping the PostgreSQL variant: run the suite with scripts/test");
+                return None;
             };
             let name = format!("rx_crash_{}", uuid::Uuid::new_v4().simple());
             let admin = Database::connect(&admin_url).await.unwrap();
@@ -275,8 +282,24 @@ async fn crash_and_recover(backend: Backend) {
                 .await
                 .unwrap();
             let (prefix, _) = admin_url.rsplit_once('/').unwrap();
-            (format!("{prefix}/{name}"), Some((admin, name)))
+            Some((format!("{prefix}/{name}"), Some((admin, name))))
         }
+    }
+}
+
+async fn drop_database(admin: Option<(DatabaseConnection, String)>) {
+    if let Some((admin, name)) = admin {
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .unwrap();
+    }
+}
+
+async fn crash_and_recover(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((url, admin)) = database(backend, dir.path()).await else {
+        return;
     };
 
     let mut server = start(&url, backend, dir.path(), "first").await;
@@ -398,12 +421,7 @@ async fn crash_and_recover(backend: Backend) {
     server.child.start_kill().unwrap();
     server.child.wait().await.unwrap();
     db.close().await.unwrap();
-    if let Some((admin, name)) = admin {
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await
-            .unwrap();
-    }
+    drop_database(admin).await;
     let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-output/crash");
     std::fs::create_dir_all(&kept).unwrap();
     for run in ["first", "second"] {
@@ -428,4 +446,140 @@ async fn sqlite_survives_sigkill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_survives_sigkill() {
     crash_and_recover(Backend::Postgres).await;
+}
+
+/// SIGTERM while a request is half-sent and a socket is subscribed: the
+/// listener closes at once, the request still gets its answer, the socket
+/// its close frame (1001), and the process exits cleanly. The request's log
+/// lines carry its ID.
+async fn stops_gracefully(backend: Backend) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+    let dir = tempfile::tempdir().unwrap();
+    let Some((url, admin)) = database(backend, dir.path()).await else {
+        return;
+    };
+    let mut server = start(&url, backend, dir.path(), "graceful").await;
+    let http = reqwest::Client::new();
+    let token = ok(&http, &server.base, None,
+        "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+        json!({ "i": { "email": "sam@example.com", "password": PASSWORD, "name": "Sam", "profession": "Notary" } }))
+        .await["register"]["accessToken"].as_str().unwrap().to_string();
+    let probe = http
+        .get(format!("{}/healthz", server.base))
+        .header("x-request-id", "shutdown-probe-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe.headers()["x-request-id"], "shutdown-probe-1");
+
+    // A socket with a subscription running.
+    let mut ws_request = format!("{}/graphql/ws", server.base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    ws_request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_request).await.unwrap();
+    socket
+        .send(Message::Text(
+            json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }).to_string(),
+        ))
+        .await
+        .unwrap();
+    socket
+        .send(Message::Text(
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { referralReceived { id } }" } }).to_string(),
+        ))
+        .await
+        .unwrap();
+
+    // A request whose body is half sent.
+    let address = server.base.trim_start_matches("http://").to_string();
+    let body = json!({ "query": "{ __typename }" }).to_string();
+    let mut half = tokio::net::TcpStream::connect(&address).await.unwrap();
+    half.write_all(
+        format!(
+            "POST /graphql HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    half.write_all(&body.as_bytes()[..5]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let pid = server.child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    // The socket hears why it is closing.
+    let close = loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a close frame in time")
+            .expect("a frame")
+            .expect("readable");
+        if let Message::Close(frame) = frame {
+            break frame.expect("with a code");
+        }
+    };
+    assert_eq!(u16::from(close.code), 1001);
+    assert_eq!(
+        close.reason,
+        "the server is shutting down; reconnect shortly"
+    );
+    // No new connections…
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        tokio::net::TcpStream::connect(&address).await.is_err(),
+        "still accepting"
+    );
+    // …but the request in flight is answered in full.
+    half.write_all(&body.as_bytes()[5..]).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), half.read_to_string(&mut answer))
+        .await
+        .expect("answered in time")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.contains(r#"{"data":{"__typename":"Query"}}"#),
+        "{answer}"
+    );
+    let status = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
+        .await
+        .expect("the process exits")
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+
+    let log = std::fs::read_to_string(dir.path().join("server-graceful.log")).unwrap();
+    assert!(log.contains("SIGTERM: shutting down gracefully"), "{log}");
+    assert!(log.contains("referral-exchange stopped"), "{log}");
+    let probe_line = log
+        .lines()
+        .find(|l| l.contains("request_id=shutdown-probe-1"))
+        .expect("the probe's log line carries its ID");
+    assert!(
+        probe_line.contains("path=/healthz") && probe_line.contains("status=200"),
+        "{probe_line}"
+    );
+    assert!(!log.contains(&token), "tokens never reach the log");
+    drop_database(admin).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_stops_gracefully() {
+    stops_gracefully(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stops_gracefully() {
+    stops_gracefully(Backend::Postgres).await;
 }

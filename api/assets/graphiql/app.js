@@ -9,8 +9,8 @@
     React.createElement(GraphiQL, {
       fetcher: fetcher,
       defaultEditorToolsVisibility: true,
-      defaultQuery: '# Sign in (SignIn) or register, then put the access token in the\n' +
-        '# Headers tab as {"Authorization": "Bearer <token>"}.\n\n' +
+      defaultQuery: '# Sign in or register, then put the token in\n' +
+        '# Headers: {"Authorization": "Bearer <token>"}\n\n' +
         'query Me {\n  me { id name email }\n}\n',
       shouldPersistHeaders: false,
     })

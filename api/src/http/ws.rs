@@ -129,6 +129,7 @@ impl Connection {
         let mut active: HashSet<String> = HashSet::new();
         let metrics = self.state.metrics.clone();
         metrics.sockets(1);
+        let mut shutdown = self.state.shutdown.subscribe();
 
         let ending: Ending = loop {
             let token_expiry = *expires.lock().unwrap_or_else(|e| e.into_inner());
@@ -201,6 +202,9 @@ impl Connection {
                     Some(WsMessage::Close(code, reason)) => break Some((code, reason)),
                     None => break Some((1000, String::new())),
                 },
+                _ = shutdown.wait_for(|down| *down) => {
+                    break Some((1001, "the server is shutting down; reconnect shortly".into()));
+                }
                 _ = tokio::time::sleep_until(deadline) => {
                     break Some((why.0, why.1.to_string()));
                 }
