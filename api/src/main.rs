@@ -51,7 +51,13 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let production = std::env::var("RX_ENV").is_ok_and(|v| v == "production");
-    api::telemetry::init(production);
+    let telemetry = api::telemetry::init(production);
+    let result = run(command).await;
+    telemetry.shutdown();
+    result
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     match command {
         Command::Serve | Command::ExportSchema => serve(settings).await,

@@ -6,7 +6,8 @@
 //! must return the same referral, and the database must pass its integrity
 //! check. Runs on SQLite, and on PostgreSQL when `RX_TEST_POSTGRES_URL` names
 //! a server (as `scripts/test` arranges). The shutdown test: SIGTERM while
-//! a request is half-sent and a socket is subscribed.
+//! a request is half-sent and a socket is subscribed. The trace test: spans
+//! exported to a stand-in OpenTelemetry collector.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -43,9 +44,20 @@ fn free_port() -> u16 {
 }
 
 async fn start(url: &str, backend: Backend, dir: &std::path::Path, run: &str) -> Server {
+    start_with(url, backend, dir, run, &[]).await
+}
+
+async fn start_with(
+    url: &str,
+    backend: Backend,
+    dir: &std::path::Path,
+    run: &str,
+    extra: &[(&str, String)],
+) -> Server {
     let port = free_port();
     let log = std::fs::File::create(dir.join(format!("server-{run}.log"))).unwrap();
     let child = Command::new(BINARY)
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
         .arg("serve")
         .current_dir(dir)
         .env("DATABASE_URL", url)
@@ -582,4 +594,139 @@ async fn sqlite_stops_gracefully() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stops_gracefully() {
     stops_gracefully(Backend::Postgres).await;
+}
+
+/// What a collector received: (path, content type, body) per request.
+type Received = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
+
+/// A stand-in OpenTelemetry collector: answers every POST with 200 and
+/// keeps what came.
+async fn collector() -> (String, Received) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Received = Arc::default();
+    let kept = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n");
+                    if let Some(end) = head_end {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                        let header = |name: &str| {
+                            head.lines()
+                                .find_map(|l| {
+                                    let (k, v) = l.split_once(':')?;
+                                    k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+                                })
+                                .unwrap_or_default()
+                        };
+                        let length: usize = header("content-length").parse().unwrap_or(0);
+                        if buf.len() >= end + 4 + length {
+                            let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                            let body = buf[end + 4..end + 4 + length].to_vec();
+                            kept.lock()
+                                .unwrap()
+                                .push((path, header("content-type"), body));
+                            let _ = stream
+                                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                                .await;
+                            buf.drain(..end + 4 + length);
+                            continue;
+                        }
+                    }
+                    match stream.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            });
+        }
+    });
+    (address, seen)
+}
+
+/// With `OTEL_EXPORTER_OTLP_ENDPOINT` set, a request's spans (the request
+/// with its ID, its GraphQL operation) reach the collector over OTLP/HTTP.
+async fn exports_spans(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((url, admin)) = database(backend, dir.path()).await else {
+        return;
+    };
+    let (endpoint, seen) = collector().await;
+    let mut server = start_with(
+        &url,
+        backend,
+        dir.path(),
+        "otel",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let r: Value = http
+        .post(format!("{}/graphql", server.base))
+        .header("x-request-id", "otel-probe-1")
+        .json(&json!({ "query": "query Me { me { id } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    // SIGTERM: the server stops, and the exporter sends what it holds.
+    let pid = server.child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
+        .await
+        .expect("the process exits")
+        .unwrap();
+    assert!(status.success());
+    let seen = seen.lock().unwrap().clone();
+    assert!(!seen.is_empty(), "no export reached the collector");
+    eprintln!(
+        "{backend:?}: {} export(s), {} bytes of spans",
+        seen.len(),
+        seen.iter().map(|(_, _, b)| b.len()).sum::<usize>()
+    );
+    let mut all = Vec::new();
+    for (path, content_type, body) in &seen {
+        assert_eq!(path, "/v1/traces");
+        assert_eq!(content_type, "application/x-protobuf");
+        all.extend_from_slice(body);
+    }
+    let has = |needle: &str| all.windows(needle.len()).any(|w| w == needle.as_bytes());
+    for needle in [
+        "referral-exchange",
+        "request",
+        "otel-probe-1",
+        "graphql",
+        "UNAUTHENTICATED",
+    ] {
+        assert!(has(needle), "the exported spans lack {needle:?}");
+    }
+    drop_database(admin).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_exports_spans() {
+    exports_spans(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_exports_spans() {
+    exports_spans(Backend::Postgres).await;
 }

@@ -217,7 +217,8 @@ impl TestApp {
     ) -> Option<TestApp> {
         let (database_url, dir) = database_for(backend).await?;
         if std::env::var("RX_TEST_LOG").is_ok() {
-            api::telemetry::init(false);
+            // Kept for the life of the test process: nothing to flush.
+            std::mem::forget(api::telemetry::init(false));
         }
         let mut settings = Settings::for_database(&database_url);
         settings.jwt_secret = secrecy::SecretString::from(JWT_SECRET);
