@@ -27,6 +27,8 @@ pub struct AppHandle {
     server: ServerHandle,
     worker: WorkerHandle,
     shutdown: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    /// PostgreSQL's notice relay, when there is one.
+    relay: Option<std::sync::Arc<tokio::task::AbortHandle>>,
 }
 
 impl AppHandle {
@@ -37,6 +39,9 @@ impl AppHandle {
         let _ = self.shutdown.send(true);
         self.server.stop(true).await;
         self.worker.stop().await;
+        if let Some(relay) = &self.relay {
+            relay.abort();
+        }
     }
 
     /// Stops gracefully on SIGTERM or SIGINT (Ctrl-C): no new connections,
@@ -106,11 +111,21 @@ impl Application {
             }
         });
         let shutdown = state.shutdown.clone();
+        // On PostgreSQL, notices written by any server reach this one's
+        // subscribers through one listening connection.
+        let relay = (!crate::db::is_sqlite(&state.settings.database_url)).then(|| {
+            let task = tokio::spawn(domain::notifications::relay(
+                state.settings.database_url.clone(),
+                state.notifier.clone(),
+            ));
+            std::sync::Arc::new(task.abort_handle())
+        });
         let server = run(listener, state)?;
         let handle = AppHandle {
             server: server.handle(),
             worker,
             shutdown,
+            relay,
         };
         Ok(Application {
             port,

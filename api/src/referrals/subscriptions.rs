@@ -19,7 +19,7 @@ impl ReferralSubscription {
     fn stream_of(
         ctx: &Context<'_>,
         kind: NoticeKind,
-    ) -> ApiResult<impl Stream<Item = Referral> + use<>> {
+    ) -> ApiResult<impl Stream<Item = async_graphql::Result<Referral>> + use<>> {
         let caller = caller(ctx).member()?.clone();
         let state = state(ctx)?.clone();
         let notices = BroadcastStream::new(state.notifier.subscribe());
@@ -29,13 +29,21 @@ impl ReferralSubscription {
             .filter_map(move |notice| {
                 let me = caller.id.clone();
                 async move {
-                    let notice = notice.ok()?;
-                    (notice.kind == kind && notice.members.contains(&me)).then_some(notice)
+                    match notice {
+                        // Fallen behind, or the server's listener reconnected:
+                        // notices may be lost, and the client must know.
+                        Err(_) => Some(Heard::Missed),
+                        Ok(n) if n.kind == NoticeKind::Missed => Some(Heard::Missed),
+                        Ok(n) if n.kind == kind && n.members.contains(&me) => {
+                            Some(Heard::Notice(n.referral_id))
+                        }
+                        Ok(_) => None,
+                    }
                 }
             })
             // Before each push, the session must still be live: signing out
             // (or a revoked session) ends the subscription.
-            .then(move |notice| {
+            .then(move |heard| {
                 let db = db.clone();
                 let session = session.clone();
                 async move {
@@ -43,23 +51,42 @@ impl ReferralSubscription {
                         refresh_family::Entity::find_by_id(session).one(&db).await,
                         Ok(Some(f)) if f.revoked_at.is_none()
                     );
-                    let referral = if live {
-                        referral::Entity::find_by_id(notice.referral_id)
+                    let item = match heard {
+                        _ if !live => None,
+                        Heard::Missed => Some(Err(missed())),
+                        Heard::Notice(id) => referral::Entity::find_by_id(id)
                             .one(&db)
                             .await
                             .unwrap_or_else(|e| {
                                 tracing::warn!(error = %e, "could not load a referral for a subscriber");
                                 None
                             })
-                    } else {
-                        None
+                            .map(|r| Ok(Referral::party(r))),
                     };
-                    (live, referral)
+                    (live, item)
                 }
             })
             .take_while(|(live, _)| std::future::ready(*live))
-            .filter_map(|(_, referral)| std::future::ready(referral.map(Referral::party))))
+            .filter_map(|(_, item)| std::future::ready(item)))
     }
+}
+
+/// What a subscriber heard: a notice for them, or that some may be lost.
+enum Heard {
+    Notice(String),
+    Missed,
+}
+
+/// The refetch signal: an error in the stream, which stays open.
+fn missed() -> async_graphql::Error {
+    use async_graphql::ErrorExtensions;
+    async_graphql::Error::new(
+        "some notices may have been missed; refetch your referrals (the subscription goes on)",
+    )
+    .extend_with(|_, ext| {
+        ext.set("code", "INTERNAL");
+        ext.set("refetch", true);
+    })
 }
 
 #[Subscription]
@@ -68,7 +95,7 @@ impl ReferralSubscription {
     async fn referral_received(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = Referral> + use<>, ApiError> {
+    ) -> Result<impl Stream<Item = async_graphql::Result<Referral>> + use<>, ApiError> {
         Self::stream_of(ctx, NoticeKind::Received)
     }
 
@@ -76,7 +103,7 @@ impl ReferralSubscription {
     async fn referral_updated(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = Referral> + use<>, ApiError> {
+    ) -> Result<impl Stream<Item = async_graphql::Result<Referral>> + use<>, ApiError> {
         Self::stream_of(ctx, NoticeKind::Updated)
     }
 }

@@ -225,20 +225,23 @@ pub async fn record_attendance(
     let changed =
         crate::referrals::redecide::after_attendance(&txn, &meeting, &statuses, &me.id, now)
             .await?;
-    txn.commit().await?;
+    let mut staged = Vec::with_capacity(changed.len());
     for r in &changed {
-        state
-            .notifier
-            .publish(crate::notifications::ReferralNotice {
-                referral_id: r.id.clone(),
-                kind: crate::notifications::NoticeKind::Updated,
-                members: r
-                    .giver_member_id
-                    .iter()
-                    .chain(r.receiver_member_id.iter())
-                    .cloned()
-                    .collect(),
-            });
+        let notice = crate::notifications::ReferralNotice {
+            referral_id: r.id.clone(),
+            kind: crate::notifications::NoticeKind::Updated,
+            members: r
+                .giver_member_id
+                .iter()
+                .chain(r.receiver_member_id.iter())
+                .cloned()
+                .collect(),
+        };
+        staged.push(crate::notifications::stage(&txn, notice).await?);
+    }
+    txn.commit().await?;
+    for notice in staged {
+        notice.after_commit(&state.notifier);
     }
     // In the order the entries were sent.
     entries

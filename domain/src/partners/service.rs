@@ -301,8 +301,9 @@ pub async fn submit_referral(
     .await;
     match claimed {
         Ok(_) => {
+            let staged = notify_received(&txn, &created).await?;
             txn.commit().await?;
-            notify_received(state, &created);
+            staged.after_commit(&state.notifier);
             tracing::info!(referral_id = %created.id, firm_id = %partner.firm_id, "partner referral submitted");
             Ok(created)
         }

@@ -414,15 +414,17 @@ pub async fn create(
 ) -> DomainResult<referral::Model> {
     let txn = state.db.begin().await?;
     let row = create_in(&txn, draft, meeting_attendance).await?;
+    let staged = notify_received(&txn, &row).await?;
     txn.commit().await?;
-    notify_received(state, &row);
+    staged.after_commit(&state.notifier);
     Ok(row)
 }
 
 /// `create` inside the caller's transaction, for callers that write more
 /// in the same transaction (a partner's idempotency key). Reads go through
 /// `txn` too: on SQLite the pool has one connection, which `txn` holds.
-/// The caller commits, then calls `notify_received`.
+/// The caller stages `notify_received` in the transaction, commits, then
+/// delivers it.
 pub async fn create_in(
     txn: &DatabaseTransaction,
     draft: Draft,
@@ -531,17 +533,25 @@ pub async fn create_in(
     Ok(row)
 }
 
-/// Tells the receiver (and the delegate it was routed to) of a new referral.
-pub fn notify_received(state: &Ctx, row: &referral::Model) {
+/// Tells the receiver (and the delegate it was routed to) of a new referral;
+/// the notice goes out with the transaction.
+pub async fn notify_received(
+    txn: &impl ConnectionTrait,
+    row: &referral::Model,
+) -> DomainResult<crate::notifications::Staged> {
     let members: Vec<String> = row
         .receiver_member_id
         .iter()
         .chain(row.delegate_id.iter())
         .cloned()
         .collect();
-    state.notifier.publish(ReferralNotice {
-        referral_id: row.id.clone(),
-        kind: NoticeKind::Received,
-        members,
-    });
+    crate::notifications::stage(
+        txn,
+        ReferralNotice {
+            referral_id: row.id.clone(),
+            kind: NoticeKind::Received,
+            members,
+        },
+    )
+    .await
 }

@@ -152,8 +152,9 @@ pub async fn advance(
     }
     let updated = reload(&txn, &current.id).await?;
     outbox::enqueue(&txn, &updated, WebhookEvent::StatusChanged(from), now).await?;
+    let staged = notify_giver(&txn, &updated).await?;
     txn.commit().await?;
-    notify_giver(state, &updated);
+    staged.after_commit(&state.notifier);
     Ok(updated)
 }
 
@@ -188,14 +189,25 @@ async fn reload(txn: &impl ConnectionTrait, referral_id: &str) -> DomainResult<r
         })
 }
 
-/// The giver always learns what became of their referral.
-fn notify_giver(state: &Ctx, r: &referral::Model) {
-    if let Some(giver) = &r.giver_member_id {
-        state.notifier.publish(ReferralNotice {
-            referral_id: r.id.clone(),
-            kind: NoticeKind::Updated,
-            members: vec![giver.clone()],
-        });
+/// The giver always learns what became of their referral (the notice goes
+/// out with the transaction).
+async fn notify_giver(
+    txn: &impl ConnectionTrait,
+    r: &referral::Model,
+) -> DomainResult<crate::notifications::Staged> {
+    match &r.giver_member_id {
+        Some(giver) => {
+            crate::notifications::stage(
+                txn,
+                ReferralNotice {
+                    referral_id: r.id.clone(),
+                    kind: NoticeKind::Updated,
+                    members: vec![giver.clone()],
+                },
+            )
+            .await
+        }
+        None => Ok(crate::notifications::Staged::none()),
     }
 }
 
@@ -303,8 +315,9 @@ pub async fn log_follow_up(
     if new_status.is_some() {
         outbox::enqueue(&txn, &updated, WebhookEvent::StatusChanged(from), now).await?;
     }
+    let staged = notify_giver(&txn, &updated).await?;
     txn.commit().await?;
-    notify_giver(state, &updated);
+    staged.after_commit(&state.notifier);
     Ok(updated)
 }
 
@@ -356,7 +369,8 @@ pub async fn thank(
     .await?;
     let updated = reload(&txn, &current.id).await?;
     outbox::enqueue(&txn, &updated, WebhookEvent::Thanked(&note), now).await?;
+    let staged = notify_giver(&txn, &updated).await?;
     txn.commit().await?;
-    notify_giver(state, &updated);
+    staged.after_commit(&state.notifier);
     Ok(updated)
 }

@@ -253,6 +253,15 @@ impl TestApp {
         }
     }
 
+    /// A second server on the same database, as a scaled-out deployment
+    /// runs them (its own listener, webhook worker and rate limits).
+    pub async fn second_server(&self) -> TestApp {
+        let db = connect_plain(&self.settings.database_url)
+            .await
+            .expect("test connection");
+        Self::start(self.settings.clone(), db, None).await
+    }
+
     /// Stops this server (and its webhook worker), then builds a new
     /// `Application` on the same database, as a restart would.
     pub async fn restart(self) -> TestApp {
@@ -289,6 +298,19 @@ impl TestApp {
             .unwrap()
             .to_string();
         (token, group)
+    }
+
+    /// An upgrade request for `/graphql/ws` speaking graphql-transport-ws.
+    pub fn ws_request(&self) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = (self.base.replace("http://", "ws://") + "/graphql/ws")
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        request
     }
 
     pub fn url(&self, path: &str) -> String {

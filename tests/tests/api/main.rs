@@ -25,5 +25,6 @@ mod referrals;
 mod report_page;
 mod reports;
 mod rewards;
+mod scale;
 mod subscriptions;
 mod webhooks;

@@ -1188,15 +1188,7 @@ db_test_with!(
         assert!(resp.headers().contains_key("retry-after"));
         let body: Value = resp.json().await.unwrap();
         assert_eq!(code(&body), "RATE_LIMITED");
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut request = (app.base.replace("http://", "ws://") + "/graphql/ws")
-            .into_client_request()
-            .unwrap();
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            "graphql-transport-ws".parse().unwrap(),
-        );
-        match tokio_tungstenite::connect_async(request).await {
+        match tokio_tungstenite::connect_async(app.ws_request()).await {
             Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
                 assert_eq!(resp.status(), 429)
             }

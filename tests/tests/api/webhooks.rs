@@ -599,3 +599,48 @@ db_test!(
         assert!(receiver.requests().is_empty(), "nothing reached the target");
     }
 );
+
+db_test!(
+    two_servers_send_each_delivery_once,
+    |app: TestApp| async move {
+        // Both servers' workers poll the same table; the conditional claim
+        // lets only one of them send each try. (SQLite is one server's
+        // database: a second writer process is not a supported deployment.)
+        if !app.settings.database_url.starts_with("postgres") {
+            return;
+        }
+        let other = app.second_server().await;
+        let c = chapter(&app, 2).await;
+        let firm_id = firm(&app, &c, "Harbour Bank").await;
+        let receiver = Receiver::start(&[]).await;
+        register(&app, &c.leader.token, &firm_id, &receiver.url()).await;
+        let writer = token(&app, &c.leader.token, &firm_id, &["REFERRALS_WRITE"]).await;
+        // Referrals submitted through both servers, and moved on through both.
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            let server = if i % 2 == 0 { &app } else { &other };
+            let member = &c.members[i % 2];
+            let id = submit(server, &writer, &member.id, &format!("two-{i}")).await;
+            advance(server, &member.token, &id, "ACCEPTED", None).await;
+            ids.push(id);
+        }
+        // Each referral: created, then accepted.
+        let expected = ids.len() * 2;
+        let log = settled(&app, &c.leader.token, &firm_id, expected).await;
+        assert_eq!(log["totalCount"], expected);
+        for edge in log["edges"].as_array().unwrap() {
+            assert_eq!(edge["node"]["status"], "DELIVERED", "{edge:#}");
+            assert_eq!(edge["node"]["attemptCount"], 1, "{edge:#}");
+        }
+        receiver.wait_for(expected).await;
+        // Give a late duplicate time to arrive, then count.
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let got = receiver.requests();
+        assert_eq!(got.len(), expected, "every delivery sent once, none twice");
+        let mut delivery_ids: Vec<&String> =
+            got.iter().map(|r| &r.headers["x-rx-delivery"]).collect();
+        delivery_ids.sort();
+        delivery_ids.dedup();
+        assert_eq!(delivery_ids.len(), expected);
+    }
+);

@@ -1,0 +1,168 @@
+//! Several servers on one PostgreSQL database: pushes cross servers, a lost
+//! listener says so, and rate limits stay per process (as documented). On
+//! SQLite (one server by design) the cross-server tests have nothing to do.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::db_test;
+use crate::fixtures::{chapter, give};
+use crate::helpers::{TestApp, operation};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn on_postgres(app: &TestApp) -> bool {
+    let pg = app.settings.database_url.starts_with("postgres");
+    if !pg {
+        eprintln!("SQLite runs one server: nothing crosses servers there");
+    }
+    pg
+}
+
+/// A socket on `app` with `ReferralReceived` running as id "r".
+async fn subscribed(app: &TestApp, token: &str) -> Socket {
+    let (mut socket, _) = tokio_tungstenite::connect_async(app.ws_request())
+        .await
+        .unwrap();
+    socket
+        .send(Message::Text(
+            json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })
+                .to_string(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        next(&mut socket, 10_000).await.unwrap()["type"],
+        "connection_ack"
+    );
+    socket
+        .send(Message::Text(
+            json!({ "id": "r", "type": "subscribe", "payload": { "query": operation("ReferralReceived") } })
+                .to_string(),
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    socket
+}
+
+/// The next JSON message within `ms`, pings skipped.
+async fn next(socket: &mut Socket, ms: u64) -> Option<Value> {
+    let deadline = Instant::now() + Duration::from_millis(ms);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = tokio::time::timeout(left, socket.next())
+            .await
+            .ok()??
+            .ok()?;
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] != "ping" {
+                return Some(v);
+            }
+        }
+    }
+}
+
+db_test!(
+    a_referral_given_on_one_server_reaches_a_subscriber_on_another,
+    |app: TestApp| async move {
+        if !on_postgres(&app) {
+            return;
+        }
+        let other = app.second_server().await;
+        let c = chapter(&app, 2).await;
+        let (giver, receiver) = (&c.members[0], &c.members[1]);
+        let mut on_b = subscribed(&other, &receiver.token).await;
+        let mut on_a = subscribed(&app, &receiver.token).await;
+        let started = Instant::now();
+        let id = give(&app, giver, &receiver.id).await;
+        for socket in [&mut on_b, &mut on_a] {
+            let push = next(socket, 1_000).await.expect("pushed within a second");
+            assert_eq!(push["payload"]["data"]["referralReceived"]["id"], json!(id));
+        }
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // A rolled-back write sends nothing: a referral refused for bad input.
+        let bad = app
+            .op(
+                Some(&giver.token),
+                "GiveReferral",
+                json!({ "input": { "receiverId": receiver.id, "prospect": { "name": "" },
+                    "temperature": 9, "channel": "PORTAL" } }),
+            )
+            .await;
+        assert!(bad.get("errors").is_some());
+        assert!(
+            next(&mut on_b, 500).await.is_none(),
+            "nothing for a write that never was"
+        );
+    }
+);
+
+db_test!(
+    a_lost_listener_tells_subscribers_to_refetch,
+    |app: TestApp| async move {
+        if !on_postgres(&app) {
+            return;
+        }
+        let c = chapter(&app, 2).await;
+        let (giver, receiver) = (&c.members[0], &c.members[1]);
+        let mut socket = subscribed(&app, &receiver.token).await;
+        // Cut the server's listening connection from the database side.
+        let cut = app
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(cut.len(), 1, "one listening connection per server");
+        let signal = next(&mut socket, 5_000).await.expect("a refetch signal");
+        assert_eq!(signal["type"], "next", "{signal}");
+        assert_eq!(signal["id"], "r");
+        let error = &signal["payload"]["errors"][0];
+        assert_eq!(error["extensions"]["refetch"], true, "{signal}");
+        assert_eq!(error["extensions"]["code"], "INTERNAL");
+        // The listener is back: the next referral is pushed as before.
+        let mut pushed = None;
+        for _ in 0..20 {
+            let id = give(&app, giver, &receiver.id).await;
+            if let Some(push) = next(&mut socket, 500).await {
+                pushed = Some((id, push));
+                break;
+            }
+        }
+        let (id, push) = pushed.expect("pushes resume after the reconnect");
+        assert_eq!(push["payload"]["data"]["referralReceived"]["id"], json!(id));
+    }
+);
+
+crate::db_test_with!(
+    rate_limits_are_counted_per_server,
+    |s: &mut api::settings::Settings| s.partners.rate_limit_per_ip_per_minute = 5,
+    |app: TestApp| async move {
+        // Per process, by design (README, "Running at scale"): N servers
+        // allow N times the per-IP budget, so set it to limit ÷ servers.
+        let other = app.second_server().await;
+        for server in [&app, &other] {
+            let mut answered = 0;
+            for _ in 0..8 {
+                let r = server
+                    .client
+                    .get(server.url("/graphql?query=%7B__typename%7D"))
+                    .send()
+                    .await
+                    .unwrap();
+                answered += u32::from(r.status() == 200);
+            }
+            assert_eq!(answered, 5, "each server spends its own budget");
+        }
+    }
+);
