@@ -39,10 +39,19 @@ pub fn instrument(db: &mut DatabaseConnection) -> StatementCounter {
     counter
 }
 
+/// PostgreSQL pool size unless `RX_DB_POOL_SIZE` says otherwise.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_sized(url, DEFAULT_POOL_SIZE).await
+}
+
+/// `connect` with a PostgreSQL pool of `pool_size` connections (SQLite
+/// always has one).
+pub async fn connect_sized(url: &str, pool_size: u32) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_string());
     options
-        .max_connections(if is_sqlite(url) { 1 } else { 16 })
+        .max_connections(if is_sqlite(url) { 1 } else { pool_size.max(1) })
         .min_connections(1)
         // No idle reaper: sqlx 0.9.0's maintenance task can read an
         // underflowed idle count and spin a worker at 100 % CPU for good

@@ -45,6 +45,9 @@ pub struct Settings {
     /// How long in-flight requests may run on after SIGTERM/SIGINT before
     /// they are cut (`RX_SHUTDOWN_TIMEOUT_SECS`).
     pub shutdown_timeout_secs: u64,
+    /// PostgreSQL connections in the server's pool (`RX_DB_POOL_SIZE`); the
+    /// notice listener holds one more. SQLite always uses one.
+    pub db_pool_size: u32,
 }
 
 /// What one WebSocket connection may hold (see `http::ws`).
@@ -293,6 +296,10 @@ impl Settings {
             websocket: WebSocketLimits::from_env()?,
             allow_weak_durability: env_flag("RX_ALLOW_WEAK_DURABILITY")?,
             shutdown_timeout_secs: env_number("RX_SHUTDOWN_TIMEOUT_SECS", 30)?,
+            db_pool_size: match env_number("RX_DB_POOL_SIZE", crate::db::DEFAULT_POOL_SIZE)? {
+                0 => anyhow::bail!("RX_DB_POOL_SIZE must be at least 1"),
+                n => n,
+            },
         })
     }
 
@@ -316,6 +323,7 @@ impl Settings {
             websocket: WebSocketLimits::default(),
             allow_weak_durability: false,
             shutdown_timeout_secs: 30,
+            db_pool_size: crate::db::DEFAULT_POOL_SIZE,
         }
     }
 

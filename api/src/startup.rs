@@ -79,7 +79,8 @@ impl Application {
     /// Connects, migrates, binds (port 0 picks a free port), prepares the
     /// server and starts the webhook worker.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let mut db = crate::db::connect(&settings.database_url).await?;
+        let mut db =
+            crate::db::connect_sized(&settings.database_url, settings.db_pool_size).await?;
         crate::db::check_durability(&db, settings.allow_weak_durability).await?;
         crate::db::migrate(&db).await?;
         // The worker's polling is not request work: it uses a connection

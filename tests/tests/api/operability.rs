@@ -271,3 +271,26 @@ db_test!(
         assert_ne!(a.headers()["x-request-id"], b.headers()["x-request-id"]);
     }
 );
+
+crate::db_test_with!(
+    the_pool_size_is_a_setting,
+    |s: &mut api::settings::Settings| s.db_pool_size = 3,
+    |app: TestApp| async move {
+        let c = chapter(&app, 1).await;
+        let token = &c.members[0].token;
+        // Twenty requests at once would open twenty connections if allowed.
+        join_all((0..20).map(|_| app.ok(Some(token), "Me", serde_json::json!({})))).await;
+        let text = scrape(&app).await;
+        let open = sample(&text, r#"rx_db_connections{state="in_use"}"#).unwrap()
+            + sample(&text, r#"rx_db_connections{state="idle"}"#).unwrap();
+        let cap = if app.settings.database_url.starts_with("sqlite") {
+            1.0
+        } else {
+            3.0
+        };
+        assert!(
+            open >= 1.0 && open <= cap,
+            "{open} connections open, cap {cap}"
+        );
+    }
+);
