@@ -115,7 +115,7 @@ pub fn leading_operation_name(query: &str) -> Option<&str> {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
     route: String,
-    method: String,
+    method: &'static str,
     status: u16,
 }
 
@@ -236,11 +236,11 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn http(&self, route: &str, method: &str, status: u16, took: Duration) {
+    pub fn http(&self, route: &str, method: &'static str, status: u16, took: Duration) {
         self.http_requests
             .get_or_create(&HttpLabels {
                 route: route.to_string(),
-                method: method.to_string(),
+                method,
                 status,
             })
             .inc();

@@ -35,8 +35,9 @@ impl AppHandle {
     /// Stops accepting requests, lets in-flight ones finish, and stops the
     /// webhook worker (pending deliveries stay in the database).
     pub async fn stop(&self) {
-        // Sockets first: each sends its close frame (1001) and ends.
-        let _ = self.shutdown.send(true);
+        // Sockets first: each sends its close frame (1001) and ends. Kept
+        // even with no socket open, for any upgraded during the drain.
+        self.shutdown.send_replace(true);
         self.server.stop(true).await;
         self.worker.stop().await;
         if let Some(relay) = &self.relay {
@@ -114,13 +115,25 @@ impl Application {
         let shutdown = state.shutdown.clone();
         // On PostgreSQL, notices written by any server reach this one's
         // subscribers through one listening connection.
-        let relay = (!crate::db::is_sqlite(&state.settings.database_url)).then(|| {
+        let relay = if crate::db::is_sqlite(&state.settings.database_url) {
+            None
+        } else {
+            let (ready, listening) = tokio::sync::oneshot::channel();
             let task = tokio::spawn(domain::notifications::relay(
                 state.settings.database_url.clone(),
                 state.notifier.clone(),
+                ready,
             ));
-            std::sync::Arc::new(task.abort_handle())
-        });
+            // Serve once this server hears notices, so no socket it accepts
+            // misses one; a database that will not LISTEN is retried behind.
+            if tokio::time::timeout(Duration::from_secs(10), listening)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the notice listener is not up yet; pushes start when it is");
+            }
+            Some(std::sync::Arc::new(task.abort_handle()))
+        };
         let server = run(listener, state)?;
         let handle = AppHandle {
             server: server.handle(),

@@ -214,6 +214,8 @@ fn submission(key: &str, members: &[String], n: usize) -> Value {
 struct Seen {
     acked: BTreeMap<String, String>,
     unknown: Vec<(String, usize)>,
+    /// Answers with errors: the server failing under load, never expected.
+    failed: Vec<Value>,
 }
 
 async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
@@ -349,10 +351,12 @@ async fn crash_and_recover(backend: Backend) {
                         seen.lock().unwrap().acked.insert(key, id.to_string());
                     }
                     None => {
-                        if let Some(b) = &body {
-                            assert!(b.get("errors").is_some(), "{b}");
+                        let mut seen = seen.lock().unwrap();
+                        if let Some(b) = body {
+                            // An answer, but not an acknowledgement.
+                            seen.failed.push(b);
                         }
-                        seen.lock().unwrap().unknown.push((key, n));
+                        seen.unknown.push((key, n));
                         return;
                     }
                 }
@@ -375,11 +379,7 @@ async fn crash_and_recover(backend: Backend) {
     }
     let seen = Arc::into_inner(seen).unwrap().into_inner().unwrap();
     assert!(seen.acked.len() >= ACKED_BEFORE_KILL);
-    assert_eq!(
-        seen.unknown.len(),
-        CLIENTS,
-        "every client lost its last request"
-    );
+    assert_eq!(seen.failed, Vec::<Value>::new(), "errors under load");
 
     // The database as the crash left it (SQLite recovers its WAL on open).
     let db = Database::connect(&url).await.unwrap();

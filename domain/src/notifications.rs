@@ -84,31 +84,40 @@ pub async fn stage(txn: &impl ConnectionTrait, notice: ReferralNotice) -> Domain
 
 /// Relays what PostgreSQL's `CHANNEL` carries to this server's subscribers,
 /// on one listening connection of its own, until the task is aborted.
-/// When the connection drops it reconnects (sqlx listens again) and tells
-/// subscribers to refetch.
-pub async fn relay(database_url: String, notifier: Notifier) {
+/// `ready` hears when the first `LISTEN` is in place. After any reconnect —
+/// once listening again, so nothing committed later is missed — subscribers
+/// are told to refetch.
+pub async fn relay(
+    database_url: String,
+    notifier: Notifier,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
     use sea_orm::sqlx::postgres::PgListener;
-    let mut backoff = std::time::Duration::from_millis(100);
+    use std::time::{Duration, Instant};
+    const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+    let mut ready = Some(ready);
+    let mut backoff = FIRST_BACKOFF;
     loop {
-        let listener = match PgListener::connect(&database_url).await {
-            Ok(mut l) => match l.listen(CHANNEL).await {
-                Ok(()) => Some(l),
-                Err(e) => {
-                    tracing::warn!(error = %e, "LISTEN failed; retrying");
-                    None
-                }
-            },
+        let listening = match PgListener::connect(&database_url).await {
+            Ok(mut l) => l.listen(CHANNEL).await.map(|()| l),
+            Err(e) => Err(e),
+        };
+        let mut listener = match listening {
+            Ok(l) => l,
             Err(e) => {
-                tracing::warn!(error = %e, "notice listener cannot connect; retrying");
-                None
+                tracing::warn!(error = %e, "notice listener cannot listen; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
             }
         };
-        let Some(mut listener) = listener else {
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
-            continue;
-        };
-        backoff = std::time::Duration::from_millis(100);
+        match ready.take() {
+            Some(first) => {
+                let _ = first.send(());
+            }
+            None => notifier.publish(ReferralNotice::missed()),
+        }
+        let connected = Instant::now();
         loop {
             match listener.try_recv().await {
                 Ok(Some(notification)) => {
@@ -117,19 +126,25 @@ pub async fn relay(database_url: String, notifier: Notifier) {
                         Err(e) => tracing::warn!(error = %e, "unreadable referral notice"),
                     }
                 }
-                // The connection dropped; the next call reconnects and listens
-                // again. Whatever was sent meanwhile is lost: say so.
+                // sqlx has reconnected and listens again; whatever was sent
+                // in between is lost: say so.
                 Ok(None) => {
-                    tracing::warn!("notice listener lost its connection; reconnecting");
+                    tracing::warn!("notice listener lost its connection and reconnected");
                     notifier.publish(ReferralNotice::missed());
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "notice listener failed; reconnecting");
-                    notifier.publish(ReferralNotice::missed());
                     break;
                 }
             }
         }
+        // A connection that failed at once backs off further; one that
+        // lasted starts again quickly.
+        if connected.elapsed() > Duration::from_secs(10) {
+            backoff = FIRST_BACKOFF;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
@@ -38,21 +38,35 @@ fn incoming(req: &ServiceRequest) -> Option<String> {
     sane.then(|| id.to_string())
 }
 
+/// A method as a metrics label: the standard ones, anything else `other`
+/// (a client may send any token as a method).
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    const KNOWN: &[&str] = &["GET", "POST", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"];
+    KNOWN
+        .iter()
+        .find(|m| **m == method.as_str())
+        .copied()
+        .unwrap_or("other")
+}
+
 pub async fn observe(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let id = incoming(&req).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let path = req.path().to_string();
-    let span = tracing::info_span!("request", request_id = %id, method = %method);
+    let span = tracing::info_span!("request", request_id = %id, method);
     let started = Instant::now();
     let result = CURRENT
         .scope(id.clone(), next.call(req))
         .instrument(span.clone())
         .await;
     let took = started.elapsed();
+    // Extractor and handler errors arrive as responses; an `Err` here is a
+    // service failure, answered by actix itself. (The request cannot be
+    // kept aside to answer it: routing needs it unshared.)
     let (status, route) = match &result {
         Ok(res) => (
             res.status().as_u16(),
@@ -74,9 +88,9 @@ pub async fn observe(
         );
     });
     if let Some(state) = state {
-        state.metrics.http(&route, &method, status, took);
+        state.metrics.http(&route, method, status, took);
     }
-    let mut res = result?;
+    let mut res = result?.map_into_boxed_body();
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }

@@ -58,6 +58,10 @@ pub async fn graphql_ws(
     if let Err(refused) = admit(&state, peer) {
         return Ok(refused.response(StatusCode::TOO_MANY_REQUESTS));
     }
+    if *state.shutdown.borrow() {
+        return Ok(HttpResponse::ServiceUnavailable()
+            .json(ApiError::internal(anyhow::anyhow!("shutting down")).response_body()));
+    }
     let Some(protocol) = protocol_of(&req) else {
         let err = ApiError::bad_input(
             "Sec-WebSocket-Protocol",
@@ -126,7 +130,10 @@ impl Connection {
         let mut heartbeat = tokio::time::interval(idle / 3);
         heartbeat.tick().await;
         let mut last_heard = opened;
-        let mut active: HashSet<String> = HashSet::new();
+        let mut active = Subscriptions::default();
+        // A client that stops reading fills the socket's buffer: a send
+        // that cannot finish in this time ends the connection.
+        let write = idle / 3;
         let metrics = self.state.metrics.clone();
         metrics.sockets(1);
         let mut shutdown = self.state.shutdown.subscribe();
@@ -167,7 +174,7 @@ impl Connection {
                         AggregatedMessage::Text(text) => text.into_bytes(),
                         AggregatedMessage::Binary(bytes) => bytes,
                         AggregatedMessage::Ping(bytes) => {
-                            if session.pong(&bytes).await.is_err() {
+                            if !sent(write, session.pong(&bytes)).await {
                                 break None;
                             }
                             continue;
@@ -181,7 +188,7 @@ impl Connection {
                             let _ = queue.try_send(message);
                         }
                         Admit::Answer(text) => {
-                            if session.text(text).await.is_err() {
+                            if !sent(write, session.text(text)).await {
                                 break None;
                             }
                         }
@@ -191,11 +198,11 @@ impl Connection {
                 outgoing = engine.next() => match outgoing {
                     Some(WsMessage::Text(text)) => {
                         if let Some(id) = completed(&text)
-                            && active.remove(&id)
+                            && active.completed(&id)
                         {
                             metrics.subscriptions(-1);
                         }
-                        if session.text(text).await.is_err() {
+                        if !sent(write, session.text(text)).await {
                             break None;
                         }
                     }
@@ -212,7 +219,7 @@ impl Connection {
                     if last_heard.elapsed() >= idle {
                         break Some((1001, "nothing heard from the client; closing".into()));
                     }
-                    if session.ping(b"").await.is_err() {
+                    if !sent(write, session.ping(b"")).await {
                         break None;
                     }
                 }
@@ -220,44 +227,53 @@ impl Connection {
         };
         // Dropping the engine ends every subscription stream of the socket.
         drop(engine);
-        metrics.subscriptions(-(active.len() as i64));
+        metrics.subscriptions(-(active.running.len() as i64));
         metrics.sockets(-1);
         let reason = ending.map(|(code, reason)| CloseReason {
             code: CloseCode::from(code),
             description: (!reason.is_empty()).then_some(reason),
         });
-        let _ = session.close(reason).await;
+        let _ = tokio::time::timeout(write, session.close(reason)).await;
     }
 
     /// Checks one client message against the socket's limits.
     fn admit_message(
         &self,
         bytes: &[u8],
-        active: &mut HashSet<String>,
+        active: &mut Subscriptions,
     ) -> Admit<serde_json::Result<ClientMessage>> {
         let message = ClientMessage::from_bytes(bytes);
-        if let Ok(ClientMessage::Start { id, .. }) = &message {
-            if active.contains(id) {
-                if self.protocol == WebSocketProtocols::GraphQLWS {
-                    return Admit::Close(4409, format!("Subscriber for {id} already exists"));
+        match &message {
+            Ok(ClientMessage::Start { id, .. }) => {
+                if active.running.contains(id) {
+                    if self.protocol == WebSocketProtocols::GraphQLWS {
+                        return Admit::Close(4409, format!("Subscriber for {id} already exists"));
+                    }
+                    return Admit::Forward(message);
                 }
-                return Admit::Forward(message);
+                if active.running.len() + active.stopping.len() >= self.limits.max_subscriptions {
+                    self.state.metrics.rate_limited("subscribe");
+                    return Admit::Answer(self.error(
+                        id,
+                        &format!(
+                            "at most {} subscriptions may run on one connection; complete one first",
+                            self.limits.max_subscriptions
+                        ),
+                    ));
+                }
+                if admit(&self.state, self.peer).is_err() {
+                    return Admit::Answer(self.error(id, "too many requests; slow down"));
+                }
+                active.running.insert(id.clone());
+                self.state.metrics.subscriptions(1);
             }
-            if active.len() >= self.limits.max_subscriptions {
-                self.state.metrics.rate_limited("subscribe");
-                return Admit::Answer(self.error(
-                    id,
-                    &format!(
-                        "at most {} subscriptions may run on one connection; complete one first",
-                        self.limits.max_subscriptions
-                    ),
-                ));
+            // The client's own `complete`: the id is free to reuse at once;
+            // the engine's echo of it is then not the new stream's end.
+            Ok(ClientMessage::Stop { id }) if active.running.remove(id) => {
+                active.stopping.insert(id.clone());
+                self.state.metrics.subscriptions(-1);
             }
-            if admit(&self.state, self.peer).is_err() {
-                return Admit::Answer(self.error(id, "too many requests; slow down"));
-            }
-            active.insert(id.clone());
-            self.state.metrics.subscriptions(1);
+            _ => {}
         }
         Admit::Forward(message)
     }
@@ -322,6 +338,29 @@ impl Connection {
             })
         }
     }
+}
+
+/// The subscription ids of a socket: running, and completed by the client
+/// but not yet echoed by the engine (they count towards the limit until then).
+#[derive(Default)]
+struct Subscriptions {
+    running: HashSet<String>,
+    stopping: HashSet<String>,
+}
+
+impl Subscriptions {
+    /// The engine completed `id`: whether a running subscription ended.
+    fn completed(&mut self, id: &str) -> bool {
+        if self.stopping.remove(id) {
+            return false;
+        }
+        self.running.remove(id)
+    }
+}
+
+/// Whether a send to the client finished in time.
+async fn sent<E>(limit: Duration, send: impl std::future::Future<Output = Result<(), E>>) -> bool {
+    matches!(tokio::time::timeout(limit, send).await, Ok(Ok(())))
 }
 
 enum Admit<M> {

@@ -47,23 +47,34 @@ impl ReferralSubscription {
                 let db = db.clone();
                 let session = session.clone();
                 async move {
-                    let live = matches!(
-                        refresh_family::Entity::find_by_id(session).one(&db).await,
-                        Ok(Some(f)) if f.revoked_at.is_none()
-                    );
-                    let item = match heard {
-                        _ if !live => None,
-                        Heard::Missed => Some(Err(missed())),
-                        Heard::Notice(id) => referral::Entity::find_by_id(id)
-                            .one(&db)
-                            .await
-                            .unwrap_or_else(|e| {
-                                tracing::warn!(error = %e, "could not load a referral for a subscriber");
-                                None
-                            })
-                            .map(|r| Ok(Referral::party(r))),
+                    let id = match heard {
+                        // No lookups for the refetch signal: after a relay
+                        // reconnect every subscriber gets one at once.
+                        Heard::Missed => return (true, Some(Err(missed()))),
+                        Heard::Notice(id) => id,
                     };
-                    (live, item)
+                    // Only a session found ended stops the stream; a failed
+                    // lookup skips this push (and says so) instead.
+                    let live = match refresh_family::Entity::find_by_id(session).one(&db).await {
+                        Ok(Some(f)) => f.revoked_at.is_none(),
+                        Ok(None) => false,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not check a subscriber's session");
+                            return (true, Some(Err(missed())));
+                        }
+                    };
+                    if !live {
+                        return (false, None);
+                    }
+                    let item = referral::Entity::find_by_id(id)
+                        .one(&db)
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(error = %e, "could not load a referral for a subscriber");
+                            None
+                        })
+                        .map(|r| Ok(Referral::party(r)));
+                    (true, item)
                 }
             })
             .take_while(|(live, _)| std::future::ready(*live))

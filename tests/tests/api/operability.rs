@@ -265,6 +265,15 @@ db_test!(
             assert_ne!(got, bad);
             assert_eq!(got.len(), 32);
         }
+        // Refusals by an extractor (a malformed query string) carry it too.
+        let bad = app
+            .client
+            .get(app.url("/reports/groups/abc.csv?from=notadate&to=2026-01-01"))
+            .send()
+            .await
+            .unwrap();
+        assert!(bad.status().is_client_error(), "{}", bad.status());
+        assert_eq!(bad.headers()["x-request-id"].len(), 32);
         // Two requests never share an ID.
         let a = app.client.get(app.url("/healthz")).send().await.unwrap();
         let b = app.client.get(app.url("/healthz")).send().await.unwrap();

@@ -87,20 +87,34 @@ db_test!(
             assert_eq!(push["payload"]["data"]["referralReceived"]["id"], json!(id));
         }
         assert!(started.elapsed() < Duration::from_secs(2));
-        // A rolled-back write sends nothing: a referral refused for bad input.
-        let bad = app
-            .op(
-                Some(&giver.token),
-                "GiveReferral",
-                json!({ "input": { "receiverId": receiver.id, "prospect": { "name": "" },
-                    "temperature": 9, "channel": "PORTAL" } }),
+        // A write that fails at commit sends nothing: a deferred check in
+        // this test database refuses one prospect's name when the
+        // transaction commits, after its notice was issued inside it.
+        app.db
+            .execute_unprepared(
+                "CREATE FUNCTION rx_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN IF NEW.prospect_name = 'Refused At Commit' THEN \
+                 RAISE EXCEPTION 'refused at commit'; END IF; RETURN NEW; END $$; \
+                 CREATE CONSTRAINT TRIGGER rx_test_refuse AFTER INSERT ON referrals \
+                 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION rx_test_refuse();",
             )
-            .await;
-        assert!(bad.get("errors").is_some());
-        assert!(
-            next(&mut on_b, 500).await.is_none(),
-            "nothing for a write that never was"
-        );
+            .await
+            .unwrap();
+        let mut vars = crate::fixtures::give_vars(&receiver.id, "PORTAL", None);
+        vars["input"]["prospect"]["name"] = json!("Refused At Commit");
+        let refused = app.op(Some(&giver.token), "GiveReferral", vars).await;
+        assert_eq!(crate::helpers::code(&refused), "INTERNAL", "{refused:#}");
+        for socket in [&mut on_b, &mut on_a] {
+            let heard = next(socket, 1_000).await;
+            assert!(
+                heard.is_none(),
+                "a push for a write that never was: {heard:?}"
+            );
+        }
+        // And the next real one still arrives.
+        let id = give(&app, giver, &receiver.id).await;
+        let push = next(&mut on_b, 1_000).await.expect("pushed");
+        assert_eq!(push["payload"]["data"]["referralReceived"]["id"], json!(id));
     }
 );
 
