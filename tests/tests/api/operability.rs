@@ -151,7 +151,25 @@ crate::db_test_with!(
             )
             .await;
         }
+        // Made-up HTTP methods fold into one label too.
+        for i in 0..5 {
+            let method = reqwest::Method::from_bytes(format!("FOO{i}").as_bytes()).unwrap();
+            app.client
+                .request(method, app.url("/x"))
+                .send()
+                .await
+                .unwrap();
+        }
         let text = scrape(&app).await;
+        assert!(!text.contains("FOO"), "{text}");
+        assert_eq!(
+            sample(
+                &text,
+                r#"rx_http_requests_total{route="unmatched",method="other",status="404"}"#
+            ),
+            Some(5.0),
+            "{text}"
+        );
         assert_eq!(
             sample(
                 &text,
