@@ -460,6 +460,25 @@ async fn postgres_survives_sigkill() {
     crash_and_recover(Backend::Postgres).await;
 }
 
+/// Sends SIGTERM to the server process.
+fn sigterm(server: &Server) {
+    let pid = server.child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// Waits for the process to end on its own, with status 0.
+async fn exits_cleanly(server: &mut Server) {
+    let status = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
+        .await
+        .expect("the process exits")
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}
+
 /// SIGTERM while a request is half-sent and a socket is subscribed: the
 /// listener closes at once, the request still gets its answer, the socket
 /// its close frame (1001), and the process exits cleanly. The request's log
@@ -525,12 +544,7 @@ async fn stops_gracefully(backend: Backend) {
     half.write_all(&body.as_bytes()[..5]).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let pid = server.child.id().unwrap().to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    sigterm(&server);
     // The socket hears why it is closing.
     let close = loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
@@ -565,11 +579,7 @@ async fn stops_gracefully(backend: Backend) {
         answer.contains(r#"{"data":{"__typename":"Query"}}"#),
         "{answer}"
     );
-    let status = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
-        .await
-        .expect("the process exits")
-        .unwrap();
-    assert!(status.success(), "exit status {status:?}");
+    exits_cleanly(&mut server).await;
 
     let log = std::fs::read_to_string(dir.path().join("server-graceful.log")).unwrap();
     assert!(log.contains("SIGTERM: shutting down gracefully"), "{log}");
@@ -682,19 +692,8 @@ async fn exports_spans(backend: Backend) {
         .unwrap();
     assert_eq!(r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
     // SIGTERM: the server stops, and the exporter sends what it holds.
-    let pid = server.child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
-        .await
-        .expect("the process exits")
-        .unwrap();
-    assert!(status.success());
+    sigterm(&server);
+    exits_cleanly(&mut server).await;
     let seen = seen.lock().unwrap().clone();
     assert!(!seen.is_empty(), "no export reached the collector");
     eprintln!(
