@@ -24,6 +24,7 @@ mod partners;
 mod partnerships;
 mod rate_limit;
 mod referrals;
+mod replica;
 mod reports;
 mod rewards;
 pub mod settings;

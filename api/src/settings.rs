@@ -48,6 +48,10 @@ pub struct Settings {
     /// PostgreSQL connections in the server's pool (`RX_DB_POOL_SIZE`); the
     /// notice listener holds one more. SQLite always uses one.
     pub db_pool_size: u32,
+    /// Read replicas (`DATABASE_READ_URL`, comma-separated; PostgreSQL).
+    pub database_read_urls: Vec<String>,
+    /// Connections per replica pool (`RX_DB_READ_POOL_SIZE`).
+    pub db_read_pool_size: u32,
 }
 
 /// What one WebSocket connection may hold (see `http::ws`).
@@ -300,6 +304,20 @@ impl Settings {
                 0 => anyhow::bail!("RX_DB_POOL_SIZE must be at least 1"),
                 n => n,
             },
+            database_read_urls: std::env::var("DATABASE_READ_URL")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_string)
+                .collect(),
+            db_read_pool_size: match env_number(
+                "RX_DB_READ_POOL_SIZE",
+                crate::db::DEFAULT_POOL_SIZE,
+            )? {
+                0 => anyhow::bail!("RX_DB_READ_POOL_SIZE must be at least 1"),
+                n => n,
+            },
         })
     }
 
@@ -324,6 +342,8 @@ impl Settings {
             allow_weak_durability: false,
             shutdown_timeout_secs: 30,
             db_pool_size: crate::db::DEFAULT_POOL_SIZE,
+            database_read_urls: Vec::new(),
+            db_read_pool_size: crate::db::DEFAULT_POOL_SIZE,
         }
     }
 

@@ -90,7 +90,17 @@ impl Application {
         let statements = crate::db::instrument(&mut db);
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
-        let state = AppState::new(db, settings);
+        let replicas = match settings.database_read_urls.as_slice() {
+            [] => None,
+            _ if crate::db::is_sqlite(&settings.database_url) => {
+                anyhow::bail!("DATABASE_READ_URL needs a PostgreSQL DATABASE_URL")
+            }
+            urls => Some(std::sync::Arc::new(
+                crate::replica::Replicas::connect(urls, settings.db_read_pool_size).await?,
+            )),
+        };
+        let mut state = AppState::new(db, settings);
+        state.replicas = replicas;
         let worker = worker::spawn(
             worker_db,
             webhook_config(&state.settings.partners),
@@ -235,7 +245,18 @@ async fn healthz() -> HttpResponse {
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.db.execute_unprepared("SELECT 1").await {
-        Ok(_) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        // Ready on the primary alone: reads fall back to it when replicas
+        // are down, and the answer says so.
+        Ok(_) => HttpResponse::Ok().json(match &state.replicas {
+            None => serde_json::json!({ "status": "ready" }),
+            Some(replicas) => serde_json::json!({
+                "status": "ready",
+                "replicas": match replicas.state().await {
+                    crate::replica::ReplicaState::Up => "up",
+                    crate::replica::ReplicaState::Down => "down: reading from the primary",
+                },
+            }),
+        }),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable()

@@ -20,6 +20,8 @@ pub struct AppState {
     /// Turns true when the server begins to shut down: open sockets close
     /// with 1001 instead of being cut.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Read replicas, when `DATABASE_READ_URL` names any.
+    pub replicas: Option<Arc<crate::replica::Replicas>>,
 }
 
 /// Domain functions take the `Ctx`; a `&AppState` passes as one.
@@ -28,6 +30,23 @@ impl Deref for AppState {
 
     fn deref(&self) -> &Ctx {
         &self.ctx
+    }
+}
+
+impl AppState {
+    /// The context a report or list reads through: a replica that holds
+    /// every write acknowledged before this call (see `replica`), else the
+    /// primary.
+    pub async fn reading(&self) -> Ctx {
+        if let Some(replicas) = &self.replicas
+            && let Some(db) = replicas.caught_up(&self.ctx.db).await
+        {
+            return Ctx {
+                db,
+                ..self.ctx.clone()
+            };
+        }
+        self.ctx.clone()
     }
 }
 
@@ -55,6 +74,7 @@ impl AppState {
             rate_limits: Arc::new(RateLimits::new(&settings.partners)),
             metrics: Arc::default(),
             shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
+            replicas: None,
             settings: Arc::new(settings),
         }
     }

@@ -127,7 +127,7 @@ pub async fn report_page(
             "open this page through a report link from your portal",
         ));
     };
-    match leader_page::open(&state, link, &path, from, to).await {
+    match leader_page::open(&state.reading().await, link, &path, from, to).await {
         Ok(p) => page(StatusCode::OK, render(&p)),
         Err(e) => error_page(e.into()),
     }

@@ -96,7 +96,7 @@ pub async fn group_report_csv(
         (Ok(f), Ok(t)) => (f, t),
         (Err(e), _) | (_, Err(e)) => return error(e),
     };
-    let report = match group_report(&state, &caller, &group_id, from, to).await {
+    let report = match group_report(&state.reading().await, &caller, &group_id, from, to).await {
         Ok(r) => r,
         Err(e) => return error(e),
     };

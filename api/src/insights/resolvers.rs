@@ -38,7 +38,7 @@ impl InsightsQuery {
     ) -> ApiResult<SourcesReport> {
         let currency = crate::balances::types::currency(currency)?;
         let report = domain::insights::sources::sources_report(
-            state(ctx)?,
+            &state(ctx)?.reading().await,
             caller(ctx),
             member_id.as_ref().map(|i| i.0.as_str()),
             group_id.as_ref().map(|i| i.0.as_str()),

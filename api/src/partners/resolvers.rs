@@ -37,8 +37,13 @@ impl PartnersQuery {
         after: Option<String>,
     ) -> ApiResult<MemberConnection> {
         let page = Page::from_args(first, after.as_deref())?;
-        let (rows, total) =
-            service::directory(state(ctx)?, caller(ctx), profession.as_deref(), page).await?;
+        let (rows, total) = service::directory(
+            &state(ctx)?.reading().await,
+            caller(ctx),
+            profession.as_deref(),
+            page,
+        )
+        .await?;
         Ok(page.connection(rows.into_iter().map(Member::from).collect(), total))
     }
 

@@ -20,7 +20,7 @@ impl ReportsQuery {
         to: Date,
     ) -> ApiResult<GroupReport> {
         let report = domain::reports::group_report::group_report(
-            state(ctx)?,
+            &state(ctx)?.reading().await,
             caller(ctx),
             &group_id,
             from.0,
@@ -39,7 +39,7 @@ impl ReportsQuery {
         to: Date,
     ) -> ApiResult<NetworkReport> {
         let report = domain::reports::network::network_report(
-            state(ctx)?,
+            &state(ctx)?.reading().await,
             caller(ctx),
             &member_id,
             from.0,

@@ -256,10 +256,17 @@ impl TestApp {
     /// A second server on the same database, as a scaled-out deployment
     /// runs them (its own listener, webhook worker and rate limits).
     pub async fn second_server(&self) -> TestApp {
+        self.second_server_with(|_| {}).await
+    }
+
+    /// `second_server` with adjusted settings (say, a read replica).
+    pub async fn second_server_with(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
         let db = connect_plain(&self.settings.database_url)
             .await
             .expect("test connection");
-        Self::start(self.settings.clone(), db, None).await
+        let mut settings = self.settings.clone();
+        configure(&mut settings);
+        Self::start(settings, db, None).await
     }
 
     /// Stops this server (and its webhook worker), then builds a new

@@ -180,3 +180,102 @@ crate::db_test_with!(
         }
     }
 );
+
+db_test!(
+    reports_read_from_a_replica_that_has_caught_up,
+    |app: TestApp| async move {
+        if !on_postgres(&app) {
+            return;
+        }
+        let standby = std::env::var("RX_TEST_STANDBY_URL")
+            .expect("RX_TEST_STANDBY_URL: scripts/with-postgres starts a streaming standby");
+        let (_, name) = app.settings.database_url.rsplit_once('/').unwrap();
+        let (prefix, _) = standby.rsplit_once('/').unwrap();
+        let read_url = format!("{prefix}/{name}");
+        // The test database reaches the standby by replication.
+        let mut tries = 0;
+        while crate::helpers::connect_plain(&read_url).await.is_err() {
+            tries += 1;
+            assert!(tries < 100, "the standby never got {name}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The test cluster commits asynchronously for speed; this database
+        // commits as production must, so a commit is flushed (and can be
+        // replicated) before it is acknowledged.
+        app.db
+            .execute_unprepared(&format!(
+                "ALTER DATABASE {name} SET synchronous_commit = on"
+            ))
+            .await
+            .unwrap();
+        let reader = app
+            .second_server_with(|s| s.database_read_urls = vec![read_url.clone()])
+            .await;
+        let c = chapter(&reader, 2).await;
+        let (giver, receiver) = (&c.members[0], &c.members[1]);
+        let vars = json!({ "groupId": c.group, "from": crate::helpers::day(-30), "to": crate::helpers::day(0) });
+        let token = c.leader.token.clone();
+        let report =
+            async |server: &TestApp| server.ok(Some(&token), "GroupReport", vars.clone()).await;
+        // Read-your-writes: a referral given is in the next report at once,
+        // whether the replica or the primary answers it.
+        for n in 1..=3 {
+            give(&reader, giver, &receiver.id).await;
+            let read = report(&reader).await;
+            assert_eq!(read["groupReport"]["totals"]["given"], n, "{read:#}");
+        }
+        let read = report(&reader).await;
+        assert_eq!(
+            read,
+            report(&app).await,
+            "the replica's report is the primary's"
+        );
+        // Once caught up, the report runs on the replica: the primary sees
+        // only the sign-in check and the WAL position.
+        let mut primary_statements = u64::MAX;
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let before = reader.statements.get();
+            assert_eq!(report(&reader).await, read);
+            primary_statements = primary_statements.min(reader.statements.get() - before);
+        }
+        // With the standby stopped, reads go to the primary, and readyz says so.
+        let stop = std::env::var("RX_TEST_STANDBY_STOP").unwrap();
+        let user = std::env::var("RX_TEST_STANDBY_USER").unwrap_or_default();
+        let status = if user.is_empty() {
+            std::process::Command::new("sh")
+                .args(["-c", &stop])
+                .status()
+        } else {
+            std::process::Command::new("runuser")
+                .args(["-u", &user, "--", "sh", "-c", &stop])
+                .status()
+        }
+        .unwrap();
+        assert!(status.success(), "stopping the standby");
+        let before = reader.statements.get();
+        let on_primary = report(&reader).await;
+        let fallback_statements = reader.statements.get() - before;
+        assert_eq!(on_primary, read);
+        eprintln!(
+            "group report: {primary_statements} statements on the primary with the replica, {fallback_statements} without"
+        );
+        assert!(
+            primary_statements + 3 <= fallback_statements,
+            "the replica took the report's statements: {primary_statements} on the primary with it, {fallback_statements} without"
+        );
+        let ready: Value = reader
+            .client
+            .get(reader.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            ready,
+            json!({ "status": "ready", "replicas": "down: reading from the primary" })
+        );
+    }
+);
