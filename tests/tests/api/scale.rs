@@ -196,7 +196,7 @@ db_test!(
         let mut tries = 0;
         while crate::helpers::connect_plain(&read_url).await.is_err() {
             tries += 1;
-            assert!(tries < 100, "the standby never got {name}");
+            assert!(tries < 300, "the standby never got {name}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         // The test cluster commits asynchronously for speed; this database
