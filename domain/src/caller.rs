@@ -18,6 +18,9 @@ pub struct MemberCaller {
     pub is_admin: bool,
     /// Refresh-token family of the session that issued the access token.
     pub session_id: String,
+    /// When the access token this caller presented expires (Unix seconds),
+    /// if it came with one.
+    pub token_expires_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -89,7 +92,11 @@ impl Caller {
             ));
         }
         let claims = state.jwt.verify(token)?;
-        Caller::of_session(state, &claims.sub, &claims.sid).await
+        let mut caller = Caller::of_session(state, &claims.sub, &claims.sid).await?;
+        if let Caller::Member(member) = &mut caller {
+            member.token_expires_at = Some(claims.exp);
+        }
+        Ok(caller)
     }
 
     /// The member behind a signed token, as long as the account exists and
@@ -127,6 +134,7 @@ impl Caller {
             id: member.id,
             is_admin: member.is_admin,
             session_id: session_id.to_string(),
+            token_expires_at: None,
         }))
     }
 }

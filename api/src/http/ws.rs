@@ -315,18 +315,10 @@ impl Connection {
                     .map_err(|refused| refusal(&refused.error()))?;
                 // Sockets are for members' live pushes; partner tokens use HTTP,
                 // where revocation and rate limits apply to every request.
-                caller.member().map_err(|e| refusal(&ApiError::from(e)))?;
-                let token = header
-                    .as_deref()
-                    .and_then(|h| h.split_once(' '))
-                    .map(|(_, t)| t.trim())
-                    .unwrap_or_default();
-                let claims = state
-                    .ctx
-                    .jwt
-                    .verify(token)
-                    .map_err(|e| refusal(&ApiError::from(e)))?;
-                let left = claims.exp - chrono::Utc::now().timestamp();
+                let member = caller.member().map_err(|e| refusal(&ApiError::from(e)))?;
+                // A member signed in with a bearer token always has its expiry.
+                let exp = member.token_expires_at.unwrap_or_default();
+                let left = exp - chrono::Utc::now().timestamp();
                 let at = Instant::now() + Duration::from_secs(left.max(0) as u64);
                 *expires.lock().unwrap_or_else(|e| e.into_inner()) = Some(at);
                 let mut data = Data::default();

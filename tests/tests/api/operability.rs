@@ -7,6 +7,23 @@ use crate::db_test;
 use crate::fixtures::{chapter, give};
 use crate::helpers::{TABLES, TestApp, connect_plain};
 
+/// The one value a statement returns, as text.
+async fn scalar(db: &sea_orm::DatabaseConnection, sql: &str) -> String {
+    use sea_orm::ConnectionTrait;
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0)
+        .map(|n| n.to_string())
+        .or_else(|_| row.try_get_by_index::<String>(0))
+        .unwrap()
+}
+
 db_test!(backup_copies_the_live_database, |app: TestApp| async move {
     let c = chapter(&app, 3).await;
     for i in 0..5 {
@@ -45,32 +62,12 @@ db_test!(backup_copies_the_live_database, |app: TestApp| async move {
     let copied = connect_plain(format!("sqlite://{}?mode=ro", copy.display()))
         .await
         .expect("the copy opens");
-    use sea_orm::ConnectionTrait;
-    let one = |sql: String| {
-        let copied = &copied;
-        async move {
-            let row = copied
-                .query_one_raw(sea_orm::Statement::from_string(
-                    sea_orm::DatabaseBackend::Sqlite,
-                    sql,
-                ))
-                .await
-                .unwrap()
-                .unwrap();
-            row.try_get_by_index::<i64>(0)
-                .map(|n| n.to_string())
-                .or_else(|_| row.try_get_by_index::<String>(0))
-                .unwrap()
-        }
-    };
-    assert_eq!(one("PRAGMA integrity_check".into()).await, "ok");
+    let one = |sql: &'static str| scalar(&copied, sql);
+    assert_eq!(one("PRAGMA integrity_check").await, "ok");
     // Every referral the copy holds is whole: its creation event is there.
-    let referrals: i64 = one("SELECT COUNT(*) FROM referrals".into())
-        .await
-        .parse()
-        .unwrap();
+    let referrals: i64 = one("SELECT COUNT(*) FROM referrals").await.parse().unwrap();
     assert!((5..=11).contains(&referrals), "{referrals}");
-    let created: i64 = one("SELECT COUNT(*) FROM referral_events WHERE kind = 'CREATED'".into())
+    let created: i64 = one("SELECT COUNT(*) FROM referral_events WHERE kind = 'CREATED'")
         .await
         .parse()
         .unwrap();
@@ -82,20 +79,8 @@ db_test!(backup_copies_the_live_database, |app: TestApp| async move {
         .await
         .unwrap();
     for table in TABLES {
-        let sql = format!("SELECT COUNT(*) FROM {table}");
-        let row = again_db
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DatabaseBackend::Sqlite,
-                sql,
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            row.try_get_by_index::<i64>(0).unwrap(),
-            app.count(table).await,
-            "{table}"
-        );
+        let copied = scalar(&again_db, &format!("SELECT COUNT(*) FROM {table}")).await;
+        assert_eq!(copied, app.count(table).await.to_string(), "{table}");
     }
     // A path with no database behind it creates nothing and copies nothing.
     let nowhere = format!("sqlite://{}/none.db?mode=rwc", dir.path().display());

@@ -4,17 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::db_test;
 use crate::fixtures::{chapter, give};
 use crate::helpers::{TestApp, operation};
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use crate::subscriptions::{Socket, connect, next_within as next, subscribe};
 
 fn on_postgres(app: &TestApp) -> bool {
     let pg = app.settings.database_url.starts_with("postgres");
@@ -26,47 +22,13 @@ fn on_postgres(app: &TestApp) -> bool {
 
 /// A socket on `app` with `ReferralReceived` running as id "r".
 async fn subscribed(app: &TestApp, token: &str) -> Socket {
-    let (mut socket, _) = tokio_tungstenite::connect_async(app.ws_request())
-        .await
-        .unwrap();
-    socket
-        .send(Message::Text(
-            json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })
-                .to_string(),
-        ))
-        .await
-        .unwrap();
+    let mut socket = connect(app, Some(token)).await;
     assert_eq!(
         next(&mut socket, 10_000).await.unwrap()["type"],
         "connection_ack"
     );
+    subscribe(&mut socket, "r", &operation("ReferralReceived")).await;
     socket
-        .send(Message::Text(
-            json!({ "id": "r", "type": "subscribe", "payload": { "query": operation("ReferralReceived") } })
-                .to_string(),
-        ))
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    socket
-}
-
-/// The next JSON message within `ms`, pings skipped.
-async fn next(socket: &mut Socket, ms: u64) -> Option<Value> {
-    let deadline = Instant::now() + Duration::from_millis(ms);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let msg = tokio::time::timeout(left, socket.next())
-            .await
-            .ok()??
-            .ok()?;
-        if let Message::Text(t) = msg {
-            let v: Value = serde_json::from_str(&t).unwrap();
-            if v["type"] != "ping" {
-                return Some(v);
-            }
-        }
-    }
 }
 
 db_test!(

@@ -12,10 +12,10 @@ use crate::db_test;
 use crate::fixtures::{advance, chapter, day, give};
 use crate::helpers::{TestApp, operation};
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, token: Option<&str>) -> Socket {
+pub(crate) async fn connect(app: &TestApp, token: Option<&str>) -> Socket {
     let (mut socket, _) = tokio_tungstenite::connect_async(app.ws_request())
         .await
         .expect("websocket connects");
@@ -34,8 +34,14 @@ async fn connect(app: &TestApp, token: Option<&str>) -> Socket {
 
 /// The next JSON message, or None if the socket closed or nothing came in time.
 async fn next_json(socket: &mut Socket) -> Option<Value> {
+    next_within(socket, 10_000).await
+}
+
+/// `next_json` waiting at most `ms` milliseconds in all.
+pub(crate) async fn next_within(socket: &mut Socket, ms: u64) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        let msg = tokio::time::timeout_at(deadline, socket.next())
             .await
             .ok()??
             .ok()?;
@@ -53,7 +59,7 @@ async fn next_json(socket: &mut Socket) -> Option<Value> {
     }
 }
 
-async fn subscribe(socket: &mut Socket, id: &str, query: &str) {
+pub(crate) async fn subscribe(socket: &mut Socket, id: &str, query: &str) {
     socket
         .send(Message::Text(
             json!({ "id": id, "type": "subscribe", "payload": { "query": query } }).to_string(),
