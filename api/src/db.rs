@@ -31,6 +31,9 @@ pub fn instrument(db: &mut DatabaseConnection) -> StatementCounter {
     let inner = counter.0.clone();
     db.set_metric_callback(move |info| {
         inner.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Every statement at trace level (RUST_LOG=api::db=trace), the SQL
+        // text only: how statement budgets are investigated.
+        tracing::trace!(elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "SQL");
         if info.elapsed > SLOW_STATEMENT {
             // The SQL text only: bound values may hold personal data.
             tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");

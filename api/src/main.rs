@@ -7,6 +7,12 @@ use api::settings::Settings;
 use api::startup::Application;
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc's malloc: a third of the server's CPU went to
+/// the allocator and memory copies, and glibc kept Argon2's 19 MiB working
+/// buffers after sign-ins (README, "Benchmarks", has the measurements).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "referral-exchange",

@@ -26,6 +26,9 @@ pub struct Settings {
     /// Password attempts (sign-in, password change) per account per minute
     /// (0 = unlimited).
     pub password_attempts_per_minute: u32,
+    /// Password hashes (sign-in, sign-up, password change) computed at once;
+    /// more wait their turn (each holds 19 MiB while it runs).
+    pub password_hash_concurrency: usize,
     /// Lifetime of a leader's report-page link in seconds (30 to 3,600).
     pub report_link_ttl_secs: i64,
     /// Worker threads for the HTTP server (0 = one per core).
@@ -286,6 +289,13 @@ impl Settings {
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             password_attempts_per_minute: env_number("RX_PASSWORD_ATTEMPTS_PER_MINUTE", 10)?,
+            password_hash_concurrency: match env_number(
+                "RX_PASSWORD_HASH_CONCURRENCY",
+                domain::auth::passwords::default_hash_concurrency(),
+            )? {
+                0 => anyhow::bail!("RX_PASSWORD_HASH_CONCURRENCY must be at least 1"),
+                n => n,
+            },
             report_link_ttl_secs: report_link_ttl()?,
             workers,
             partners: PartnerSettings::from_env(environment == Environment::Production)?,
@@ -333,6 +343,7 @@ impl Settings {
             access_token_ttl_secs: 15 * 60,
             refresh_token_ttl_secs: 30 * 24 * 3600,
             password_attempts_per_minute: 10,
+            password_hash_concurrency: domain::auth::passwords::default_hash_concurrency(),
             report_link_ttl_secs: DEFAULT_REPORT_LINK_TTL_SECS,
             workers: 2,
             partners: PartnerSettings::for_tests(),

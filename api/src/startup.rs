@@ -80,6 +80,8 @@ impl Application {
     /// Connects, migrates, binds (port 0 picks a free port), prepares the
     /// server and starts the webhook worker.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        // Process-wide: the first application built sets it.
+        domain::auth::passwords::set_hash_concurrency(settings.password_hash_concurrency);
         let mut db =
             crate::db::connect_sized(&settings.database_url, settings.db_pool_size).await?;
         crate::db::check_durability(&db, settings.allow_weak_durability).await?;

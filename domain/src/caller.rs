@@ -6,7 +6,11 @@
 use chrono::{Duration, Utc};
 use entities::ApiScope;
 use entities::{member, refresh_family};
-use sea_orm::{ActiveEnum, ActiveModelTrait, EntityTrait, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveEnum, ColumnTrait, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter,
+    QueryResult, QuerySelect, RelationTrait,
+};
 
 use crate::auth::api_tokens;
 use crate::ctx::Ctx;
@@ -21,6 +25,9 @@ pub struct MemberCaller {
     /// When the access token this caller presented expires (Unix seconds),
     /// if it came with one.
     pub token_expires_at: Option<i64>,
+    /// The member's row (without the password hash) as read when the
+    /// session was checked, so `me` costs no second read.
+    pub profile: Option<std::sync::Arc<member::Model>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -100,42 +107,66 @@ impl Caller {
     }
 
     /// The member behind a signed token, as long as the account exists and
-    /// the session it was issued in has not been signed out.
+    /// the session it was issued in has not been signed out: one statement
+    /// (the member row joined to its session), so a revocation takes effect
+    /// on the very next request, on every server.
     pub async fn of_session(
         state: &Ctx,
         member_id: &str,
         session_id: &str,
     ) -> DomainResult<Caller> {
-        let member = member::Entity::find_by_id(member_id.to_string())
-            .one(&state.db)
-            .await?
-            .ok_or_else(|| DomainError::Unauthenticated("account no longer exists".into()))?;
-        let family = refresh_family::Entity::find_by_id(session_id.to_string())
+        let row = crate::members::rows::find()
+            .column_as(refresh_family::Column::RevokedAt, "session_revoked_at")
+            .join(JoinType::InnerJoin, member::Relation::RefreshFamily.def())
+            .filter(member::Column::Id.eq(member_id))
+            .filter(refresh_family::Column::Id.eq(session_id))
+            .into_model::<SessionRow>()
             .one(&state.db)
             .await?;
-        match family {
-            Some(f) if f.revoked_at.is_none() && f.member_id == member.id => {}
+        let member = match row {
+            Some(SessionRow {
+                member,
+                session_revoked_at: None,
+            }) => member,
             _ => {
                 return Err(DomainError::Unauthenticated(
                     "session has ended; sign in again".into(),
                 ));
             }
-        }
+        };
         let now = Utc::now();
         let stale = member
             .last_seen_at
             .is_none_or(|seen| now - seen > Duration::minutes(LAST_SEEN_GRANULARITY_MINUTES));
         if stale {
-            let mut active: member::ActiveModel = member.clone().into();
-            active.last_seen_at = Set(Some(now));
-            active.update(&state.db).await?;
+            member::Entity::update_many()
+                .col_expr(member::Column::LastSeenAt, Expr::value(now))
+                .filter(member::Column::Id.eq(member.id.as_str()))
+                .exec(&state.db)
+                .await?;
         }
         Ok(Caller::Member(MemberCaller {
-            id: member.id,
+            id: member.id.clone(),
             is_admin: member.is_admin,
             session_id: session_id.to_string(),
             token_expires_at: None,
+            profile: Some(std::sync::Arc::new(member)),
         }))
+    }
+}
+
+/// A member row with the state of the session being checked.
+struct SessionRow {
+    member: member::Model,
+    session_revoked_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl FromQueryResult for SessionRow {
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(SessionRow {
+            member: member::Model::from_query_result(row, pre)?,
+            session_revoked_at: row.try_get(pre, "session_revoked_at")?,
+        })
     }
 }
 

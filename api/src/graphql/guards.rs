@@ -15,7 +15,10 @@ async fn seats_of(ctx: &Context<'_>, member_id: &str) -> ApiResult<Vec<membershi
         .memberships
         .load_one(member_id.to_string())
         .await?
-        .unwrap_or_default())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(seat, _)| seat)
+        .collect())
 }
 
 /// Whether `me` may act as a leader of `group_id` (admins always).

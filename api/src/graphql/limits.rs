@@ -16,7 +16,43 @@ use super::guard::{self, Limits, TooMuch};
 /// async-graphql's complexity limit (each field costs 1, lists more).
 pub const MAX_COMPLEXITY: usize = 5_000;
 
-pub struct DocumentLimits(pub Limits);
+/// Parsed documents kept, by their text: portals send the same few
+/// operations over and over, and parsing was a visible share of each
+/// request's CPU. Only documents that passed the limits are kept; when full
+/// the cache starts over (the working set is a handful of documents).
+const DOCUMENT_CACHE: usize = 512;
+
+pub struct DocumentLimits {
+    limits: Limits,
+    cache: Arc<DocumentCache>,
+}
+
+impl DocumentLimits {
+    pub fn new(limits: Limits) -> DocumentLimits {
+        DocumentLimits {
+            limits,
+            cache: Arc::new(DocumentCache::default()),
+        }
+    }
+}
+
+#[derive(Default)]
+struct DocumentCache(std::sync::Mutex<std::collections::HashMap<String, ExecutableDocument>>);
+
+impl DocumentCache {
+    fn get(&self, query: &str) -> Option<ExecutableDocument> {
+        let cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(query).cloned()
+    }
+
+    fn put(&self, query: &str, document: &ExecutableDocument) {
+        let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= DOCUMENT_CACHE {
+            cache.clear();
+        }
+        cache.insert(query.to_string(), document.clone());
+    }
+}
 
 /// Marks a WebSocket session: only subscriptions run there. Queries and
 /// mutations go over HTTP, where the caller's session and rate limits are
@@ -25,11 +61,11 @@ pub struct WebSocketSession;
 
 impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension(self.0))
+        Arc::new(DocumentLimitsExtension(self.limits, self.cache.clone()))
     }
 }
 
-struct DocumentLimitsExtension(Limits);
+struct DocumentLimitsExtension(Limits, Arc<DocumentCache>);
 
 fn refused(message: String, limit: Option<&str>) -> ServerError {
     let mut err = ServerError::new(message, None);
@@ -64,8 +100,15 @@ impl Extension for DocumentLimitsExtension {
         // their say (a persisted query's document comes from its hash).
         guard::scan(&request.query, &self.0).map_err(too_much)?;
         let mut request = next.run(ctx, request).await?;
+        if let Some(document) = self.1.get(&request.query) {
+            // Measured when it was first parsed; the same text measures the same.
+            request.set_parsed_query(document);
+            return Ok(request);
+        }
+        let text = request.query.clone();
         let document = request.parsed_query()?;
         guard::measure(document, &self.0).map_err(too_much)?;
+        self.1.put(&text, document);
         Ok(request)
     }
 

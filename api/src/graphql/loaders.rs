@@ -114,30 +114,37 @@ impl Loader<String> for HomeCurrencyLoader {
     }
 }
 
-/// Every seat (active and ended) of each member, oldest first.
+/// A seat with its group, read together (`memberships { group { name } }`
+/// and the home currency need both).
+pub type SeatInGroup = (membership::Model, group::Model);
+
+/// Every seat (active and ended) of each member with its group, oldest
+/// first: one statement for any number of members.
 pub struct MembershipsOfMemberLoader(DatabaseConnection);
 
 impl Loader<String> for MembershipsOfMemberLoader {
-    type Value = Vec<membership::Model>;
+    type Value = Vec<SeatInGroup>;
     type Error = ApiError;
 
-    async fn load(
-        &self,
-        keys: &[String],
-    ) -> Result<HashMap<String, Vec<membership::Model>>, ApiError> {
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<SeatInGroup>>, ApiError> {
         let rows = membership::Entity::find()
+            .find_also_related(group::Entity)
             .filter(membership::Column::MemberId.is_in(keys.iter().cloned()))
             .order_by_asc(membership::Column::JoinedOn)
             .order_by_asc(membership::Column::CreatedAt)
             .all(&self.0)
             .await?;
-        let mut by_member: HashMap<String, Vec<membership::Model>> =
+        let mut by_member: HashMap<String, Vec<SeatInGroup>> =
             keys.iter().map(|k| (k.clone(), Vec::new())).collect();
-        for row in rows {
+        for (seat, group) in rows {
+            // The foreign key guarantees the group.
+            let group = group.ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("seat {} without its group", seat.id))
+            })?;
             by_member
-                .entry(row.member_id.clone())
+                .entry(seat.member_id.clone())
                 .or_default()
-                .push(row);
+                .push((seat, group));
         }
         Ok(by_member)
     }
@@ -166,7 +173,22 @@ macro_rules! by_id_loader {
     };
 }
 
-by_id_loader!(MemberLoader, member);
+/// Members by id, without password hashes (see `domain::members::rows`).
+pub struct MemberLoader(DatabaseConnection);
+
+impl Loader<String> for MemberLoader {
+    type Value = member::Model;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, member::Model>, ApiError> {
+        let rows = domain::members::rows::find()
+            .filter(member::Column::Id.is_in(keys.iter().cloned()))
+            .all(&self.0)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+    }
+}
+
 by_id_loader!(GroupLoader, group);
 by_id_loader!(PartnerFirmLoader, partner_firm);
 by_id_loader!(ContactLoader, contact);

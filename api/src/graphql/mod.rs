@@ -87,7 +87,7 @@ pub fn build_schema(production: bool, document: guard::Limits) -> AppSchema {
     .limit_complexity(limits::MAX_COMPLEXITY)
     .limit_recursive_depth(32)
     .limit_directives(8)
-    .extension(limits::DocumentLimits(document))
+    .extension(limits::DocumentLimits::new(document))
     .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE)))
     .register_output_type::<node::Node>();
     if production {

@@ -70,9 +70,9 @@ impl GroupsMutation {
             role: input.role.into(),
             joined_on: input.joined_on.map(|d| d.0),
         };
-        Ok(Membership(
-            service::add_membership(state(ctx)?, caller(ctx), new).await?,
-        ))
+        Ok(service::add_membership(state(ctx)?, caller(ctx), new)
+            .await?
+            .into())
     }
 
     /// Ends the member's active seat (history is kept).
@@ -86,6 +86,6 @@ impl GroupsMutation {
         let seat =
             service::end_membership(state(ctx)?, caller(ctx), &group_id, &member_id, left_on.0)
                 .await?;
-        Ok(Membership(seat))
+        Ok(seat.into())
     }
 }

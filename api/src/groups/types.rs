@@ -118,7 +118,7 @@ impl Group {
             return Err(ApiError::forbidden("you are not a member of this group"));
         }
         let (rows, total) = domain::groups::service::roster(&state.db, &self.0.id, page).await?;
-        Ok(page.connection(rows.into_iter().map(Membership).collect(), total))
+        Ok(page.connection(rows.into_iter().map(Membership::from).collect(), total))
     }
 
     /// The group's partner firms, by name. Active members of the group and
@@ -140,11 +140,21 @@ impl Group {
 }
 
 #[derive(Clone)]
-pub struct Membership(pub membership::Model);
+/// A seat, with its group when it was read together with it.
+pub struct Membership(pub membership::Model, pub Option<entities::group::Model>);
+
+impl From<membership::Model> for Membership {
+    fn from(seat: membership::Model) -> Self {
+        Membership(seat, None)
+    }
+}
 
 #[Object]
 impl Membership {
     async fn group(&self, ctx: &Context<'_>) -> ApiResult<Group> {
+        if let Some(group) = &self.1 {
+            return Ok(Group(group.clone()));
+        }
         Ok(Group(loaders(ctx)?.group(&self.0.group_id).await?))
     }
 

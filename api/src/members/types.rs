@@ -113,7 +113,18 @@ impl Member {
         }
     }
 
-    async fn seats(&self, ctx: &Context<'_>) -> ApiResult<Vec<entities::membership::Model>> {
+    /// The home currency, from the seats the request reads anyway.
+    async fn home_currency(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        let seats = self.seats(ctx).await?;
+        Ok(domain::balances::service::home_of(
+            seats.iter().map(|(s, g)| (s, g.currency.as_str())),
+        ))
+    }
+
+    async fn seats(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Vec<crate::graphql::loaders::SeatInGroup>> {
         Ok(loaders(ctx)?
             .memberships
             .load_one(self.0.id.clone())
@@ -168,10 +179,10 @@ impl Member {
     async fn tenure(&self, ctx: &Context<'_>) -> ApiResult<Tenure> {
         self.require_privileged(ctx).await?;
         let seats = self.seats(ctx).await?;
-        let keys: Vec<&str> = seats.iter().map(|s| s.group_id.as_str()).collect();
+        let keys: Vec<&str> = seats.iter().map(|(s, _)| s.group_id.as_str()).collect();
         let seats: Vec<Seat> = seats
             .iter()
-            .map(|s| Seat {
+            .map(|(s, _)| Seat {
                 group_key: keys.iter().position(|k| *k == s.group_id).unwrap_or(0),
                 joined_on: s.joined_on,
                 left_on: s.left_on,
@@ -188,7 +199,12 @@ impl Member {
     /// Every seat, active and ended, oldest first.
     async fn memberships(&self, ctx: &Context<'_>) -> ApiResult<Vec<Membership>> {
         self.require_privileged(ctx).await?;
-        Ok(self.seats(ctx).await?.into_iter().map(Membership).collect())
+        Ok(self
+            .seats(ctx)
+            .await?
+            .into_iter()
+            .map(|(seat, group)| Membership(seat, Some(group)))
+            .collect())
     }
 
     /// The member's referrals in one role, newest first. Only the member themself.
@@ -207,15 +223,19 @@ impl Member {
             ReferralRole::Received => ListRole::Received,
             ReferralRole::Delegated => ListRole::Delegated,
         };
-        let (rows, total) = domain::referrals::list_for_member(
+        // The total is counted (in the same statement) only when asked for.
+        let with_total = ctx.look_ahead().field("totalCount").exists();
+        let (rows, total) = domain::referrals::list_for_member_with_parties(
             &state(ctx)?.db,
             &self.0.id,
             role,
             status.map(|s| s.into_iter().map(Into::into).collect()),
             page,
+            with_total,
         )
         .await?;
-        Ok(page.connection(rows.into_iter().map(Referral::party).collect(), total))
+        let nodes = rows.into_iter().map(Referral::party_with).collect();
+        Ok(page.connection(nodes, total))
     }
 
     /// The member's declared partnerships with their figures. Only the member themself.
@@ -272,9 +292,15 @@ impl Member {
         self.require_self_or_admin(ctx)?;
         let period = crate::balances::types::period(from, to)?;
         let currency = crate::balances::types::currency(currency)?;
-        let b =
-            domain::balances::service::for_member(&state(ctx)?.db, &self.0.id, period, currency)
-                .await?;
+        let home = self.home_currency(ctx).await?;
+        let b = domain::balances::service::for_member(
+            &state(ctx)?.db,
+            &self.0.id,
+            period,
+            currency,
+            Some(home),
+        )
+        .await?;
         Ok(b.balance.into())
     }
 
@@ -288,8 +314,15 @@ impl Member {
     ) -> ApiResult<Vec<CurrencyBalance>> {
         self.require_self_or_admin(ctx)?;
         let period = crate::balances::types::period(from, to)?;
-        let b = domain::balances::service::for_member(&state(ctx)?.db, &self.0.id, period, None)
-            .await?;
+        let home = self.home_currency(ctx).await?;
+        let b = domain::balances::service::for_member(
+            &state(ctx)?.db,
+            &self.0.id,
+            period,
+            None,
+            Some(home),
+        )
+        .await?;
         Ok(b.by_currency
             .into_iter()
             .map(|(c, b)| CurrencyBalance::new(c, b))

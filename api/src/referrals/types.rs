@@ -242,6 +242,18 @@ fn missing(what: &str) -> ApiError {
 pub struct Referral {
     pub model: referral::Model,
     redacted: bool,
+    /// Giver and receiver when they were read with the referral.
+    parties: Option<Box<(Party, Party)>>,
+}
+
+impl From<service::PartyRow> for Party {
+    fn from(row: service::PartyRow) -> Party {
+        match row {
+            service::PartyRow::Member(m) => Party::Member(Member::from(m)),
+            service::PartyRow::Firm(f) => Party::PartnerFirm(PartnerFirm(f)),
+            service::PartyRow::Contact(c) => Party::Contact(Contact(c)),
+        }
+    }
 }
 
 impl Referral {
@@ -249,6 +261,20 @@ impl Referral {
         Referral {
             model,
             redacted: false,
+            parties: None,
+        }
+    }
+
+    /// As [`Referral::party`], with the giver and receiver read with it.
+    pub fn party_with(row: service::ReferralWithParties) -> Referral {
+        let parties = match (row.giver, row.receiver) {
+            (Some(g), Some(r)) => Some(Box::new((g.into(), r.into()))),
+            _ => None,
+        };
+        Referral {
+            model: row.referral,
+            redacted: false,
+            parties,
         }
     }
 
@@ -256,6 +282,7 @@ impl Referral {
         Referral {
             model,
             redacted: true,
+            parties: None,
         }
     }
 }
@@ -325,6 +352,9 @@ impl Referral {
     }
 
     async fn giver(&self, ctx: &Context<'_>) -> ApiResult<Party> {
+        if let Some(parties) = &self.parties {
+            return Ok(parties.0.clone());
+        }
         let r = &self.model;
         party(
             ctx,
@@ -337,6 +367,9 @@ impl Referral {
     }
 
     async fn receiver(&self, ctx: &Context<'_>) -> ApiResult<Party> {
+        if let Some(parties) = &self.parties {
+            return Ok(parties.1.clone());
+        }
         let r = &self.model;
         party(
             ctx,

@@ -83,6 +83,31 @@ pub async fn home_currency(db: &impl ConnectionTrait, member_id: &str) -> Domain
         .unwrap_or_else(|| NO_CURRENCY.to_string()))
 }
 
+/// The home-currency rule over one member's seats, given as (seat, its
+/// group's currency): the longest-held active seat's (earliest joined),
+/// else the most recently ended one's; [`NO_CURRENCY`] without seats.
+pub fn home_of<'a>(
+    seats: impl IntoIterator<Item = (&'a entities::membership::Model, &'a str)>,
+) -> String {
+    seats
+        .into_iter()
+        .min_by(|(a, _), (b, _)| {
+            (
+                a.left_on.is_some(),
+                std::cmp::Reverse(a.left_on),
+                a.joined_on,
+                &a.id,
+            )
+                .cmp(&(
+                    b.left_on.is_some(),
+                    std::cmp::Reverse(b.left_on),
+                    b.joined_on,
+                    &b.id,
+                ))
+        })
+        .map_or_else(|| NO_CURRENCY.to_string(), |(_, c)| c.to_string())
+}
+
 /// [`home_currency`] of several members in one query (members without any
 /// seat are left out: their home is [`NO_CURRENCY`]).
 pub async fn home_currencies(
@@ -112,73 +137,62 @@ pub async fn home_currencies(
     Ok(out)
 }
 
-/// A referral's currency is its group's; one with no group (an outside
-/// referral of a member without a seat) counts in the member's home currency.
-async fn side_by_currency(
+/// The member's balance over the period, values in `currency` (default:
+/// the home currency), and the figures per currency. Money is never added
+/// across currencies. `home` is the member's home currency when the caller
+/// already knows it (from seats it has read); else it is looked up.
+pub async fn for_member(
     db: &impl ConnectionTrait,
-    side: SimpleExpr,
+    member_id: &str,
     period: Period,
-    home: &str,
-) -> DomainResult<std::collections::BTreeMap<String, (i64, Money)>> {
+    currency: Option<String>,
+    home: Option<String>,
+) -> DomainResult<MemberBalance> {
     use entities::group;
-    let rows: Vec<(Option<String>, i64, i64)> = referral::Entity::find()
+    let gave = || referral::Column::GiverMemberId.eq(member_id);
+    let got = || referral::Column::ReceiverMemberId.eq(member_id);
+    let won = || referral::Column::Status.eq(ReferralStatus::Won);
+    let value = || Expr::col(referral::Column::ClosedValueE4);
+    // Both sides in one pass over the member's referrals, per currency.
+    let rows: Vec<(Option<String>, i64, i64, i64, i64)> = referral::Entity::find()
         .select_only()
         .column(group::Column::Currency)
-        .column_as(count_all(), "n")
-        .column_as(won_value(), "value")
+        .column_as(count_if(gave()), "given")
+        .column_as(
+            sum_if(sea_orm::sea_query::ExprTrait::and(gave(), won()), value()),
+            "given_value",
+        )
+        .column_as(count_if(got()), "received")
+        .column_as(
+            sum_if(sea_orm::sea_query::ExprTrait::and(got(), won()), value()),
+            "received_value",
+        )
         .left_join(group::Entity)
-        .filter(side)
+        .filter(sea_orm::Condition::any().add(gave()).add(got()))
         .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
         .filter(in_period(period))
         .group_by(group::Column::Currency)
         .into_tuple()
         .all(db)
         .await?;
-    let mut out = std::collections::BTreeMap::new();
-    for (currency, n, value) in rows {
-        let entry = out
-            .entry(currency.unwrap_or_else(|| home.to_string()))
-            .or_insert((0, Money::ZERO));
-        entry.0 += n;
-        entry.1 = Money::from_stored(entry.1.stored() + value);
+    let home = match home {
+        Some(home) => home,
+        None => home_currency(db, member_id).await?,
+    };
+    // A referral with no group counts in the home currency.
+    let mut per: std::collections::BTreeMap<String, Balance> = std::collections::BTreeMap::new();
+    for (code, g, gv, r, rv) in rows {
+        let b = per
+            .entry(code.unwrap_or_else(|| home.clone()))
+            .or_insert(Balance::new(0, 0, Money::ZERO, Money::ZERO));
+        b.given += g;
+        b.received += r;
+        b.given_value = Money::from_stored(b.given_value.stored() + gv);
+        b.received_value = Money::from_stored(b.received_value.stored() + rv);
     }
-    Ok(out)
-}
-
-/// The member's balance over the period, values in `currency` (default:
-/// the home currency), and the figures per currency. Money is never added
-/// across currencies.
-pub async fn for_member(
-    db: &impl ConnectionTrait,
-    member_id: &str,
-    period: Period,
-    currency: Option<String>,
-) -> DomainResult<MemberBalance> {
-    let home = home_currency(db, member_id).await?;
-    let given = side_by_currency(
-        db,
-        referral::Column::GiverMemberId.eq(member_id),
-        period,
-        &home,
-    )
-    .await?;
-    let received = side_by_currency(
-        db,
-        referral::Column::ReceiverMemberId.eq(member_id),
-        period,
-        &home,
-    )
-    .await?;
-    let mut codes: Vec<String> = given.keys().chain(received.keys()).cloned().collect();
-    codes.sort();
-    codes.dedup();
-    let by_currency: Vec<(String, Balance)> = codes
+    let by_currency: Vec<(String, Balance)> = per
         .into_iter()
-        .map(|c| {
-            let (g, gv) = given.get(&c).copied().unwrap_or((0, Money::ZERO));
-            let (r, rv) = received.get(&c).copied().unwrap_or((0, Money::ZERO));
-            (c, Balance::new(g, r, gv, rv))
-        })
+        .filter(|(_, b)| b.given > 0 || b.received > 0)
         .collect();
     let currency = currency.unwrap_or(home);
     let in_currency = by_currency

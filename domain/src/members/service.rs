@@ -15,7 +15,11 @@ pub const BRIEF_FIELD_MAX: usize = 4000;
 
 pub async fn me(state: &Ctx, caller: &Caller) -> DomainResult<member::Model> {
     let me = caller.member()?;
-    member::Entity::find_by_id(me.id.clone())
+    if let Some(profile) = &me.profile {
+        return Ok(profile.as_ref().clone());
+    }
+    crate::members::rows::find()
+        .filter(member::Column::Id.eq(me.id.as_str()))
         .one(&state.db)
         .await?
         .ok_or_else(DomainError::unauthenticated)

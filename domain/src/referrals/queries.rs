@@ -200,3 +200,188 @@ pub async fn default_since(
         .ok_or_else(DomainError::unauthenticated)?;
     Ok(m.previous_sign_in_at.unwrap_or(m.created_at))
 }
+
+/// A referral's giver or receiver, read with it.
+#[derive(Debug, Clone)]
+pub enum PartyRow {
+    Member(member::Model),
+    Firm(entities::partner_firm::Model),
+    Contact(entities::contact::Model),
+}
+
+/// A referral with its giver and receiver (and, when asked, how many rows
+/// the list's filter selects in all), from one statement.
+#[derive(Debug, Clone)]
+pub struct ReferralWithParties {
+    pub referral: referral::Model,
+    pub giver: Option<PartyRow>,
+    pub receiver: Option<PartyRow>,
+    total: Option<i64>,
+}
+
+/// Column prefixes of the six party joins.
+const PARTY_JOINS: [(&str, PartyKind, referral::Column); 6] = [
+    ("gm_", PartyKind::Member, referral::Column::GiverMemberId),
+    ("gf_", PartyKind::Firm, referral::Column::GiverFirmId),
+    ("gc_", PartyKind::Contact, referral::Column::GiverContactId),
+    ("rm_", PartyKind::Member, referral::Column::ReceiverMemberId),
+    ("rf_", PartyKind::Firm, referral::Column::ReceiverFirmId),
+    (
+        "rc_",
+        PartyKind::Contact,
+        referral::Column::ReceiverContactId,
+    ),
+];
+
+#[derive(Clone, Copy)]
+enum PartyKind {
+    Member,
+    Firm,
+    Contact,
+}
+
+/// Left-joins `entity` under `alias` on `from` = its id, selecting each of
+/// its columns as `alias` + column name (the password hash as '').
+fn join_party<E>(
+    mut q: sea_orm::Select<referral::Entity>,
+    alias: &str,
+    from: referral::Column,
+    entity: E,
+    id: E::Column,
+) -> sea_orm::Select<referral::Entity>
+where
+    E: EntityTrait,
+{
+    use sea_orm::IdenStatic;
+    use sea_orm::sea_query::Alias;
+    use sea_orm::{JoinType, RelationDef};
+    let table = Alias::new(alias.trim_end_matches('_'));
+    let rel: RelationDef = referral::Entity::belongs_to(entity)
+        .from(from)
+        .to(id)
+        .into();
+    q = q.join_as(JoinType::LeftJoin, rel, table.clone());
+    for column in E::Column::iter() {
+        let name = column.as_str();
+        q = if name == "password_hash" {
+            q.column_as(Expr::val(""), format!("{alias}{name}"))
+        } else {
+            q.column_as(Expr::col((table.clone(), column)), format!("{alias}{name}"))
+        };
+    }
+    q
+}
+
+fn party_of(row: &sea_orm::QueryResult, side: &str) -> Result<Option<PartyRow>, sea_orm::DbErr> {
+    use sea_orm::FromQueryResult;
+    for (prefix, kind, _) in PARTY_JOINS.iter().filter(|(p, _, _)| p.starts_with(side)) {
+        // A join that found nothing has a NULL id.
+        let id: Option<String> = row.try_get(prefix, "id")?;
+        if id.is_none() {
+            continue;
+        }
+        return Ok(Some(match kind {
+            PartyKind::Member => PartyRow::Member(member::Model::from_query_result(row, prefix)?),
+            PartyKind::Firm => PartyRow::Firm(entities::partner_firm::Model::from_query_result(
+                row, prefix,
+            )?),
+            PartyKind::Contact => {
+                PartyRow::Contact(entities::contact::Model::from_query_result(row, prefix)?)
+            }
+        }));
+    }
+    Ok(None)
+}
+
+impl sea_orm::FromQueryResult for ReferralWithParties {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(ReferralWithParties {
+            referral: referral::Model::from_query_result(row, pre)?,
+            giver: party_of(row, "g")?,
+            receiver: party_of(row, "r")?,
+            total: row.try_get::<Option<i64>>("", "rx_total").ok().flatten(),
+        })
+    }
+}
+
+/// [`newest_first`] with each referral's giver and receiver joined in, and
+/// the total counted in the same statement (a window count) only when
+/// `with_total`: a portal's page of referrals is one statement. Without
+/// `with_total` the count returned is exact only up to the page: one row
+/// past it is read, so the count tells whether there is a next page (the
+/// client did not ask for `totalCount`).
+pub async fn newest_first_with_parties(
+    db: &impl ConnectionTrait,
+    q: sea_orm::Select<referral::Entity>,
+    page: Page,
+    with_total: bool,
+) -> DomainResult<(Vec<ReferralWithParties>, u64)> {
+    use entities::{contact, partner_firm};
+    let mut joined = q.clone();
+    for (prefix, kind, from) in PARTY_JOINS {
+        joined = match kind {
+            PartyKind::Member => {
+                join_party(joined, prefix, from, member::Entity, member::Column::Id)
+            }
+            PartyKind::Firm => join_party(
+                joined,
+                prefix,
+                from,
+                partner_firm::Entity,
+                partner_firm::Column::Id,
+            ),
+            PartyKind::Contact => {
+                join_party(joined, prefix, from, contact::Entity, contact::Column::Id)
+            }
+        };
+    }
+    if with_total {
+        joined = joined.column_as(Expr::cust("COUNT(*) OVER ()"), "rx_total");
+    }
+    let mut rows = joined
+        .order_by_desc(referral::Column::CreatedAt)
+        .order_by_desc(referral::Column::Id)
+        .offset(page.offset)
+        .limit(if with_total {
+            page.limit
+        } else {
+            page.limit + 1
+        })
+        .into_model::<ReferralWithParties>()
+        .all(db)
+        .await?;
+    let total = match (with_total, rows.first()) {
+        (false, _) => {
+            let seen = page.offset + rows.len() as u64;
+            rows.truncate(page.limit as usize);
+            seen
+        }
+        (true, Some(first)) => first.total.unwrap_or(0).max(0) as u64,
+        // Past the end (or nothing at all): the window saw no row to count on.
+        (true, None) if page.offset == 0 => 0,
+        (true, None) => q.count(db).await?,
+    };
+    Ok((rows, total))
+}
+
+/// [`list_for_member`] with parties joined in (see
+/// [`newest_first_with_parties`]).
+pub async fn list_for_member_with_parties(
+    db: &DatabaseConnection,
+    member_id: &str,
+    role: ListRole,
+    statuses: Option<Vec<ReferralStatus>>,
+    page: Page,
+    with_total: bool,
+) -> DomainResult<(Vec<ReferralWithParties>, u64)> {
+    let mut q = referral::Entity::find();
+    q = match role {
+        ListRole::Given => q.filter(referral::Column::GiverMemberId.eq(member_id)),
+        ListRole::Received => q.filter(referral::Column::ReceiverMemberId.eq(member_id)),
+        ListRole::Delegated => q.filter(delegated_condition(db, member_id, today()).await?),
+    };
+    if let Some(statuses) = statuses {
+        q = q.filter(referral::Column::Status.is_in(statuses.iter().copied()));
+    }
+    newest_first_with_parties(db, q, page, with_total).await
+}

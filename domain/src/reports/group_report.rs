@@ -1,27 +1,26 @@
-//! The group report of SPEC.md. Every figure comes from grouped SQL over
-//! the period — a fixed number of statements whatever the group's size —
-//! and totals are the sums of the rows, so they always agree.
+//! The group report of SPEC.md, from a fixed number of statements whatever
+//! the group's size or period: the group with the caller's leadership, the
+//! seats, the group's referrals (counted here, a few hundred rows a year),
+//! the meeting-side figures (grouped in SQL) and the one-way partnerships.
+//! Totals are the sums of the rows, so they always agree.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate, Utc};
-use entities::{
-    AttendanceStatus, ReferralStatus, attendance, meeting, member, membership, one_to_one,
-    partnership, referral, visitor,
-};
+use entities::{AttendanceStatus, ReferralStatus, member, membership, referral};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use super::score::{Activity, Score, TrafficLight, WINDOW_DAYS, score, window_start};
-use crate::access::require_group_leader;
 use crate::caller::Caller;
 use crate::ctx::Ctx;
 use crate::error::{DomainError, DomainResult};
 use crate::members::tenure::{Seat, tenure};
 use crate::money::Money;
-use crate::sql::{count_all, count_if, day_range, sum_of};
+use crate::sql::day_range;
 use crate::validation::id;
 
 /// Longest period one report may cover.
@@ -111,9 +110,15 @@ pub async fn check(
     to: NaiveDate,
 ) -> DomainResult<entities::group::Model> {
     let group_id = id("groupId", group_id)?;
-    caller.member()?;
-    let group = crate::groups::service::find_group(&state.db, &group_id).await?;
-    require_group_leader(&state.db, caller, &group.id).await?;
+    let me = caller.member()?;
+    let (group, leads) = group_and_leadership(&state.db, &group_id, &me.id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("group"))?;
+    if !(me.is_admin || leads) {
+        return Err(DomainError::Forbidden(
+            "only a leader of this group may do this".into(),
+        ));
+    }
     check_period(from, to)?;
     Ok(group)
 }
@@ -132,7 +137,160 @@ pub fn check_period(from: NaiveDate, to: NaiveDate) -> DomainResult<()> {
     Ok(())
 }
 
-/// Per-member counts of referrals in the group made in a date window.
+/// Who may read a group's report, checked together with the group in one
+/// statement: the group, and whether the caller holds an active leader's
+/// seat in it (admins need none).
+async fn group_and_leadership(
+    db: &impl ConnectionTrait,
+    group_id: &str,
+    member_id: &str,
+) -> DomainResult<Option<(entities::group::Model, bool)>> {
+    use entities::{Role, group};
+    struct Found(group::Model, bool);
+    impl sea_orm::FromQueryResult for Found {
+        fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, DbErr> {
+            Ok(Found(
+                group::Model::from_query_result(row, pre)?,
+                row.try_get(pre, "caller_leads")?,
+            ))
+        }
+    }
+    let leads = Query::select()
+        .expr(Expr::val(1))
+        .from(membership::Entity)
+        .and_where(membership::Column::GroupId.eq(group_id))
+        .and_where(membership::Column::MemberId.eq(member_id))
+        .and_where(membership::Column::Role.eq(Role::Leader))
+        .and_where(membership::Column::LeftOn.is_null())
+        .to_owned();
+    let found = group::Entity::find_by_id(group_id.to_string())
+        .column_as(Expr::exists(leads), "caller_leads")
+        .into_model::<Found>()
+        .one(db)
+        .await?;
+    Ok(found.map(|Found(g, leads)| (g, leads)))
+}
+
+/// A statement in PostgreSQL's `$n` placeholders, for SQLite as `?n`.
+fn raw(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    let sql = if backend == DbBackend::Sqlite {
+        sql.replace('$', "?")
+    } else {
+        sql.to_string()
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Counts for the period and for the score's window.
+#[derive(Default, Clone, Copy)]
+struct Both {
+    period: i64,
+    window: i64,
+}
+
+/// Attendance by status, visitors invited and one-to-ones held, per
+/// member, in the period and in the score's window.
+#[derive(Default)]
+struct MeetingFigures {
+    attendance: HashMap<String, (Palms, Palms)>,
+    visitors: HashMap<String, Both>,
+    one_to_ones: HashMap<String, Both>,
+}
+
+/// The meeting-side figures of the report in one statement: attendance
+/// and visitors at the group's meetings, and one-to-ones held on or after
+/// the member's seat in this group began (either side of the one-to-one).
+async fn activity(
+    db: &impl ConnectionTrait,
+    group_id: &str,
+    from: NaiveDate,
+    window_from: NaiveDate,
+    to: NaiveDate,
+) -> DomainResult<MeetingFigures> {
+    const SQL: &str = "\
+SELECT 'A' AS kind, a.member_id AS member_id, a.status AS status, \
+ CAST(SUM(CASE WHEN mt.held_on >= $4 THEN 1 ELSE 0 END) AS BIGINT) AS in_period, \
+ CAST(SUM(CASE WHEN mt.held_on >= $5 THEN 1 ELSE 0 END) AS BIGINT) AS in_window \
+FROM attendance a JOIN meetings mt ON mt.id = a.meeting_id \
+WHERE mt.group_id = $1 AND mt.held_on >= $2 AND mt.held_on <= $3 \
+GROUP BY a.member_id, a.status \
+UNION ALL \
+SELECT 'V', v.invited_by_id, NULL, \
+ CAST(SUM(CASE WHEN mt.held_on >= $4 THEN 1 ELSE 0 END) AS BIGINT), \
+ CAST(SUM(CASE WHEN mt.held_on >= $5 THEN 1 ELSE 0 END) AS BIGINT) \
+FROM visitors v JOIN meetings mt ON mt.id = v.meeting_id \
+WHERE mt.group_id = $1 AND mt.held_on >= $2 AND mt.held_on <= $3 \
+GROUP BY v.invited_by_id \
+UNION ALL \
+SELECT 'O', ms.member_id, NULL, \
+ CAST(SUM(CASE WHEN o.held_on >= $4 AND (ms.left_on IS NULL OR ms.left_on >= $4) THEN 1 ELSE 0 END) AS BIGINT), \
+ CAST(SUM(CASE WHEN o.held_on >= $5 AND (ms.left_on IS NULL OR ms.left_on >= $5) THEN 1 ELSE 0 END) AS BIGINT) \
+FROM one_to_ones o JOIN memberships ms ON ms.member_id = o.member_id \
+WHERE ms.group_id = $1 AND ms.joined_on <= $3 AND o.held_on >= ms.joined_on \
+ AND o.held_on >= $2 AND o.held_on <= $3 AND (ms.left_on IS NULL OR ms.left_on >= $2) \
+GROUP BY ms.member_id \
+UNION ALL \
+SELECT 'O', ms.member_id, NULL, \
+ CAST(SUM(CASE WHEN o.held_on >= $4 AND (ms.left_on IS NULL OR ms.left_on >= $4) THEN 1 ELSE 0 END) AS BIGINT), \
+ CAST(SUM(CASE WHEN o.held_on >= $5 AND (ms.left_on IS NULL OR ms.left_on >= $5) THEN 1 ELSE 0 END) AS BIGINT) \
+FROM one_to_ones o JOIN memberships ms ON ms.member_id = o.with_member_id \
+WHERE ms.group_id = $1 AND ms.joined_on <= $3 AND o.held_on >= ms.joined_on \
+ AND o.held_on >= $2 AND o.held_on <= $3 AND (ms.left_on IS NULL OR ms.left_on >= $2) \
+GROUP BY ms.member_id";
+    let lo = from.min(window_from);
+    let statement = raw(
+        db.get_database_backend(),
+        SQL,
+        vec![
+            group_id.into(),
+            lo.into(),
+            to.into(),
+            from.into(),
+            window_from.into(),
+        ],
+    );
+    let mut out = MeetingFigures::default();
+    for row in db.query_all_raw(statement).await? {
+        let kind: String = row.try_get("", "kind")?;
+        let member: String = row.try_get("", "member_id")?;
+        let status: Option<String> = row.try_get("", "status")?;
+        let both = Both {
+            period: row.try_get("", "in_period")?,
+            window: row.try_get("", "in_window")?,
+        };
+        match kind.as_str() {
+            "A" => {
+                let status = status
+                    .as_deref()
+                    .and_then(|s| AttendanceStatus::try_from_value(&s.to_string()).ok())
+                    .ok_or_else(|| DbErr::Custom(format!("attendance status {status:?}")))?;
+                let (p, w) = out.attendance.entry(member).or_default();
+                for (palms, n) in [(p, both.period), (w, both.window)] {
+                    match status {
+                        AttendanceStatus::Present => palms.present += n,
+                        AttendanceStatus::Absent => palms.absent += n,
+                        AttendanceStatus::Late => palms.late += n,
+                        AttendanceStatus::Medical => palms.medical += n,
+                        AttendanceStatus::Substitute => palms.substitute += n,
+                    }
+                }
+            }
+            "V" => {
+                let v = out.visitors.entry(member).or_default();
+                v.period += both.period;
+                v.window += both.window;
+            }
+            _ => {
+                let o = out.one_to_ones.entry(member).or_default();
+                o.period += both.period;
+                o.window += both.window;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Per-member referral figures of the group.
 #[derive(Default, Clone, Copy)]
 struct ReferralCounts {
     given: i64,
@@ -141,240 +299,156 @@ struct ReferralCounts {
     won_given: i64,
     received: i64,
     received_absent: i64,
+    closed_given: i64,
+    closed_received: i64,
 }
 
-async fn referral_counts(
+/// What the referral side of the report needs, from one statement over the
+/// group's referrals: counts for the period and the score's window, closed
+/// business won in the period, unthanked wins and overdue follow-ups.
+struct ReferralFigures {
+    period: HashMap<String, ReferralCounts>,
+    window: HashMap<String, ReferralCounts>,
+    unthanked_wins: Vec<referral::Model>,
+    overdue_follow_ups: Vec<referral::Model>,
+}
+
+const OPEN: [ReferralStatus; 3] = [
+    ReferralStatus::Accepted,
+    ReferralStatus::Contacted,
+    ReferralStatus::MeetingSet,
+];
+
+async fn referral_figures(
     db: &impl ConnectionTrait,
     group_id: &str,
     from: NaiveDate,
+    window_from: NaiveDate,
     to: NaiveDate,
-) -> DomainResult<HashMap<String, ReferralCounts>> {
+) -> DomainResult<ReferralFigures> {
     let (start, end) = day_range(from, to);
-    let base = || {
-        referral::Entity::find()
-            .select_only()
-            .filter(referral::Column::GroupId.eq(group_id))
-            .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
-            .filter(referral::Column::CreatedAt.gte(start))
-            .filter(referral::Column::CreatedAt.lt(end))
-    };
-    let given: Vec<(Option<String>, i64, i64, i64, i64)> = base()
-        .column(referral::Column::GiverMemberId)
-        .column_as(count_all(), "n")
-        .column_as(count_if(referral::Column::InsideGroup.eq(true)), "inside")
-        .column_as(count_if(referral::Column::MadeInAbsence.eq(true)), "absent")
-        .column_as(
-            count_if(referral::Column::Status.eq(ReferralStatus::Won)),
-            "won",
+    let (window_start, _) = day_range(window_from, to);
+    let made_from = start.min(window_start);
+    let today = Utc::now().date_naive();
+    let rows = referral::Entity::find()
+        .filter(referral::Column::GroupId.eq(group_id))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(referral::Column::CreatedAt.gte(made_from))
+                        .add(referral::Column::CreatedAt.lt(end)),
+                )
+                .add(
+                    Condition::all()
+                        .add(referral::Column::Status.eq(ReferralStatus::Won))
+                        .add(referral::Column::WonAt.gte(start))
+                        .add(referral::Column::WonAt.lt(end)),
+                )
+                .add(
+                    Condition::all()
+                        .add(referral::Column::Status.is_in(OPEN))
+                        .add(referral::Column::NextFollowUpOn.lt(today)),
+                ),
         )
-        .filter(referral::Column::GiverMemberId.is_not_null())
-        .group_by(referral::Column::GiverMemberId)
-        .into_tuple()
         .all(db)
         .await?;
-    let received: Vec<(Option<String>, i64, i64)> = base()
-        .column(referral::Column::ReceiverMemberId)
-        .column_as(count_all(), "n")
-        .column_as(count_if(referral::Column::MadeInAbsence.eq(true)), "absent")
-        .filter(referral::Column::ReceiverMemberId.is_not_null())
-        .group_by(referral::Column::ReceiverMemberId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut out: HashMap<String, ReferralCounts> = HashMap::new();
-    for (m, n, inside, absent, won) in given {
-        let c = out.entry(m.unwrap_or_default()).or_default();
-        c.given = n;
-        c.inside = inside;
-        c.given_absent = absent;
-        c.won_given = won;
-    }
-    for (m, n, absent) in received {
-        let c = out.entry(m.unwrap_or_default()).or_default();
-        c.received = n;
-        c.received_absent = absent;
-    }
-    Ok(out)
-}
-
-/// Closed business (WON) in the group with the win dated in the window.
-async fn closed_values(
-    db: &impl ConnectionTrait,
-    group_id: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> DomainResult<(HashMap<String, Money>, HashMap<String, Money>)> {
-    let (start, end) = day_range(from, to);
-    let mut sides = Vec::new();
-    for column in [
-        referral::Column::GiverMemberId,
-        referral::Column::ReceiverMemberId,
-    ] {
-        let rows: Vec<(Option<String>, i64)> = referral::Entity::find()
-            .select_only()
-            .column(column)
-            .column_as(sum_of(Expr::col(referral::Column::ClosedValueE4)), "value")
-            .filter(referral::Column::GroupId.eq(group_id))
-            .filter(referral::Column::Status.eq(ReferralStatus::Won))
-            .filter(referral::Column::WonAt.gte(start))
-            .filter(referral::Column::WonAt.lt(end))
-            .filter(column.is_not_null())
-            .group_by(column)
-            .into_tuple()
-            .all(db)
-            .await?;
-        sides.push(
-            rows.into_iter()
-                .filter_map(|(m, v)| m.map(|m| (m, Money::from_stored(v))))
-                .collect::<HashMap<_, _>>(),
-        );
-    }
-    let received = sides.pop().unwrap_or_default();
-    let given = sides.pop().unwrap_or_default();
-    Ok((given, received))
-}
-
-/// One-to-ones per member (either side) held in the window, counting only
-/// those on or after the member's seat in this group began.
-async fn one_to_one_counts(
-    db: &impl ConnectionTrait,
-    group_id: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> DomainResult<HashMap<String, i64>> {
-    let mut out: HashMap<String, i64> = HashMap::new();
-    for side in [
-        one_to_one::Column::MemberId,
-        one_to_one::Column::WithMemberId,
-    ] {
-        let rows: Vec<(String, i64)> = one_to_one::Entity::find()
-            .select_only()
-            .column_as(
-                Expr::col((membership::Entity, membership::Column::MemberId)),
-                "member",
-            )
-            .column_as(count_all(), "n")
-            .join(
-                sea_orm::JoinType::InnerJoin,
-                one_to_one::Entity::belongs_to(membership::Entity)
-                    .from(side)
-                    .to(membership::Column::MemberId)
-                    .into(),
-            )
-            .filter(membership::Column::GroupId.eq(group_id))
-            .filter(membership::Column::JoinedOn.lte(to))
-            .filter(
-                Condition::any()
-                    .add(membership::Column::LeftOn.is_null())
-                    .add(membership::Column::LeftOn.gte(from)),
-            )
-            .filter(sea_orm::sea_query::ExprTrait::gte(
-                Expr::col((one_to_one::Entity, one_to_one::Column::HeldOn)),
-                Expr::col((membership::Entity, membership::Column::JoinedOn)),
-            ))
-            .filter(one_to_one::Column::HeldOn.gte(from))
-            .filter(one_to_one::Column::HeldOn.lte(to))
-            .group_by(Expr::col((
-                membership::Entity,
-                membership::Column::MemberId,
-            )))
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (m, n) in rows {
-            *out.entry(m).or_default() += n;
+    let thanks_due_before = Utc::now() - Duration::days(UNTHANKED_AFTER_DAYS);
+    let mut figures = ReferralFigures {
+        period: HashMap::new(),
+        window: HashMap::new(),
+        unthanked_wins: Vec::new(),
+        overdue_follow_ups: Vec::new(),
+    };
+    for r in rows {
+        let counted = r.status != ReferralStatus::Withdrawn && r.created_at < end;
+        for (map, lower) in [
+            (&mut figures.period, start),
+            (&mut figures.window, window_start),
+        ] {
+            if !counted || r.created_at < lower {
+                continue;
+            }
+            if let Some(giver) = &r.giver_member_id {
+                let c = map.entry(giver.clone()).or_default();
+                c.given += 1;
+                c.inside += i64::from(r.inside_group);
+                c.given_absent += i64::from(r.made_in_absence);
+                c.won_given += i64::from(r.status == ReferralStatus::Won);
+            }
+            if let Some(receiver) = &r.receiver_member_id {
+                let c = map.entry(receiver.clone()).or_default();
+                c.received += 1;
+                c.received_absent += i64::from(r.made_in_absence);
+            }
+        }
+        let won_in_period =
+            r.status == ReferralStatus::Won && r.won_at.is_some_and(|at| at >= start && at < end);
+        if won_in_period {
+            let value = r.closed_value_e4.unwrap_or(0);
+            if let Some(giver) = &r.giver_member_id {
+                figures
+                    .period
+                    .entry(giver.clone())
+                    .or_default()
+                    .closed_given += value;
+            }
+            if let Some(receiver) = &r.receiver_member_id {
+                figures
+                    .period
+                    .entry(receiver.clone())
+                    .or_default()
+                    .closed_received += value;
+            }
+            if r.thanked_at.is_none() && r.won_at.is_some_and(|at| at < thanks_due_before) {
+                figures.unthanked_wins.push(r.clone());
+            }
+        }
+        if OPEN.contains(&r.status) && r.next_follow_up_on.is_some_and(|d| d < today) {
+            figures.overdue_follow_ups.push(r);
         }
     }
-    Ok(out)
+    figures
+        .unthanked_wins
+        .sort_by(|a, b| a.won_at.cmp(&b.won_at).then(a.id.cmp(&b.id)));
+    figures.overdue_follow_ups.sort_by(|a, b| {
+        a.next_follow_up_on
+            .cmp(&b.next_follow_up_on)
+            .then(a.id.cmp(&b.id))
+    });
+    Ok(figures)
 }
 
-fn meetings_in(
-    group_id: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column(meeting::Column::Id)
-        .from(meeting::Entity)
-        .and_where(meeting::Column::GroupId.eq(group_id))
-        .and_where(meeting::Column::HeldOn.gte(from))
-        .and_where(meeting::Column::HeldOn.lte(to))
-        .to_owned()
-}
-
-async fn visitor_counts(
+/// Members holding a seat in the group that overlaps the period, with every
+/// seat they ever held (any group), oldest first: one statement.
+async fn seats_with_history(
     db: &impl ConnectionTrait,
     group_id: &str,
     from: NaiveDate,
     to: NaiveDate,
-) -> DomainResult<HashMap<String, i64>> {
-    let rows: Vec<(String, i64)> = visitor::Entity::find()
-        .select_only()
-        .column(visitor::Column::InvitedById)
-        .column_as(count_all(), "n")
-        .filter(visitor::Column::MeetingId.in_subquery(meetings_in(group_id, from, to)))
-        .group_by(visitor::Column::InvitedById)
-        .into_tuple()
+) -> DomainResult<Vec<(membership::Model, member::Model)>> {
+    let in_period = Query::select()
+        .column(membership::Column::MemberId)
+        .from(membership::Entity)
+        .and_where(membership::Column::GroupId.eq(group_id))
+        .and_where(membership::Column::JoinedOn.lte(to))
+        .cond_where(
+            Condition::any()
+                .add(membership::Column::LeftOn.is_null())
+                .add(membership::Column::LeftOn.gte(from)),
+        )
+        .to_owned();
+    let rows = membership::Entity::find()
+        .find_also_related(member::Entity)
+        .filter(membership::Column::MemberId.in_subquery(in_period))
+        .order_by_asc(membership::Column::JoinedOn)
+        .order_by_asc(membership::Column::CreatedAt)
         .all(db)
         .await?;
-    Ok(rows.into_iter().collect())
-}
-
-async fn palms(
-    db: &impl ConnectionTrait,
-    group_id: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> DomainResult<HashMap<String, Palms>> {
-    let rows: Vec<(String, AttendanceStatus, i64)> = attendance::Entity::find()
-        .select_only()
-        .column(attendance::Column::MemberId)
-        .column(attendance::Column::Status)
-        .column_as(count_all(), "n")
-        .filter(attendance::Column::MeetingId.in_subquery(meetings_in(group_id, from, to)))
-        .group_by(attendance::Column::MemberId)
-        .group_by(attendance::Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut out: HashMap<String, Palms> = HashMap::new();
-    for (m, status, n) in rows {
-        let p = out.entry(m).or_default();
-        match status {
-            AttendanceStatus::Present => p.present = n,
-            AttendanceStatus::Absent => p.absent = n,
-            AttendanceStatus::Late => p.late = n,
-            AttendanceStatus::Medical => p.medical = n,
-            AttendanceStatus::Substitute => p.substitute = n,
-        }
-    }
-    Ok(out)
-}
-
-/// Ordered pairs (giver, receiver) → referrals between members in the window.
-async fn pair_counts(
-    db: &impl ConnectionTrait,
-    members: &[String],
-    from: NaiveDate,
-    to: NaiveDate,
-) -> DomainResult<HashMap<(String, String), i64>> {
-    let (start, end) = day_range(from, to);
-    let rows: Vec<(String, String, i64)> = referral::Entity::find()
-        .select_only()
-        .column(referral::Column::GiverMemberId)
-        .column(referral::Column::ReceiverMemberId)
-        .column_as(count_all(), "n")
-        .filter(referral::Column::GiverMemberId.is_in(members.to_vec()))
-        .filter(referral::Column::ReceiverMemberId.is_in(members.to_vec()))
-        .filter(referral::Column::Status.ne(ReferralStatus::Withdrawn))
-        .filter(referral::Column::CreatedAt.gte(start))
-        .filter(referral::Column::CreatedAt.lt(end))
-        .group_by(referral::Column::GiverMemberId)
-        .group_by(referral::Column::ReceiverMemberId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|(g, r, n)| ((g, r), n)).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|(seat, m)| m.map(|m| (seat, m)))
+        .collect())
 }
 
 pub async fn build(
@@ -383,64 +457,44 @@ pub async fn build(
     from: NaiveDate,
     to: NaiveDate,
 ) -> DomainResult<Report> {
-    // Seats overlapping the period: one row per member.
-    let seats: Vec<(membership::Model, Option<member::Model>)> = membership::Entity::find()
-        .find_also_related(member::Entity)
-        .filter(membership::Column::GroupId.eq(group_id))
-        .filter(membership::Column::JoinedOn.lte(to))
-        .filter(
-            Condition::any()
-                .add(membership::Column::LeftOn.is_null())
-                .add(membership::Column::LeftOn.gte(from)),
-        )
-        .order_by_asc(membership::Column::JoinedOn)
-        .all(db)
-        .await?;
-    // The latest seat in the period stands for the member.
+    let history = seats_with_history(db, group_id, from, to).await?;
+    // The latest seat in the group overlapping the period stands for the member.
     let mut latest: HashMap<String, (membership::Model, member::Model)> = HashMap::new();
-    for (seat, m) in seats {
-        if let Some(m) = m {
-            latest.insert(m.id.clone(), (seat, m));
+    for (seat, m) in &history {
+        let overlaps = seat.group_id == group_id
+            && seat.joined_on <= to
+            && seat.left_on.is_none_or(|left| left >= from);
+        if overlaps {
+            latest.insert(m.id.clone(), (seat.clone(), m.clone()));
         }
     }
-    let member_ids: Vec<String> = latest.keys().cloned().collect();
     let score_from = to - Duration::days(WINDOW_DAYS - 1);
-
-    let period = referral_counts(db, group_id, from, to).await?;
-    let window = referral_counts(db, group_id, score_from, to).await?;
-    let (closed_given, closed_received) = closed_values(db, group_id, from, to).await?;
-    let one_to_ones = one_to_one_counts(db, group_id, from, to).await?;
-    let window_one_to_ones = one_to_one_counts(db, group_id, score_from, to).await?;
-    let visitors = visitor_counts(db, group_id, from, to).await?;
-    let window_visitors = visitor_counts(db, group_id, score_from, to).await?;
-    let attendance = palms(db, group_id, from, to).await?;
-    let window_attendance = palms(db, group_id, score_from, to).await?;
-    // Every seat these members ever held, for tenure and hopping.
-    let history = membership::Entity::find()
-        .filter(membership::Column::MemberId.is_in(member_ids.clone()))
-        .all(db)
-        .await?;
+    let figures = referral_figures(db, group_id, from, score_from, to).await?;
+    let activity = activity(db, group_id, from, score_from, to).await?;
 
     let mut rows: Vec<Row> = latest
         .into_values()
         .map(|(seat, m)| {
-            let p = period.get(&m.id).copied().unwrap_or_default();
-            let w = window.get(&m.id).copied().unwrap_or_default();
+            let p = figures.period.get(&m.id).copied().unwrap_or_default();
+            let w = figures.window.get(&m.id).copied().unwrap_or_default();
+            let (attendance, window_attendance) =
+                activity.attendance.get(&m.id).cloned().unwrap_or_default();
+            let visitors = activity.visitors.get(&m.id).copied().unwrap_or_default();
+            let one_to_ones = activity.one_to_ones.get(&m.id).copied().unwrap_or_default();
             let start = window_start(to, seat.joined_on);
-            let activity = Activity {
+            let score = score(Activity {
                 days: (to - start).num_days() + 1,
-                absences: window_attendance.get(&m.id).map(|a| a.absent).unwrap_or(0),
+                absences: window_attendance.absent,
                 given: w.given,
-                one_to_ones: window_one_to_ones.get(&m.id).copied().unwrap_or(0),
-                visitors: window_visitors.get(&m.id).copied().unwrap_or(0),
+                one_to_ones: one_to_ones.window,
+                visitors: visitors.window,
                 won_given: w.won_given,
-            };
-            let score = score(activity);
+            });
             let seat_end = seat.left_on.unwrap_or(to).min(to);
             let own: Vec<Seat> = history
                 .iter()
-                .filter(|s| s.member_id == m.id)
-                .map(|s| Seat {
+                .filter(|(s, _)| s.member_id == m.id)
+                .map(|(s, _)| Seat {
                     group_key: usize::from(s.group_id != group_id),
                     joined_on: s.joined_on,
                     left_on: s.left_on,
@@ -453,11 +507,11 @@ pub async fn build(
                 received: p.received,
                 given_in_absence: p.given_absent,
                 received_in_absence: p.received_absent,
-                closed_value_given: closed_given.get(&m.id).copied().unwrap_or_default(),
-                closed_value_received: closed_received.get(&m.id).copied().unwrap_or_default(),
-                one_to_ones: one_to_ones.get(&m.id).copied().unwrap_or(0),
-                visitors: visitors.get(&m.id).copied().unwrap_or(0),
-                attendance: attendance.get(&m.id).cloned().unwrap_or_default(),
+                closed_value_given: Money::from_stored(p.closed_given),
+                closed_value_received: Money::from_stored(p.closed_received),
+                one_to_ones: one_to_ones.period,
+                visitors: visitors.period,
+                attendance,
                 tenure_days: (seat_end - seat.joined_on).num_days().max(0),
                 traffic_light: TrafficLight::for_score(score.total()),
                 score,
@@ -483,70 +537,69 @@ pub async fn build(
         visitors: rows.iter().map(|r| r.visitors).sum(),
     };
 
-    let one_way = one_way_partnerships(db, &rows, to).await?;
-    let (start, end) = day_range(from, to);
-    let thanks_due_before = Utc::now() - Duration::days(UNTHANKED_AFTER_DAYS);
-    let unthanked_wins = referral::Entity::find()
-        .filter(referral::Column::GroupId.eq(group_id))
-        .filter(referral::Column::Status.eq(ReferralStatus::Won))
-        .filter(referral::Column::ThankedAt.is_null())
-        .filter(referral::Column::WonAt.gte(start))
-        .filter(referral::Column::WonAt.lt(end))
-        .filter(referral::Column::WonAt.lt(thanks_due_before))
-        .order_by_asc(referral::Column::WonAt)
-        .all(db)
-        .await?;
-    let overdue_follow_ups = referral::Entity::find()
-        .filter(referral::Column::GroupId.eq(group_id))
-        .filter(referral::Column::Status.is_in([
-            ReferralStatus::Accepted,
-            ReferralStatus::Contacted,
-            ReferralStatus::MeetingSet,
-        ]))
-        .filter(referral::Column::NextFollowUpOn.lt(Utc::now().date_naive()))
-        .order_by_asc(referral::Column::NextFollowUpOn)
-        .order_by_asc(referral::Column::Id)
-        .all(db)
-        .await?;
+    let one_way = one_way_partnerships(db, group_id, &rows, from, to).await?;
     Ok(Report {
         from,
         to,
         totals,
         rows,
         one_way,
-        unthanked_wins,
-        overdue_follow_ups,
+        unthanked_wins: figures.unthanked_wins,
+        overdue_follow_ups: figures.overdue_follow_ups,
     })
 }
 
 /// Declared partnerships between members of the report where, in the year
-/// up to `to`, one side gave 3 or more and the other none.
+/// up to `to`, one side gave 3 or more and the other none (referrals made
+/// in any group count). One statement: the declared pairs with both
+/// directions' counts.
 async fn one_way_partnerships(
     db: &impl ConnectionTrait,
+    group_id: &str,
     rows: &[Row],
+    from: NaiveDate,
     to: NaiveDate,
 ) -> DomainResult<Vec<OneWay>> {
-    let ids: Vec<String> = rows.iter().map(|r| r.member.id.clone()).collect();
-    if ids.is_empty() {
+    if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let declared: Vec<(String, Option<String>)> = partnership::Entity::find()
-        .select_only()
-        .column(partnership::Column::MemberId)
-        .column(partnership::Column::PartnerMemberId)
-        .filter(partnership::Column::MemberId.is_in(ids.clone()))
-        .filter(partnership::Column::PartnerMemberId.is_in(ids.clone()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let counts = pair_counts(db, &ids, to - Duration::days(ONE_WAY_DAYS - 1), to).await?;
+    const SQL: &str = "\
+SELECT p.member_id AS a, p.partner_member_id AS b, \
+ (SELECT CAST(COUNT(*) AS BIGINT) FROM referrals r WHERE r.giver_member_id = p.member_id \
+   AND r.receiver_member_id = p.partner_member_id AND r.status <> $1 \
+   AND r.created_at >= $2 AND r.created_at < $3) AS ab, \
+ (SELECT CAST(COUNT(*) AS BIGINT) FROM referrals r WHERE r.giver_member_id = p.partner_member_id \
+   AND r.receiver_member_id = p.member_id AND r.status <> $1 \
+   AND r.created_at >= $2 AND r.created_at < $3) AS ba \
+FROM partnerships p \
+WHERE p.member_id IN (SELECT ms.member_id FROM memberships ms WHERE ms.group_id = $4 \
+   AND ms.joined_on <= $5 AND (ms.left_on IS NULL OR ms.left_on >= $6)) \
+ AND p.partner_member_id IN (SELECT ms.member_id FROM memberships ms WHERE ms.group_id = $4 \
+   AND ms.joined_on <= $5 AND (ms.left_on IS NULL OR ms.left_on >= $6))";
+    let (start, end) = day_range(to - Duration::days(ONE_WAY_DAYS - 1), to);
+    let statement = raw(
+        db.get_database_backend(),
+        SQL,
+        vec![
+            ReferralStatus::Withdrawn.to_value().into(),
+            start.into(),
+            end.into(),
+            group_id.into(),
+            to.into(),
+            from.into(),
+        ],
+    );
     let by_id: HashMap<&str, &member::Model> = rows
         .iter()
         .map(|r| (r.member.id.as_str(), &r.member))
         .collect();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut out = Vec::new();
-    for (a, b) in declared.into_iter().filter_map(|(a, b)| b.map(|b| (a, b))) {
+    for row in db.query_all_raw(statement).await? {
+        let a: String = row.try_get("", "a")?;
+        let b: String = row.try_get("", "b")?;
+        let ab: i64 = row.try_get("", "ab")?;
+        let ba: i64 = row.try_get("", "ba")?;
         let key = if a < b {
             (a.clone(), b.clone())
         } else {
@@ -555,8 +608,6 @@ async fn one_way_partnerships(
         if !seen.insert(key) {
             continue;
         }
-        let ab = counts.get(&(a.clone(), b.clone())).copied().unwrap_or(0);
-        let ba = counts.get(&(b.clone(), a.clone())).copied().unwrap_or(0);
         let (from, to, given) = if ab >= crate::balances::service::ONE_WAY_MIN && ba == 0 {
             (a, b, ab)
         } else if ba >= crate::balances::service::ONE_WAY_MIN && ab == 0 {

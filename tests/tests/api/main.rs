@@ -21,6 +21,7 @@ mod meetings;
 mod operability;
 mod partners;
 mod partnerships;
+mod performance;
 mod referrals;
 mod report_page;
 mod reports;

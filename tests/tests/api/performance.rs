@@ -1,0 +1,112 @@
+//! Statement budgets per request (issue 13): what a portal's hottest
+//! operations cost the database, independent of page size and group size.
+//! Throughput is measured by the benchmarks (README, "Benchmarks"), not here.
+
+use serde_json::json;
+
+use crate::db_test;
+use crate::helpers::*;
+
+/// Statements the server sent while answering one contract operation.
+async fn cost(app: &TestApp, token: &str, name: &str, variables: serde_json::Value) -> u64 {
+    // A first run warms per-process caches (the document cache), which a
+    // busy server has warm; the second is the one that counts.
+    app.ok(Some(token), name, variables.clone()).await;
+    let before = app.statements.get();
+    app.ok(Some(token), name, variables).await;
+    app.statements.get() - before
+}
+
+db_test!(
+    hot_operations_stay_within_their_statement_budgets,
+    |app: TestApp| async move {
+        api::cli::seed_demo(&app.settings.database_url)
+            .await
+            .expect("demo seeded");
+        let (token, group) = app.demo_leader().await;
+        let me = cost(&app, &token, "Me", json!({})).await;
+        let page = |first: i64| json!({ "role": "RECEIVED", "first": first });
+        let mine20 = cost(&app, &token, "MyReferrals", page(20)).await;
+        let mine100 = cost(&app, &token, "MyReferrals", page(100)).await;
+        let given = cost(
+            &app,
+            &token,
+            "MyReferrals",
+            json!({ "role": "GIVEN", "first": 50 }),
+        )
+        .await;
+        let report = cost(
+            &app,
+            &token,
+            "GroupReport",
+            json!({ "groupId": group, "from": day(-365), "to": day(0) }),
+        )
+        .await;
+        eprintln!("Me {me}, MyReferrals {mine20}/{mine100}/{given}, GroupReport {report}");
+        assert!(me <= 3, "Me cost {me} statements");
+        assert!(
+            mine20 <= 3 && mine100 <= 3 && given <= 3,
+            "MyReferrals cost {mine20}/{mine100}/{given}"
+        );
+        assert!(report <= 6, "GroupReport cost {report} statements");
+    }
+);
+
+db_test!(
+    cached_documents_answer_like_fresh_ones_and_refusals_are_never_cached,
+    |app: TestApp| async move {
+        api::cli::seed_demo(&app.settings.database_url)
+            .await
+            .expect("demo seeded");
+        let (token, _) = app.demo_leader().await;
+        // The same text with other variables and another operation chosen:
+        // the cached document serves both, each as asked.
+        let doc = "query A($n: Int) { me { referrals(role: RECEIVED, first: $n) { edges { node { id } } } } }
+                   query B { me { name } }";
+        let send = |op: &'static str, vars: serde_json::Value| {
+            let app = &app;
+            let token = token.clone();
+            async move {
+                app.client
+                    .post(app.url("/graphql"))
+                    .bearer_auth(token)
+                    .json(&json!({ "query": doc, "operationName": op, "variables": vars }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap()
+            }
+        };
+        let one = send("A", json!({ "n": 1 })).await;
+        let two = send("A", json!({ "n": 2 })).await;
+        let named = send("B", json!({})).await;
+        assert_eq!(
+            one["data"]["me"]["referrals"]["edges"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            two["data"]["me"]["referrals"]["edges"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        let me = app.ok(Some(&token), "Me", json!({})).await;
+        assert_eq!(named["data"]["me"]["name"], me["me"]["name"], "{named:#}");
+        // A document over the limits is refused every time it is sent.
+        let deep = format!(
+            "{{ me {{ {}name{} }} }}",
+            "memberships { group { ".repeat(6),
+            " } }".repeat(6)
+        );
+        for _ in 0..2 {
+            let r = app.gql(Some(&token), &deep, json!({})).await;
+            assert_eq!(code(&r), "BAD_USER_INPUT", "{r:#}");
+        }
+    }
+);
