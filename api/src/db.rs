@@ -28,6 +28,13 @@ const SLOW_STATEMENT: Duration = Duration::from_millis(250);
 
 pub fn instrument(db: &mut DatabaseConnection) -> StatementCounter {
     let counter = StatementCounter::default();
+    instrument_with(db, &counter);
+    counter
+}
+
+/// Counts `db`'s statements on an existing counter (a second pool of the
+/// same server: SQLite's readers).
+pub fn instrument_with(db: &mut DatabaseConnection, counter: &StatementCounter) {
     let inner = counter.0.clone();
     db.set_metric_callback(move |info| {
         inner.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -39,7 +46,6 @@ pub fn instrument(db: &mut DatabaseConnection) -> StatementCounter {
             tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
         }
     });
-    counter
 }
 
 /// PostgreSQL pool size unless `RX_DB_POOL_SIZE` says otherwise.
@@ -52,9 +58,23 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
 /// `connect` with a PostgreSQL pool of `pool_size` connections (SQLite
 /// always has one).
 pub async fn connect_sized(url: &str, pool_size: u32) -> anyhow::Result<DatabaseConnection> {
+    connect_pool(url, if is_sqlite(url) { 1 } else { pool_size.max(1) }).await
+}
+
+/// A second pool on an SQLite database for queries (operations that only
+/// read): with WAL, readers run beside each other and beside the one
+/// writer, instead of queueing behind the single writing connection.
+pub async fn connect_sqlite_readers(
+    url: &str,
+    pool_size: u32,
+) -> anyhow::Result<DatabaseConnection> {
+    connect_pool(url, pool_size.max(1)).await
+}
+
+async fn connect_pool(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_string());
     options
-        .max_connections(if is_sqlite(url) { 1 } else { pool_size.max(1) })
+        .max_connections(max_connections)
         .min_connections(1)
         // No idle reaper: sqlx 0.9.0's maintenance task can read an
         // underflowed idle count and spin a worker at 100 % CPU for good

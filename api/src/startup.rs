@@ -101,8 +101,18 @@ impl Application {
                 crate::replica::Replicas::connect(urls, settings.db_read_pool_size).await?,
             )),
         };
+        let sqlite_readers = if crate::db::is_sqlite(&settings.database_url) {
+            let mut readers =
+                crate::db::connect_sqlite_readers(&settings.database_url, settings.db_pool_size)
+                    .await?;
+            crate::db::instrument_with(&mut readers, &statements);
+            Some(readers)
+        } else {
+            None
+        };
         let mut state = AppState::new(db, settings);
         state.replicas = replicas;
+        state.sqlite_readers = sqlite_readers;
         let worker = worker::spawn(
             worker_db,
             webhook_config(&state.settings.partners),

@@ -22,6 +22,8 @@ pub struct AppState {
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
     /// Read replicas, when `DATABASE_READ_URL` names any.
     pub replicas: Option<Arc<crate::replica::Replicas>>,
+    /// On SQLite, the pool queries read through (see `db::connect_sqlite_readers`).
+    pub sqlite_readers: Option<DatabaseConnection>,
 }
 
 /// Domain functions take the `Ctx`; a `&AppState` passes as one.
@@ -34,6 +36,23 @@ impl Deref for AppState {
 }
 
 impl AppState {
+    /// The state a query (an operation that only reads) runs with: on
+    /// SQLite its statements go to the readers' pool. Every commit is
+    /// durable in the one database file before it is acknowledged, so a
+    /// reader sees the caller's own writes.
+    pub fn for_queries(&self) -> AppState {
+        match &self.sqlite_readers {
+            Some(readers) => AppState {
+                ctx: Ctx {
+                    db: readers.clone(),
+                    ..self.ctx.clone()
+                },
+                ..self.clone()
+            },
+            None => self.clone(),
+        }
+    }
+
     /// The context a report or list reads through: a replica that holds
     /// every write acknowledged before this call (see `replica`), else the
     /// primary.
@@ -75,6 +94,7 @@ impl AppState {
             metrics: Arc::default(),
             shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
             replicas: None,
+            sqlite_readers: None,
             settings: Arc::new(settings),
         }
     }

@@ -235,6 +235,13 @@ async fn execute(
         caller = caller_kind(&caller),
         outcome = tracing::field::Empty
     );
+    // Queries read through SQLite's readers' pool; anything that may write
+    // (or a persisted query sent without its text) keeps the writer.
+    let state = if reads_only(&request.query) {
+        state.for_queries()
+    } else {
+        state.clone()
+    };
     let request = request
         .data(state.clone())
         .data(caller)
@@ -278,6 +285,16 @@ async fn execute(
         .metrics
         .operation(operation, outcome, started.elapsed());
     response
+}
+
+/// Whether a document can only read: it has text, and no operation in it
+/// is a mutation or subscription. A word match on the text, so it errs
+/// towards the writer (a field named `mutation` would send a query there).
+fn reads_only(query: &str) -> bool {
+    !query.trim().is_empty()
+        && !query
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| word == "mutation" || word == "subscription")
 }
 
 /// Who called, for logs and spans: a kind, never an identity or a token.
@@ -352,4 +369,20 @@ fn respond(mut response: async_graphql::Response, media: Media) -> (&'static str
         .content_type(content_type)
         .json(body);
     (outcome, response)
+}
+
+#[cfg(test)]
+mod reads_only_tests {
+    use super::reads_only;
+
+    #[test]
+    fn only_documents_without_writes_go_to_the_readers() {
+        assert!(reads_only("query Me { me { id } }"));
+        assert!(reads_only("{ me { mutations: id } }"));
+        assert!(!reads_only("mutation { signOut }"));
+        assert!(!reads_only("query A { me { id } } mutation B { signOut }"));
+        assert!(!reads_only("subscription { referralReceived { id } }"));
+        // A persisted query sent by hash alone: its text is unknown here.
+        assert!(!reads_only(""));
+    }
 }
