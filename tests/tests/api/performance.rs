@@ -110,3 +110,19 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    giving_a_referral_stays_within_its_statement_budget,
+    |app: TestApp| async move {
+        let c = crate::fixtures::chapter(&app, 3).await;
+        let vars = crate::fixtures::give_vars(&c.members[1].id, "PORTAL", None);
+        app.ok(Some(&c.members[0].token), "GiveReferral", vars.clone())
+            .await;
+        let before = app.statements.get();
+        app.ok(Some(&c.members[0].token), "GiveReferral", vars)
+            .await;
+        let give = app.statements.get() - before;
+        eprintln!("GiveReferral {give}");
+        assert!(give <= 10, "GiveReferral cost {give} statements");
+    }
+);
