@@ -26,5 +26,6 @@ mod report_page;
 mod reports;
 mod rewards;
 mod scale;
+mod seed_bench;
 mod subscriptions;
 mod webhooks;
