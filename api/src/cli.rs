@@ -46,6 +46,146 @@ pub async fn seed_demo(database_url: &str) -> anyhow::Result<DemoSeeded> {
     })
 }
 
+/// The bench accounts' password, as `seed-bench` prints it.
+pub const BENCH_PASSWORD: &str = domain::bench_seed::BENCH_PASSWORD;
+/// The bench administrator's email.
+pub const BENCH_ADMIN_EMAIL: &str = domain::bench_seed::ADMIN_EMAIL;
+/// The bench accounts' emails, `{n}` from 1.
+pub const BENCH_EMAIL_PATTERN: &str = domain::bench_seed::ACCOUNT_EMAIL_PATTERN;
+
+/// The email of bench account `n` (from 1); account 1 leads the first group.
+pub fn bench_email(n: usize) -> String {
+    domain::bench_seed::account_email(n)
+}
+
+/// What `seed-bench` makes.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub members: usize,
+    pub groups: usize,
+    pub referrals: usize,
+    pub accounts: usize,
+    pub years: u32,
+    /// The range ends the day before; `None` is today (UTC).
+    pub today: Option<chrono::NaiveDate>,
+    /// Progress lines on standard error.
+    pub progress: bool,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        use domain::bench_seed::*;
+        BenchOptions {
+            members: DEFAULT_MEMBERS,
+            groups: DEFAULT_GROUPS,
+            referrals: DEFAULT_REFERRALS,
+            accounts: DEFAULT_ACCOUNTS,
+            years: DEFAULT_YEARS,
+            today: None,
+            progress: true,
+        }
+    }
+}
+
+/// What `seed-bench` wrote: row counts, the first group and the seeded range.
+#[derive(Debug, Clone)]
+pub struct BenchSeeded {
+    pub members: u64,
+    pub admins: u64,
+    pub groups: u64,
+    pub memberships: u64,
+    pub partner_firms: u64,
+    pub partnerships: u64,
+    pub absences: u64,
+    pub meetings: u64,
+    pub attendance: u64,
+    pub visitors: u64,
+    pub one_to_ones: u64,
+    pub referrals: u64,
+    pub referral_events: u64,
+    pub accounts: usize,
+    pub first_group_id: String,
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub seconds: f64,
+}
+
+impl BenchSeeded {
+    /// The one-line JSON summary `seed-bench` prints for bench scripts.
+    pub fn summary_line(&self) -> String {
+        serde_json::json!({
+            "members": self.members,
+            "admins": self.admins,
+            "groups": self.groups,
+            "memberships": self.memberships,
+            "partnerFirms": self.partner_firms,
+            "partnerships": self.partnerships,
+            "absences": self.absences,
+            "meetings": self.meetings,
+            "attendance": self.attendance,
+            "visitors": self.visitors,
+            "oneToOnes": self.one_to_ones,
+            "referrals": self.referrals,
+            "referralEvents": self.referral_events,
+            "from": self.from.to_string(),
+            "to": self.to.to_string(),
+            "firstGroupId": self.first_group_id,
+            "firstGroupLeaderEmail": bench_email(1),
+            "accounts": self.accounts,
+            "accountEmailPattern": BENCH_EMAIL_PATTERN,
+            "adminEmail": BENCH_ADMIN_EMAIL,
+            "password": BENCH_PASSWORD,
+            "seconds": (self.seconds * 10.0).round() / 10.0,
+        })
+        .to_string()
+    }
+}
+
+/// Fills an empty database with the deterministic benchmark network;
+/// refuses (writing nothing) when it already has members.
+pub async fn seed_bench(database_url: &str, options: BenchOptions) -> anyhow::Result<BenchSeeded> {
+    let conn = db::connect(database_url).await?;
+    db::migrate(&conn).await?;
+    let params = domain::bench_seed::Params {
+        members: options.members,
+        groups: options.groups,
+        referrals: options.referrals,
+        accounts: options.accounts,
+        years: options.years,
+        today: options
+            .today
+            .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+    };
+    let progress = |line: &str| {
+        if options.progress {
+            eprintln!("{line}");
+        }
+    };
+    let result = domain::bench_seed::seed(&conn, &params, &progress).await;
+    conn.close().await.ok();
+    let s = result?;
+    Ok(BenchSeeded {
+        members: s.members,
+        admins: s.admins,
+        groups: s.groups,
+        memberships: s.memberships,
+        partner_firms: s.partner_firms,
+        partnerships: s.partnerships,
+        absences: s.absences,
+        meetings: s.meetings,
+        attendance: s.attendance,
+        visitors: s.visitors,
+        one_to_ones: s.one_to_ones,
+        referrals: s.referrals,
+        referral_events: s.referral_events,
+        accounts: params.accounts,
+        first_group_id: s.first_group_id,
+        from: s.from,
+        to: s.to,
+        seconds: s.seconds,
+    })
+}
+
 /// What `backup` wrote.
 pub struct BackupWritten {
     pub path: std::path::PathBuf,

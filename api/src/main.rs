@@ -3,6 +3,7 @@
 use std::io::Read;
 
 use anyhow::Context;
+use api::cli::BenchOptions;
 use api::settings::Settings;
 use api::startup::Application;
 use clap::{Parser, Subcommand};
@@ -39,6 +40,23 @@ enum Command {
     },
     /// Load one realistic demo chapter (idempotent) and print the leader's sign-in.
     SeedDemo,
+    /// Fill an EMPTY database with a large deterministic synthetic network
+    /// for benchmarks (bulk inserts); prints progress on standard error and
+    /// a one-line JSON summary on standard output.
+    SeedBench {
+        #[arg(long, default_value_t = BenchOptions::default().members)]
+        members: usize,
+        #[arg(long, default_value_t = BenchOptions::default().groups)]
+        groups: usize,
+        #[arg(long, default_value_t = BenchOptions::default().referrals)]
+        referrals: usize,
+        /// Bench accounts bench1..benchA@bench.example (password bench-password-1).
+        #[arg(long, default_value_t = BenchOptions::default().accounts)]
+        accounts: usize,
+        /// Years of history up to yesterday.
+        #[arg(long, default_value_t = BenchOptions::default().years)]
+        years: u32,
+    },
     /// Print the GraphQL schema (SDL); needs no database.
     ExportSchema,
     /// Write a consistent copy of the SQLite database to PATH while the
@@ -96,6 +114,25 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 api::cli::DEMO_LEADER_EMAIL,
                 api::cli::DEMO_PASSWORD
             );
+            Ok(())
+        }
+        Command::SeedBench {
+            members,
+            groups,
+            referrals,
+            accounts,
+            years,
+        } => {
+            let options = BenchOptions {
+                members,
+                groups,
+                referrals,
+                accounts,
+                years,
+                ..BenchOptions::default()
+            };
+            let seeded = api::cli::seed_bench(&settings.database_url, options).await?;
+            println!("{}", seeded.summary_line());
             Ok(())
         }
         Command::CreateAdmin { email, name } => {

@@ -11,6 +11,7 @@ pub mod access;
 pub mod asks;
 pub mod auth;
 pub mod balances;
+pub mod bench_seed;
 pub mod caller;
 pub mod contacts;
 pub mod ctx;

@@ -139,7 +139,7 @@ async fn postgres_template(admin_url: &str) -> &'static str {
 
 /// Drops a test's PostgreSQL database when the test is done. FORCE
 /// (PostgreSQL 13+) ends the sessions its server's pool still holds.
-async fn drop_database(database_url: &str) {
+pub async fn drop_database(database_url: &str) {
     let Ok(admin_url) = std::env::var("RX_TEST_POSTGRES_URL") else {
         return;
     };

@@ -27,5 +27,6 @@ mod report_page;
 mod reports;
 mod rewards;
 mod scale;
+mod seed_bench;
 mod subscriptions;
 mod webhooks;
