@@ -123,6 +123,7 @@ db_test!(
             .await;
         let give = app.statements.get() - before;
         eprintln!("GiveReferral {give}");
-        assert!(give <= 10, "GiveReferral cost {give} statements");
+        // 10 on SQLite; PostgreSQL adds the pg_notify that tells other servers.
+        assert!(give <= 11, "GiveReferral cost {give} statements");
     }
 );
