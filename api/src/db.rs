@@ -81,10 +81,14 @@ async fn connect_pool(url: &str, max_connections: u32) -> anyhow::Result<Databas
         // (transact-rs/sqlx#3645, fixed upstream by #4289, not released).
         // SQLite keeps its one connection anyway; on PostgreSQL idle
         // connections stay open up to the pool's size, and a dead one is
-        // noticed by the check before each checkout.
+        // noticed by the check before checkout (below).
         .idle_timeout(None::<Duration>)
         .max_lifetime(None::<Duration>)
         .acquire_timeout(Duration::from_secs(30))
+        // sqlx pings every connection it hands out by default: a second
+        // round trip per statement. Only one idle long enough to have been
+        // dropped (by the server, a proxy or a firewall) is pinged now.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false)
         // Set on every connection the pool opens, not once: a reconnect
         // must not come back with weaker settings. WAL lets readers run

@@ -64,6 +64,8 @@ impl Replicas {
                 .acquire_timeout(Duration::from_secs(1))
                 .idle_timeout(None::<Duration>)
                 .max_lifetime(None::<Duration>)
+                // As the primary's pool: ping only connections idle 30 s.
+                .test_before_acquire_if_idle_for(Duration::from_secs(30))
                 .sqlx_logging(false);
             replicas.push(Replica {
                 db: Database::connect(options).await?,

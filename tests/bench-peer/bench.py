@@ -611,6 +611,8 @@ def cmd_floor_capture(args) -> None:
                     return m.group(0)
                 if params[n] is None:
                     return "NULL"
+                if params[n] == "":
+                    return "''"  # pgbench cannot define an empty variable
                 var = f"r{i}s{j}p{n}"
                 value = params[n]
                 defines.append(f"{var}={value}")
@@ -634,6 +636,52 @@ def cmd_floor_capture(args) -> None:
         f.write("\n".join(scripts) + "\n")
     print(f"{len(scripts)} request(s), {min(counts)}-{max(counts)} statements each",
           file=sys.stderr)
+
+
+def seq_scans(plan, table: str):
+    """Every 'Seq Scan' node over `table` in an EXPLAIN (FORMAT JSON) plan."""
+    found = []
+    if isinstance(plan, dict):
+        if plan.get("Node Type") == "Seq Scan" and plan.get("Relation Name") == table:
+            found.append(plan)
+        for v in plan.values():
+            found += seq_scans(v, table)
+    elif isinstance(plan, list):
+        for v in plan:
+            found += seq_scans(v, table)
+    return found
+
+
+def cmd_explain_check(args) -> None:
+    """EXPLAINs every statement captured by floor-capture (with its values) and fails
+    when one reads the referrals table with a sequential scan: on the bench data, every
+    listed query must find its referrals through an index."""
+    with open(os.path.join(args.dir, "defines")) as f:
+        values = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+    with open(os.path.join(args.dir, "scripts")) as f:
+        scripts = [line.strip() for line in f if line.strip()]
+    checked, bad = 0, []
+    for path in scripts:
+        with open(path) as f:
+            statements = [line.strip().rstrip(";") for line in f if line.strip()]
+        for sql in statements:
+            if not sql.upper().startswith(("SELECT", "WITH")):
+                continue
+
+            def literal(m):
+                v = values[m.group(1)]
+                return "'" + v.replace("'", "''") + "'"
+            text = re.sub(r":(r\d+s\d+p\d+)", literal, sql)
+            plan = json.loads(psql(args, "EXPLAIN (FORMAT JSON) " + text))
+            checked += 1
+            if seq_scans(plan, "referrals"):
+                bad.append(" ".join(text.split())[:300])
+    print(f"explain-check {args.op}: {checked} statement(s), {len(bad)} with a sequential scan "
+          "of referrals", file=sys.stderr)
+    for sql in sorted(set(bad)):
+        print(f"  Seq Scan on referrals: {sql}", file=sys.stderr)
+    if bad:
+        sys.exit(1)
 
 
 def cmd_floor_run(args) -> None:
@@ -781,6 +829,10 @@ def main() -> None:
             s.add_argument("--user", required=True)
             s.add_argument("--clients", type=int, required=True)
             s.add_argument("--duration", type=int, required=True)
+    s = sub.add_parser("explain-check")
+    for a in ("--psql", "--port", "--db", "--dir", "--op"):
+        s.add_argument(a, required=True)
+    s.set_defaults(fn=cmd_explain_check)
     s = sub.add_parser("floor-record")
     for a in ("--results", "--op", "--tps"):
         s.add_argument(a, required=True)

@@ -42,26 +42,33 @@ impl Loaders {
     }
 
     pub fn new(db: &DatabaseConnection) -> Loaders {
+        Loaders::build(db)
+    }
+}
+
+/// A batching loader with async-graphql's default 1 ms wait for more keys:
+/// without it (a zero delay was tried), nested lists such as each event's
+/// actor load row by row, one statement each.
+fn loader<T: Loader<String>>(inner: T) -> DataLoader<T> {
+    DataLoader::new(inner, tokio::spawn)
+}
+
+impl Loaders {
+    fn build(db: &DatabaseConnection) -> Loaders {
         Loaders {
-            members: DataLoader::new(MemberLoader(db.clone()), tokio::spawn),
-            groups: DataLoader::new(GroupLoader(db.clone()), tokio::spawn),
-            memberships: DataLoader::new(MembershipsOfMemberLoader(db.clone()), tokio::spawn),
-            firms: DataLoader::new(PartnerFirmLoader(db.clone()), tokio::spawn),
-            contacts: DataLoader::new(ContactLoader(db.clone()), tokio::spawn),
-            events: DataLoader::new(EventsOfReferralLoader(db.clone()), tokio::spawn),
-            attendance: DataLoader::new(AttendanceOfMeetingLoader(db.clone()), tokio::spawn),
-            firm_balances: DataLoader::new(
-                crate::partners::loaders::FirmBalanceLoader(db.clone()),
-                tokio::spawn,
-            ),
-            firm_tokens: DataLoader::new(
-                crate::partners::loaders::TokensOfFirmLoader(db.clone()),
-                tokio::spawn,
-            ),
-            stage_histories: DataLoader::new(StagesOfPartnershipLoader(db.clone()), tokio::spawn),
-            nps_histories: DataLoader::new(NpsOfContactLoader(db.clone()), tokio::spawn),
-            request_referrals: DataLoader::new(ReferralsOfRequestLoader(db.clone()), tokio::spawn),
-            home_currencies: DataLoader::new(HomeCurrencyLoader(db.clone()), tokio::spawn),
+            members: loader(MemberLoader(db.clone())),
+            groups: loader(GroupLoader(db.clone())),
+            memberships: loader(MembershipsOfMemberLoader(db.clone())),
+            firms: loader(PartnerFirmLoader(db.clone())),
+            contacts: loader(ContactLoader(db.clone())),
+            events: loader(EventsOfReferralLoader(db.clone())),
+            attendance: loader(AttendanceOfMeetingLoader(db.clone())),
+            firm_balances: loader(crate::partners::loaders::FirmBalanceLoader(db.clone())),
+            firm_tokens: loader(crate::partners::loaders::TokensOfFirmLoader(db.clone())),
+            stage_histories: loader(StagesOfPartnershipLoader(db.clone())),
+            nps_histories: loader(NpsOfContactLoader(db.clone())),
+            request_referrals: loader(ReferralsOfRequestLoader(db.clone())),
+            home_currencies: loader(HomeCurrencyLoader(db.clone())),
         }
     }
 }
