@@ -61,25 +61,6 @@ async fn delegated_condition(
         .add(referral::Column::ReceiverMemberId.is_in(covered)))
 }
 
-pub async fn list_for_member(
-    db: &DatabaseConnection,
-    member_id: &str,
-    role: ListRole,
-    statuses: Option<Vec<ReferralStatus>>,
-    page: Page,
-) -> DomainResult<(Vec<referral::Model>, u64)> {
-    let mut q = referral::Entity::find();
-    q = match role {
-        ListRole::Given => q.filter(referral::Column::GiverMemberId.eq(member_id)),
-        ListRole::Received => q.filter(referral::Column::ReceiverMemberId.eq(member_id)),
-        ListRole::Delegated => q.filter(delegated_condition(db, member_id, today()).await?),
-    };
-    if let Some(statuses) = statuses {
-        q = q.filter(referral::Column::Status.is_in(statuses.iter().copied()));
-    }
-    newest_first(db, q, page).await
-}
-
 /// One page of the referrals `q` selects, newest first, and how many it selects.
 pub async fn newest_first(
     db: &impl ConnectionTrait,
@@ -364,8 +345,9 @@ pub async fn newest_first_with_parties(
     Ok((rows, total))
 }
 
-/// [`list_for_member`] with parties joined in (see
-/// [`newest_first_with_parties`]).
+/// One page of a member's referrals in one role (given, received, held as
+/// delegate), optionally by status, newest first, with their parties
+/// joined in (see [`newest_first_with_parties`]).
 pub async fn list_for_member_with_parties(
     db: &DatabaseConnection,
     member_id: &str,
