@@ -87,27 +87,20 @@ impl Default for BenchOptions {
     }
 }
 
-/// What `seed-bench` wrote: row counts, the first group and the seeded range.
+/// What `seed-bench` wrote (the domain's summary: row counts, the first
+/// group and the seeded range) and how many accounts can sign in.
 #[derive(Debug, Clone)]
 pub struct BenchSeeded {
-    pub members: u64,
-    pub admins: u64,
-    pub groups: u64,
-    pub memberships: u64,
-    pub partner_firms: u64,
-    pub partnerships: u64,
-    pub absences: u64,
-    pub meetings: u64,
-    pub attendance: u64,
-    pub visitors: u64,
-    pub one_to_ones: u64,
-    pub referrals: u64,
-    pub referral_events: u64,
+    pub written: domain::bench_seed::Summary,
     pub accounts: usize,
-    pub first_group_id: String,
-    pub from: chrono::NaiveDate,
-    pub to: chrono::NaiveDate,
-    pub seconds: f64,
+}
+
+impl std::ops::Deref for BenchSeeded {
+    type Target = domain::bench_seed::Summary;
+
+    fn deref(&self) -> &domain::bench_seed::Summary {
+        &self.written
+    }
 }
 
 impl BenchSeeded {
@@ -163,26 +156,9 @@ pub async fn seed_bench(database_url: &str, options: BenchOptions) -> anyhow::Re
     };
     let result = domain::bench_seed::seed(&conn, &params, &progress).await;
     conn.close().await.ok();
-    let s = result?;
     Ok(BenchSeeded {
-        members: s.members,
-        admins: s.admins,
-        groups: s.groups,
-        memberships: s.memberships,
-        partner_firms: s.partner_firms,
-        partnerships: s.partnerships,
-        absences: s.absences,
-        meetings: s.meetings,
-        attendance: s.attendance,
-        visitors: s.visitors,
-        one_to_ones: s.one_to_ones,
-        referrals: s.referrals,
-        referral_events: s.referral_events,
+        written: result?,
         accounts: params.accounts,
-        first_group_id: s.first_group_id,
-        from: s.from,
-        to: s.to,
-        seconds: s.seconds,
     })
 }
 

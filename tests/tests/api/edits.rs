@@ -310,15 +310,6 @@ db_test!(
 
 const NEW_PASSWORD: &str = "twelve chars";
 
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> Value {
-    app.op(
-        None,
-        "SignIn",
-        json!({ "email": email, "password": password }),
-    )
-    .await
-}
-
 db_test!(
     change_password_keeps_only_the_callers_session,
     |app: TestApp| async move {
@@ -334,7 +325,7 @@ db_test!(
         let mine_refresh = s(&reg["register"]["refreshToken"]);
         let mut others = Vec::new();
         for _ in 0..2 {
-            let r = sign_in(&app, "nora@example.com", PASSWORD).await;
+            let r = app.sign_in("nora@example.com", PASSWORD).await;
             others.push((
                 s(&r["data"]["signIn"]["accessToken"]),
                 s(&r["data"]["signIn"]["refreshToken"]),
@@ -382,9 +373,9 @@ db_test!(
         app.ok(Some(&bystander.token), "Me", json!({})).await;
 
         // The old password no longer signs in; the new one does.
-        let old = sign_in(&app, "nora@example.com", PASSWORD).await;
+        let old = app.sign_in("nora@example.com", PASSWORD).await;
         refused(&old, "UNAUTHENTICATED", None, "old password");
-        let new = sign_in(&app, "Nora@Example.com", NEW_PASSWORD).await;
+        let new = app.sign_in("Nora@Example.com", NEW_PASSWORD).await;
         assert!(new.get("errors").is_none(), "{new:#}");
         let fresh = s(&new["data"]["signIn"]["accessToken"]);
         app.ok(Some(&fresh), "Me", json!({})).await;
@@ -401,7 +392,7 @@ db_test!(change_password_refusals, |app: TestApp| async move {
         .await;
     let token = s(&reg["register"]["accessToken"]);
     let id = s(&reg["register"]["member"]["id"]);
-    let other = sign_in(&app, "nora@example.com", PASSWORD).await;
+    let other = app.sign_in("nora@example.com", PASSWORD).await;
     let other_access = s(&other["data"]["signIn"]["accessToken"]);
     let hash = password_hash(&app, &id).await;
     let before = app.snapshot().await;
@@ -474,7 +465,7 @@ db_test!(change_password_refusals, |app: TestApp| async move {
     // Nothing was revoked either: both sessions work, the password signs in.
     app.ok(Some(&token), "Me", json!({})).await;
     app.ok(Some(&other_access), "Me", json!({})).await;
-    let ok = sign_in(&app, "nora@example.com", PASSWORD).await;
+    let ok = app.sign_in("nora@example.com", PASSWORD).await;
     assert!(ok.get("errors").is_none(), "{ok:#}");
 });
 
@@ -519,14 +510,14 @@ db_test!(
             "a throttled change wrote nothing"
         );
         // Sign-in spends the same account budget, whatever the email's case.
-        let resp = sign_in(&app, "NORA@Example.COM", PASSWORD).await;
+        let resp = app.sign_in("NORA@Example.COM", PASSWORD).await;
         refused(
             &resp,
             "RATE_LIMITED",
             None,
             "sign-in after throttled changes",
         );
-        let resp = sign_in(&app, "nora@example.com", PASSWORD).await;
+        let resp = app.sign_in("nora@example.com", PASSWORD).await;
         refused(&resp, "RATE_LIMITED", None, "sign-in, same email");
         // The session itself still works, and other accounts are unaffected.
         app.ok(Some(&token), "Me", json!({})).await;
@@ -538,7 +529,7 @@ db_test!(
             )
             .await;
         assert!(resp.get("errors").is_none(), "{resp:#}");
-        let resp = sign_in(&app, "otto@example.com", NEW_PASSWORD).await;
+        let resp = app.sign_in("otto@example.com", NEW_PASSWORD).await;
         assert!(resp.get("errors").is_none(), "{resp:#}");
     }
 );
@@ -548,7 +539,9 @@ db_test!(
     |app: TestApp| async move {
         let (token, _) = app.register("nora@example.com", "Nora", "Accountant").await;
         for n in 1..=10 {
-            let resp = sign_in(&app, "Nora@example.com", &format!("wrong password {n}")).await;
+            let resp = app
+                .sign_in("Nora@example.com", &format!("wrong password {n}"))
+                .await;
             refused(&resp, "UNAUTHENTICATED", None, &format!("sign-in {n}"));
         }
         let resp = app
@@ -2258,7 +2251,7 @@ db_test!(
         );
         let list = partnerships(&app, &me.token, None).await;
         assert_eq!(node_by_id(&list, &partnership)["stage"], "VISIBILITY");
-        let signed = sign_in(&app, "member.0@example.com", PASSWORD).await;
+        let signed = app.sign_in("member.0@example.com", PASSWORD).await;
         assert!(signed.get("errors").is_none(), "{signed:#}");
     }
 );

@@ -346,6 +346,16 @@ impl TestApp {
         self.gql(token, &operation(name), variables).await
     }
 
+    /// `SignIn` with these credentials; the whole response (it may be refused).
+    pub async fn sign_in(&self, email: &str, password: &str) -> Value {
+        self.op(
+            None,
+            "SignIn",
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
     /// Sends a contract operation that must succeed; returns its `data`.
     pub async fn ok(&self, token: Option<&str>, name: &str, variables: Value) -> Value {
         let resp = self.op(token, name, variables).await;

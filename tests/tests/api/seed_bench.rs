@@ -73,15 +73,6 @@ fn e4(decimal: &serde_json::Value) -> i64 {
     i64::try_from((d * rust_decimal::Decimal::from(10_000)).trunc()).expect("in range")
 }
 
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> serde_json::Value {
-    app.op(
-        None,
-        "SignIn",
-        json!({ "email": email, "password": password }),
-    )
-    .await
-}
-
 db_test!(
     signs_in_reports_and_refuses_a_second_seed,
     |app: TestApp| async move {
@@ -121,7 +112,9 @@ db_test!(
         assert_eq!(seeded.to, today - Duration::days(1));
 
         // bench1 signs in with the documented password and leads the first group.
-        let session = sign_in(&app, &api::cli::bench_email(1), api::cli::BENCH_PASSWORD).await;
+        let session = app
+            .sign_in(&api::cli::bench_email(1), api::cli::BENCH_PASSWORD)
+            .await;
         assert!(session.get("errors").is_none(), "{session:#}");
         let token = s(&session["data"]["signIn"]["accessToken"]);
         let me = app.ok(Some(&token), "Me", json!({})).await;
@@ -134,11 +127,17 @@ db_test!(
             "{me:#}"
         );
         // The last bench account and the admin sign in too; other members cannot.
-        let last = sign_in(&app, &api::cli::bench_email(5), api::cli::BENCH_PASSWORD).await;
+        let last = app
+            .sign_in(&api::cli::bench_email(5), api::cli::BENCH_PASSWORD)
+            .await;
         assert!(last.get("errors").is_none(), "{last:#}");
-        let admin = sign_in(&app, api::cli::BENCH_ADMIN_EMAIL, api::cli::BENCH_PASSWORD).await;
+        let admin = app
+            .sign_in(api::cli::BENCH_ADMIN_EMAIL, api::cli::BENCH_PASSWORD)
+            .await;
         assert!(admin.get("errors").is_none(), "{admin:#}");
-        let other = sign_in(&app, "member6@bench.example", api::cli::BENCH_PASSWORD).await;
+        let other = app
+            .sign_in("member6@bench.example", api::cli::BENCH_PASSWORD)
+            .await;
         assert_eq!(code(&other), "UNAUTHENTICATED");
 
         // The first group's report over the seeded range, recounted in SQL.
