@@ -25,6 +25,21 @@ pub struct ReferralNotice {
     pub kind: NoticeKind,
     /// Members to notify (receiver and delegate for `Received`, giver for `Updated`).
     pub members: Vec<String>,
+    /// Whether the change may have queued webhook deliveries (the referral
+    /// involves a partner firm): the delivery worker wakes only for these.
+    /// Absent from a notice sent by an older server: assume it may have.
+    #[serde(default = "may_have_webhooks")]
+    pub webhooks: bool,
+}
+
+fn may_have_webhooks() -> bool {
+    true
+}
+
+/// Whether changes to `r` queue webhook deliveries: partner firms hear of
+/// referrals they give or receive.
+pub fn involves_firm(r: &entities::referral::Model) -> bool {
+    r.giver_firm_id.is_some() || r.receiver_firm_id.is_some()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +59,7 @@ impl ReferralNotice {
             referral_id: String::new(),
             kind: NoticeKind::Missed,
             members: Vec::new(),
+            webhooks: true,
         }
     }
 }

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use domain::DomainError;
-use domain::reports::group_report::{Report, group_report};
+use domain::reports::group_report::{Parts, Report, group_report};
 
 use super::caller::{Identified, Refused};
 use crate::error::ApiError;
@@ -96,7 +96,16 @@ pub async fn group_report_csv(
         (Ok(f), Ok(t)) => (f, t),
         (Err(e), _) | (_, Err(e)) => return error(e),
     };
-    let report = match group_report(&state.reading().await, &caller, &group_id, from, to).await {
+    let report = match group_report(
+        &state.reading().await,
+        &caller,
+        &group_id,
+        from,
+        to,
+        Parts::ALL,
+    )
+    .await
+    {
         Ok(r) => r,
         Err(e) => return error(e),
     };

@@ -80,7 +80,7 @@ impl ReferralsMutation {
             ask_id: input.ask_id.map(|a| a.0),
             note: input.note,
         };
-        Ok(Referral::party(
+        Ok(Referral::party_with(
             service::give(state(ctx)?, caller(ctx), give).await?,
         ))
     }

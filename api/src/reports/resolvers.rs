@@ -4,6 +4,7 @@ use super::types::{GroupReport, NetworkReport, ReportLink};
 use crate::error::ApiResult;
 use crate::graphql::context::{caller, state};
 use crate::graphql::scalars::Date;
+use domain::reports::group_report::Parts;
 
 #[derive(Default)]
 pub struct ReportsQuery;
@@ -25,6 +26,7 @@ impl ReportsQuery {
             &group_id,
             from.0,
             to.0,
+            parts_asked(ctx),
         )
         .await?;
         Ok(report.into())
@@ -47,6 +49,33 @@ impl ReportsQuery {
         )
         .await?;
         Ok(report.into())
+    }
+}
+
+/// The parts of the group report the document selects (fragments
+/// included): a portal that shows only the referral columns is not charged
+/// for attendance, one-way pairs or the lists.
+fn parts_asked(ctx: &Context<'_>) -> Parts {
+    let report = ctx.look_ahead();
+    let rows = report.field("rows");
+    let totals = report.field("totals");
+    let meeting_figures = [
+        "oneToOnes",
+        "visitors",
+        "attendance",
+        "score",
+        "scoreParts",
+        "trafficLight",
+    ]
+    .iter()
+    .any(|f| rows.field(f).exists())
+        || ["oneToOnes", "visitors"]
+            .iter()
+            .any(|f| totals.field(f).exists());
+    Parts {
+        meeting_figures,
+        one_way: report.field("oneWayPartnerships").exists(),
+        lists: report.field("unthankedWins").exists() || report.field("overdueFollowUps").exists(),
     }
 }
 

@@ -236,6 +236,7 @@ pub async fn record_attendance(
                 .chain(r.receiver_member_id.iter())
                 .cloned()
                 .collect(),
+            webhooks: crate::notifications::involves_firm(r),
         };
         staged.push(crate::notifications::stage(&txn, notice).await?);
     }

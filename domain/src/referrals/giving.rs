@@ -6,14 +6,17 @@
 
 use chrono::{Duration, Utc};
 use entities::{
-    AttendanceStatus, Channel, EventKind, ReferralStatus, member, partner_firm, referral,
+    AttendanceStatus, Channel, EventKind, ReferralStatus, member, membership, partner_firm,
+    referral,
 };
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use super::events::{EventActor, record_event};
 use super::prospect::{ProspectData, ProspectInputData, validate_passed};
+use super::queries::{PartyRow, ReferralWithParties};
 use super::routing::{Presence, decide_presence};
 use super::today;
 use crate::access::active_group_ids;
@@ -72,11 +75,22 @@ pub struct GiveInput {
 /// A member gives a referral to a member (or partner firm) of a group they
 /// share: validate the input, resolve the receiver, choose the group, check
 /// the channel, then write it (`create` decides presence).
-pub async fn give(state: &Ctx, caller: &Caller, input: GiveInput) -> DomainResult<referral::Model> {
+/// The new referral comes back with both parties as read on the way (the
+/// giver's row from the session check), so answering costs no more reads.
+pub async fn give(
+    state: &Ctx,
+    caller: &Caller,
+    input: GiveInput,
+) -> DomainResult<ReferralWithParties> {
     let me = caller.member()?;
     let valid = validate_give(input)?;
     let db = &state.db;
     let (receiver, shared) = resolve_receiver(db, &me.id, &valid.receiver_id).await?;
+    let receiver_row = match &receiver {
+        Receiver::Member(m) => Some(PartyRow::Member((**m).clone())),
+        Receiver::Firm(f) => Some(PartyRow::Firm(f.clone())),
+        Receiver::Contact(_) => None,
+    };
     let place = choose_group(
         db,
         &receiver,
@@ -101,7 +115,9 @@ pub async fn give(state: &Ctx, caller: &Caller, input: GiveInput) -> DomainResul
         actor_member: Some(me.id.clone()),
         actor_firm: None,
     };
-    create(state, draft, place.meeting_attendance).await
+    let row = create(state, draft, place.meeting_attendance).await?;
+    let giver = me.profile.as_deref().cloned().map(PartyRow::Member);
+    Ok(ReferralWithParties::new(row, giver, receiver_row))
 }
 
 /// A `GiveInput` with every field checked.
@@ -166,19 +182,37 @@ async fn resolve_receiver(
     my_id: &str,
     receiver_id: &str,
 ) -> DomainResult<(Receiver, Vec<String>)> {
-    let my_groups = active_group_ids(db, my_id).await?;
-    let (receiver, shared): (Receiver, Vec<String>) = if let Some(m) =
-        member::Entity::find_by_id(receiver_id.to_string())
-            .one(db)
-            .await?
+    if receiver_id == my_id {
+        return Err(DomainError::bad_input(
+            "input.receiverId",
+            "you cannot refer business to yourself",
+        ));
+    }
+    // Both members' active seats in one statement, oldest first.
+    let seats: Vec<(String, String)> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::MemberId)
+        .column(membership::Column::GroupId)
+        .filter(membership::Column::MemberId.is_in([my_id, receiver_id]))
+        .filter(membership::Column::LeftOn.is_null())
+        .order_by_asc(membership::Column::JoinedOn)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let groups_of = |member: &str| -> Vec<String> {
+        seats
+            .iter()
+            .filter(|(m, _)| m == member)
+            .map(|(_, g)| g.clone())
+            .collect()
+    };
+    let my_groups = groups_of(my_id);
+    let (receiver, shared): (Receiver, Vec<String>) = if let Some(m) = crate::members::rows::find()
+        .filter(member::Column::Id.eq(receiver_id))
+        .one(db)
+        .await?
     {
-        if m.id == my_id {
-            return Err(DomainError::bad_input(
-                "input.receiverId",
-                "you cannot refer business to yourself",
-            ));
-        }
-        let theirs = active_group_ids(db, &m.id).await?;
+        let theirs = groups_of(&m.id);
         let shared: Vec<String> = my_groups
             .iter()
             .filter(|g| theirs.contains(g))
@@ -551,6 +585,7 @@ pub async fn notify_received(
             referral_id: row.id.clone(),
             kind: NoticeKind::Received,
             members,
+            webhooks: crate::notifications::involves_firm(row),
         },
     )
     .await

@@ -203,6 +203,7 @@ async fn notify_giver(
                     referral_id: r.id.clone(),
                     kind: NoticeKind::Updated,
                     members: vec![giver.clone()],
+                    webhooks: crate::notifications::involves_firm(r),
                 },
             )
             .await

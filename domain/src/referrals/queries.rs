@@ -200,6 +200,22 @@ pub struct ReferralWithParties {
     total: Option<i64>,
 }
 
+impl ReferralWithParties {
+    /// A referral with parties its caller already holds (no count).
+    pub fn new(
+        referral: referral::Model,
+        giver: Option<PartyRow>,
+        receiver: Option<PartyRow>,
+    ) -> ReferralWithParties {
+        ReferralWithParties {
+            referral,
+            giver,
+            receiver,
+            total: None,
+        }
+    }
+}
+
 /// Column prefixes of the six party joins.
 const PARTY_JOINS: [(&str, PartyKind, referral::Column); 6] = [
     ("gm_", PartyKind::Member, referral::Column::GiverMemberId),

@@ -32,10 +32,17 @@ pub(super) async fn decide_presence(
         None => now.date_naive(),
     };
     let (away_then, away) = match &draft.receiver {
-        Receiver::Member(m) => (
-            crate::absences::service::active_absence(txn, &m.id, made_on).await?,
-            crate::absences::service::active_absence(txn, &m.id, now.date_naive()).await?,
-        ),
+        Receiver::Member(m) => {
+            let today = now.date_naive();
+            let away = crate::absences::service::active_absence(txn, &m.id, today).await?;
+            // Made today (all but meeting referrals): the same absence.
+            let then = if made_on == today {
+                away.clone()
+            } else {
+                crate::absences::service::active_absence(txn, &m.id, made_on).await?
+            };
+            (then, away)
+        }
         Receiver::Firm(_) | Receiver::Contact(_) => (None, None),
     };
     let reason = match (&draft.giver, &draft.receiver) {

@@ -6,12 +6,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entities::{AttendanceStatus, ReferralStatus, member, membership, referral};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    QueryTrait, Statement,
 };
 
 use super::score::{Activity, Score, TrafficLight, WINDOW_DAYS, score, window_start};
@@ -76,7 +77,32 @@ pub struct OneWay {
     pub given: i64,
 }
 
+/// The parts of the report a reader asked for. The rows with their
+/// referral figures, tenure and group-hopping always come (one statement
+/// for the seats, one for the referrals); each part here costs work of its
+/// own and, when not asked for, is left at zero or empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    /// Attendance, visitors and one-to-ones, and the score and traffic
+    /// light made from them (a statement over the group's meetings).
+    pub meeting_figures: bool,
+    /// The one-way partnerships (a statement over the pairs).
+    pub one_way: bool,
+    /// Unthanked wins and overdue follow-ups, as whole referrals.
+    pub lists: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts {
+        meeting_figures: true,
+        one_way: true,
+        lists: true,
+    };
+}
+
 pub struct Report {
+    /// What was computed; the rest is zero or empty.
+    pub parts: Parts,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub totals: Totals,
@@ -93,9 +119,10 @@ pub async fn group_report(
     group_id: &str,
     from: NaiveDate,
     to: NaiveDate,
+    parts: Parts,
 ) -> DomainResult<Report> {
     let group = check(state, caller, group_id, from, to).await?;
-    build(&state.db, &group.id, from, to).await
+    build(&state.db, &group.id, from, to, parts).await
 }
 
 /// Who may read a group's report, and for which periods: its leaders (and
@@ -319,40 +346,99 @@ const OPEN: [ReferralStatus; 3] = [
     ReferralStatus::MeetingSet,
 ];
 
+/// The columns the counts need, read by position; whole rows are decoded
+/// only for the referrals the lists show.
+const COUNTED: [referral::Column; 11] = [
+    referral::Column::Id,
+    referral::Column::GiverMemberId,
+    referral::Column::ReceiverMemberId,
+    referral::Column::Status,
+    referral::Column::InsideGroup,
+    referral::Column::MadeInAbsence,
+    referral::Column::CreatedAt,
+    referral::Column::WonAt,
+    referral::Column::ClosedValueE4,
+    referral::Column::ThankedAt,
+    referral::Column::NextFollowUpOn,
+];
+
+/// One referral as the counts see it (the `COUNTED` columns).
+struct Counted {
+    giver: Option<String>,
+    receiver: Option<String>,
+    status: ReferralStatus,
+    inside_group: bool,
+    made_in_absence: bool,
+    created_at: DateTime<Utc>,
+    won_at: Option<DateTime<Utc>>,
+    closed_value_e4: Option<i64>,
+    thanked_at: Option<DateTime<Utc>>,
+    next_follow_up_on: Option<NaiveDate>,
+}
+
+impl Counted {
+    fn read(row: &QueryResult) -> Result<Counted, DbErr> {
+        Ok(Counted {
+            giver: row.try_get_by_index(1)?,
+            receiver: row.try_get_by_index(2)?,
+            status: row.try_get_by_index(3)?,
+            inside_group: row.try_get_by_index(4)?,
+            made_in_absence: row.try_get_by_index(5)?,
+            created_at: row.try_get_by_index(6)?,
+            won_at: row.try_get_by_index(7)?,
+            closed_value_e4: row.try_get_by_index(8)?,
+            thanked_at: row.try_get_by_index(9)?,
+            next_follow_up_on: row.try_get_by_index(10)?,
+        })
+    }
+}
+
+/// `score` reads the score's window too; `lists` reads the overdue
+/// follow-ups (of any date) and whole rows for both lists.
 async fn referral_figures(
     db: &impl ConnectionTrait,
     group_id: &str,
     from: NaiveDate,
     window_from: NaiveDate,
     to: NaiveDate,
+    parts: Parts,
 ) -> DomainResult<ReferralFigures> {
     let (start, end) = day_range(from, to);
     let (window_start, _) = day_range(window_from, to);
-    let made_from = start.min(window_start);
+    let made_from = if parts.meeting_figures {
+        start.min(window_start)
+    } else {
+        start
+    };
     let today = Utc::now().date_naive();
-    let rows = referral::Entity::find()
-        .filter(referral::Column::GroupId.eq(group_id))
-        .filter(
-            Condition::any()
-                .add(
-                    Condition::all()
-                        .add(referral::Column::CreatedAt.gte(made_from))
-                        .add(referral::Column::CreatedAt.lt(end)),
-                )
-                .add(
-                    Condition::all()
-                        .add(referral::Column::Status.eq(ReferralStatus::Won))
-                        .add(referral::Column::WonAt.gte(start))
-                        .add(referral::Column::WonAt.lt(end)),
-                )
-                .add(
-                    Condition::all()
-                        .add(referral::Column::Status.is_in(OPEN))
-                        .add(referral::Column::NextFollowUpOn.lt(today)),
-                ),
+    let mut wanted = Condition::any()
+        .add(
+            Condition::all()
+                .add(referral::Column::CreatedAt.gte(made_from))
+                .add(referral::Column::CreatedAt.lt(end)),
         )
-        .all(db)
-        .await?;
+        .add(
+            Condition::all()
+                .add(referral::Column::Status.eq(ReferralStatus::Won))
+                .add(referral::Column::WonAt.gte(start))
+                .add(referral::Column::WonAt.lt(end)),
+        );
+    let mut select = referral::Entity::find().select_only().columns(COUNTED);
+    if parts.lists {
+        wanted = wanted.add(
+            Condition::all()
+                .add(referral::Column::Status.is_in(OPEN))
+                .add(referral::Column::NextFollowUpOn.lt(today)),
+        );
+        // The rest of the row, by name, for the lists' whole referrals.
+        select = select.columns(
+            referral::Column::iter().filter(|c| !COUNTED.iter().any(|n| n.as_str() == c.as_str())),
+        );
+    }
+    let statement = select
+        .filter(referral::Column::GroupId.eq(group_id))
+        .filter(wanted)
+        .build(db.get_database_backend());
     let thanks_due_before = Utc::now() - Duration::days(UNTHANKED_AFTER_DAYS);
     let mut figures = ReferralFigures {
         period: HashMap::new(),
@@ -360,23 +446,24 @@ async fn referral_figures(
         unthanked_wins: Vec::new(),
         overdue_follow_ups: Vec::new(),
     };
-    for r in rows {
+    for row in db.query_all_raw(statement).await? {
+        let r = Counted::read(&row)?;
         let counted = r.status != ReferralStatus::Withdrawn && r.created_at < end;
-        for (map, lower) in [
-            (&mut figures.period, start),
-            (&mut figures.window, window_start),
+        for (map, lower, wanted) in [
+            (&mut figures.period, start, true),
+            (&mut figures.window, window_start, parts.meeting_figures),
         ] {
-            if !counted || r.created_at < lower {
+            if !wanted || !counted || r.created_at < lower {
                 continue;
             }
-            if let Some(giver) = &r.giver_member_id {
+            if let Some(giver) = &r.giver {
                 let c = map.entry(giver.clone()).or_default();
                 c.given += 1;
                 c.inside += i64::from(r.inside_group);
                 c.given_absent += i64::from(r.made_in_absence);
                 c.won_given += i64::from(r.status == ReferralStatus::Won);
             }
-            if let Some(receiver) = &r.receiver_member_id {
+            if let Some(receiver) = &r.receiver {
                 let c = map.entry(receiver.clone()).or_default();
                 c.received += 1;
                 c.received_absent += i64::from(r.made_in_absence);
@@ -386,26 +473,36 @@ async fn referral_figures(
             r.status == ReferralStatus::Won && r.won_at.is_some_and(|at| at >= start && at < end);
         if won_in_period {
             let value = r.closed_value_e4.unwrap_or(0);
-            if let Some(giver) = &r.giver_member_id {
+            if let Some(giver) = &r.giver {
                 figures
                     .period
                     .entry(giver.clone())
                     .or_default()
                     .closed_given += value;
             }
-            if let Some(receiver) = &r.receiver_member_id {
+            if let Some(receiver) = &r.receiver {
                 figures
                     .period
                     .entry(receiver.clone())
                     .or_default()
                     .closed_received += value;
             }
-            if r.thanked_at.is_none() && r.won_at.is_some_and(|at| at < thanks_due_before) {
-                figures.unthanked_wins.push(r.clone());
-            }
+        }
+        if !parts.lists {
+            continue;
+        }
+        if won_in_period
+            && r.thanked_at.is_none()
+            && r.won_at.is_some_and(|at| at < thanks_due_before)
+        {
+            figures
+                .unthanked_wins
+                .push(referral::Model::from_query_result(&row, "")?);
         }
         if OPEN.contains(&r.status) && r.next_follow_up_on.is_some_and(|d| d < today) {
-            figures.overdue_follow_ups.push(r);
+            figures
+                .overdue_follow_ups
+                .push(referral::Model::from_query_result(&row, "")?);
         }
     }
     figures
@@ -456,6 +553,7 @@ pub async fn build(
     group_id: &str,
     from: NaiveDate,
     to: NaiveDate,
+    parts: Parts,
 ) -> DomainResult<Report> {
     let history = seats_with_history(db, group_id, from, to).await?;
     // The latest seat in the group overlapping the period stands for the member.
@@ -469,8 +567,12 @@ pub async fn build(
         }
     }
     let score_from = to - Duration::days(WINDOW_DAYS - 1);
-    let figures = referral_figures(db, group_id, from, score_from, to).await?;
-    let activity = activity(db, group_id, from, score_from, to).await?;
+    let figures = referral_figures(db, group_id, from, score_from, to, parts).await?;
+    let activity = if parts.meeting_figures {
+        activity(db, group_id, from, score_from, to).await?
+    } else {
+        MeetingFigures::default()
+    };
 
     let mut rows: Vec<Row> = latest
         .into_values()
@@ -537,8 +639,13 @@ pub async fn build(
         visitors: rows.iter().map(|r| r.visitors).sum(),
     };
 
-    let one_way = one_way_partnerships(db, group_id, &rows, from, to).await?;
+    let one_way = if parts.one_way {
+        one_way_partnerships(db, group_id, &rows, from, to).await?
+    } else {
+        Vec::new()
+    };
     Ok(Report {
+        parts,
         from,
         to,
         totals,

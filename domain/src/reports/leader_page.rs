@@ -87,7 +87,8 @@ pub async fn build(
     to: NaiveDate,
 ) -> DomainResult<LeaderPage> {
     let group = group_report::check(state, caller, group_id, from, to).await?;
-    let report = group_report::build(&state.db, &group.id, from, to).await?;
+    let report =
+        group_report::build(&state.db, &group.id, from, to, group_report::Parts::ALL).await?;
     let tenure_bands = group_report::tenure_bands(&report);
     let (months, _) = monthly(
         &state.db,

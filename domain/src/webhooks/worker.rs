@@ -126,7 +126,7 @@ pub fn spawn(
     };
     let task = tokio::spawn(async move {
         let mut wake_open = true;
-        loop {
+        'rounds: loop {
             // Sleep until the next retry is due, or the poll interval at most.
             let pause = match worker.run_due().await {
                 Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or_default().min(poll),
@@ -136,17 +136,23 @@ pub fn spawn(
                     poll
                 }
             };
-            tokio::select! {
-                _ = tokio::time::sleep(pause.max(MIN_PAUSE)) => {}
-                woke = wake.recv(), if wake_open => {
-                    if matches!(woke, Err(broadcast::error::RecvError::Closed)) {
-                        wake_open = false;
-                    }
+            // Notices about referrals without a partner firm queued nothing:
+            // they do not end the wait (a busy portal would otherwise cost a
+            // query per referral).
+            let until = tokio::time::Instant::now() + pause.max(MIN_PAUSE);
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => break,
+                    woke = wake.recv(), if wake_open => match woke {
+                        Ok(notice) if !notice.webhooks => {}
+                        Err(broadcast::error::RecvError::Closed) => {
+                            wake_open = false;
+                            break;
+                        }
+                        _ => break,
+                    },
+                    _ = stopped.changed() => break 'rounds,
                 }
-                _ = stopped.changed() => break,
-            }
-            if *stopped.borrow() {
-                break;
             }
         }
     });
