@@ -40,6 +40,8 @@ pub struct Settings {
     /// Longest a GraphQL request may run before it is stopped (its
     /// transaction, if any, rolled back), in milliseconds.
     pub request_timeout_ms: u64,
+    /// How long a batch loader waits for more keys, in microseconds.
+    pub loader_delay_us: u64,
     /// Limits on each `/graphql/ws` connection.
     pub websocket: WebSocketLimits,
     /// Serve even when the database could lose acknowledged commits in a
@@ -227,6 +229,19 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
     }
 }
 
+/// Batch loaders wait 200 µs for more keys (see `graphql::loaders`); a
+/// wait above 10 ms would only add latency.
+pub const DEFAULT_LOADER_DELAY_US: u64 = 200;
+pub const MAX_LOADER_DELAY_US: u64 = 10_000;
+
+fn loader_delay_us(us: u64) -> anyhow::Result<u64> {
+    anyhow::ensure!(
+        us <= MAX_LOADER_DELAY_US,
+        "RX_LOADER_DELAY_US must be at most {MAX_LOADER_DELAY_US} (10 ms), not {us}"
+    );
+    Ok(us)
+}
+
 /// A report link lasts ten minutes unless `RX_REPORT_LINK_TTL_SECS` says otherwise.
 pub const DEFAULT_REPORT_LINK_TTL_SECS: i64 = 600;
 
@@ -244,6 +259,10 @@ pub const DEFAULT_DB_FILE: &str = "referral-exchange.db";
 const MIN_SECRET_LEN: usize = 32;
 
 impl Settings {
+    pub fn loader_delay(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.loader_delay_us)
+    }
+
     /// Reads the environment. In development a missing JWT secret is generated
     /// once and kept beside the SQLite database so sessions survive restarts.
     pub fn from_env() -> anyhow::Result<Settings> {
@@ -307,6 +326,10 @@ impl Settings {
                 0 => anyhow::bail!("RX_REQUEST_TIMEOUT_MS must be at least 1"),
                 ms => ms,
             },
+            loader_delay_us: loader_delay_us(env_number(
+                "RX_LOADER_DELAY_US",
+                DEFAULT_LOADER_DELAY_US,
+            )?)?,
             websocket: WebSocketLimits::from_env()?,
             allow_weak_durability: env_flag("RX_ALLOW_WEAK_DURABILITY")?,
             shutdown_timeout_secs: env_number("RX_SHUTDOWN_TIMEOUT_SECS", 30)?,
@@ -349,6 +372,7 @@ impl Settings {
             partners: PartnerSettings::for_tests(),
             document_limits: DocumentLimits::default(),
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
+            loader_delay_us: DEFAULT_LOADER_DELAY_US,
             websocket: WebSocketLimits::default(),
             allow_weak_durability: false,
             shutdown_timeout_secs: 30,
@@ -398,4 +422,18 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_loader_delay_is_bounded() {
+        assert_eq!(loader_delay_us(0).unwrap(), 0);
+        assert_eq!(loader_delay_us(DEFAULT_LOADER_DELAY_US).unwrap(), 200);
+        assert_eq!(loader_delay_us(10_000).unwrap(), 10_000);
+        let refused = loader_delay_us(10_001).unwrap_err().to_string();
+        assert!(refused.contains("RX_LOADER_DELAY_US"), "{refused}");
+    }
 }

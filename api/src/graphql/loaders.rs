@@ -2,6 +2,7 @@
 //! related row instead of one per row.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entities::{attendance, contact, group, member, membership, partner_firm, referral_event};
@@ -41,34 +42,42 @@ impl Loaders {
         })
     }
 
-    pub fn new(db: &DatabaseConnection) -> Loaders {
-        Loaders::build(db)
+    pub fn new(db: &DatabaseConnection, delay: Duration) -> Loaders {
+        Loaders::build(db, delay)
     }
 }
 
-/// A batching loader with async-graphql's default 1 ms wait for more keys:
-/// without it (a zero delay was tried), nested lists such as each event's
-/// actor load row by row, one statement each.
-fn loader<T: Loader<String>>(inner: T) -> DataLoader<T> {
-    DataLoader::new(inner, tokio::spawn)
+/// A batching loader that waits `delay` for more keys before it fetches.
+/// async-graphql's default is 1 ms, which costs a millisecond (more with
+/// the timer's rounding) on each level of every nested request; the keys
+/// of one level are enqueued within microseconds, so `RX_LOADER_DELAY_US`
+/// defaults to 200 µs. At 50 µs batches began to split (README, "Benchmarks").
+fn loader<T: Loader<String>>(inner: T, delay: Duration) -> DataLoader<T> {
+    DataLoader::new(inner, tokio::spawn).delay(delay)
 }
 
 impl Loaders {
-    fn build(db: &DatabaseConnection) -> Loaders {
+    fn build(db: &DatabaseConnection, delay: Duration) -> Loaders {
         Loaders {
-            members: loader(MemberLoader(db.clone())),
-            groups: loader(GroupLoader(db.clone())),
-            memberships: loader(MembershipsOfMemberLoader(db.clone())),
-            firms: loader(PartnerFirmLoader(db.clone())),
-            contacts: loader(ContactLoader(db.clone())),
-            events: loader(EventsOfReferralLoader(db.clone())),
-            attendance: loader(AttendanceOfMeetingLoader(db.clone())),
-            firm_balances: loader(crate::partners::loaders::FirmBalanceLoader(db.clone())),
-            firm_tokens: loader(crate::partners::loaders::TokensOfFirmLoader(db.clone())),
-            stage_histories: loader(StagesOfPartnershipLoader(db.clone())),
-            nps_histories: loader(NpsOfContactLoader(db.clone())),
-            request_referrals: loader(ReferralsOfRequestLoader(db.clone())),
-            home_currencies: loader(HomeCurrencyLoader(db.clone())),
+            members: loader(MemberLoader(db.clone()), delay),
+            groups: loader(GroupLoader(db.clone()), delay),
+            memberships: loader(MembershipsOfMemberLoader(db.clone()), delay),
+            firms: loader(PartnerFirmLoader(db.clone()), delay),
+            contacts: loader(ContactLoader(db.clone()), delay),
+            events: loader(EventsOfReferralLoader(db.clone()), delay),
+            attendance: loader(AttendanceOfMeetingLoader(db.clone()), delay),
+            firm_balances: loader(
+                crate::partners::loaders::FirmBalanceLoader(db.clone()),
+                delay,
+            ),
+            firm_tokens: loader(
+                crate::partners::loaders::TokensOfFirmLoader(db.clone()),
+                delay,
+            ),
+            stage_histories: loader(StagesOfPartnershipLoader(db.clone()), delay),
+            nps_histories: loader(NpsOfContactLoader(db.clone()), delay),
+            request_referrals: loader(ReferralsOfRequestLoader(db.clone()), delay),
+            home_currencies: loader(HomeCurrencyLoader(db.clone()), delay),
         }
     }
 }

@@ -245,7 +245,7 @@ async fn execute(
     let request = request
         .data(state.clone())
         .data(caller)
-        .data(Loaders::new(&state.ctx.db));
+        .data(Loaders::new(&state.ctx.db, state.settings.loader_delay()));
     let started = std::time::Instant::now();
     // An overall deadline: a request stopped here drops its future, so an
     // open transaction rolls back and nothing it was writing is kept.

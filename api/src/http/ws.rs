@@ -323,7 +323,7 @@ impl Connection {
                 *expires.lock().unwrap_or_else(|e| e.into_inner()) = Some(at);
                 let mut data = Data::default();
                 data.insert(WebSocketSession);
-                data.insert(Loaders::new(&state.ctx.db));
+                data.insert(Loaders::new(&state.ctx.db, state.settings.loader_delay()));
                 data.insert(caller);
                 data.insert(state);
                 Ok(data)

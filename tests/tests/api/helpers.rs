@@ -229,6 +229,10 @@ impl TestApp {
         // The throwaway test cluster runs with fsync and synchronous_commit
         // off for speed (scripts/with-postgres); SQLite tests run as shipped.
         settings.allow_weak_durability = matches!(backend, Backend::Postgres);
+        // Statement-count tests need a batch to gather all its keys; with the
+        // suite's servers sharing two cores, a 200 µs wait can be cut short
+        // by the scheduler, so the tests wait as async-graphql's default does.
+        settings.loader_delay_us = 1_000;
         configure(&mut settings);
         let db = connect_plain(&database_url).await.expect("test connection");
         Some(Self::start(settings, db, dir).await)
