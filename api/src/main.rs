@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand};
 
 /// mimalloc instead of glibc's malloc: a third of the server's CPU went to
 /// the allocator and memory copies, and glibc kept Argon2's 19 MiB working
-/// buffers after sign-ins (README, "Benchmarks", has the measurements).
+/// buffers after sign-ins (README, "Benchmarks", has the measurements). With
+/// the `override` feature it also serves C's malloc (SQLite's allocations).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
