@@ -197,6 +197,19 @@ OURS = {
     "GroupReport": """query GroupReport($groupId: ID!, $from: Date!, $to: Date!) {
   groupReport(groupId: $groupId, from: $from, to: $to) {
     rows { member { id name } given received closedValueGiven closedValueReceived } } }""",
+    # The contract's whole report (leader.graphql): every figure, the score, the
+    # one-way pairs and both lists. Ours only: the peer's report has none of them.
+    "GroupReportFull": """query GroupReport($groupId: ID!, $from: Date!, $to: Date!) {
+  groupReport(groupId: $groupId, from: $from, to: $to) {
+    from to
+    totals { given received givenInAbsence closedValue oneToOnes visitors }
+    rows { member { id name profession } given givenInsideGroup givenOutside received
+      givenInAbsence receivedInAbsence closedValueGiven closedValueReceived oneToOnes visitors
+      attendance { present absent late medical substitute } tenureDays score trafficLight
+      groupHopping }
+    oneWayPartnerships { from { id name } to { id name } given }
+    unthankedWins { id closedValue }
+    overdueFollowUps { id nextFollowUpOn } } }""",
     "SourcesReport": """query SourcesReport($memberId: ID, $from: Date!, $to: Date!) {
   sourcesReport(memberId: $memberId, from: $from, to: $to) {
     from to
@@ -253,7 +266,7 @@ def build_requests(op: str, kind: str, tokens, receivers: dict, group_id: str, d
         die(f"no {kind} query for {op}")
     query = docs[name]
     out = []
-    if name in ("GroupReport",):
+    if name in ("GroupReport", "GroupReportFull"):
         # Only the group's leader may read its report: bench1.
         targets = [tokens[leader]]
     else:
@@ -262,7 +275,7 @@ def build_requests(op: str, kind: str, tokens, receivers: dict, group_id: str, d
         variables: dict = {}
         if name == "MyReferrals":
             variables["first"] = first or 20
-        if name in ("GroupReport",):
+        if name in ("GroupReport", "GroupReportFull"):
             variables.update({"groupId": group_id, "from": date_from, "to": date_to})
         if name == "SourcesReport":
             variables.update({"memberId": member_id, "from": date_from, "to": date_to})
