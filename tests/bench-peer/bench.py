@@ -199,7 +199,7 @@ OURS = {
     rows { member { id name } given received closedValueGiven closedValueReceived } } }""",
     # The contract's whole report (leader.graphql): every figure, the score, the
     # one-way pairs and both lists. Ours only: the peer's report has none of them.
-    "GroupReportFull": """query GroupReport($groupId: ID!, $from: Date!, $to: Date!) {
+    "GroupReportFull": """query GroupReportFull($groupId: ID!, $from: Date!, $to: Date!) {
   groupReport(groupId: $groupId, from: $from, to: $to) {
     from to
     totals { given received givenInAbsence closedValue oneToOnes visitors }
