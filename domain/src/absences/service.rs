@@ -64,7 +64,8 @@ pub async fn declare_absence(
 
     let txn = state.db.begin().await?;
     if let Some(delegate_id) = &delegate_id {
-        member::Entity::find_by_id(delegate_id.clone())
+        crate::members::rows::find()
+            .filter(member::Column::Id.eq(delegate_id.as_str()))
             .one(&txn)
             .await?
             .ok_or_else(|| DomainError::not_found_at("input.delegateId", "member"))?;

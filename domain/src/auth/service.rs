@@ -8,7 +8,7 @@ use entities::{member, refresh_family, refresh_token};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, SqlErr, TransactionTrait,
+    QuerySelect, Set, SqlErr, TransactionTrait,
 };
 
 use super::passwords::{hash_password, validate_password, verify_password};
@@ -330,7 +330,10 @@ async fn insert_refresh_token(
 
 async fn email_taken(db: &DatabaseConnection, email: &Email) -> DomainResult<bool> {
     Ok(member::Entity::find()
+        .select_only()
+        .column(member::Column::Id)
         .filter(member::Column::EmailLower.eq(email.normalized()))
+        .into_tuple::<String>()
         .one(db)
         .await?
         .is_some())

@@ -12,7 +12,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use entities::{
     ContactKind, RequestResponse, contact, group, membership, partnership, referral_request,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::reciprocity::{Exchange, Party, WINDOW_DAYS, exchanges, first_arg};
 use crate::caller::Caller;
@@ -229,11 +229,14 @@ pub async fn who_to_ask(
             .all(db)
             .await?;
         let names: HashMap<String, String> = entities::member::Entity::find()
+            .select_only()
+            .column(entities::member::Column::Id)
+            .column(entities::member::Column::Name)
             .filter(entities::member::Column::Id.is_in(member_ids.clone()))
+            .into_tuple::<(String, String)>()
             .all(db)
             .await?
             .into_iter()
-            .map(|m| (m.id, m.name))
             .collect();
         for m in member_ids {
             let seats: Vec<&membership::Model> =

@@ -292,13 +292,16 @@ pub async fn record_one_to_one(
     // UPDATE leaves foreign-key checks of other writers unblocked.
     let mut pair = [me.id.clone(), with_id.clone()];
     pair.sort();
-    let locked = member::Entity::find()
+    let locked: Vec<String> = member::Entity::find()
+        .select_only()
+        .column(member::Column::Id)
         .filter(member::Column::Id.is_in(pair))
         .order_by_asc(member::Column::Id)
         .lock(LockType::NoKeyUpdate)
+        .into_tuple()
         .all(&txn)
         .await?;
-    if !locked.iter().any(|m| m.id == with_id) {
+    if !locked.contains(&with_id) {
         return Err(DomainError::not_found_at("input.withMemberId", "member"));
     }
     let seats = membership::Entity::find()

@@ -4,7 +4,7 @@
 
 use entities::member;
 use sea_orm::sea_query::Expr;
-use sea_orm::{EntityTrait, Iterable, QuerySelect, Select};
+use sea_orm::{EntityTrait, IdenStatic, Iterable, QuerySelect, Select};
 
 /// `member::Entity::find()` without the password hash: the column comes
 /// back as an empty string, which no hash verification accepts.
@@ -15,6 +15,21 @@ pub fn find() -> Select<member::Entity> {
             q.column_as(Expr::val(""), "password_hash")
         } else {
             q.column(column)
+        };
+    }
+    q
+}
+
+/// Adds the columns of the `members` table a query joins, each as
+/// `prefix` + its name, the password hash as an empty string: for reading a
+/// member with another row in one statement.
+pub fn with_member_columns<E: EntityTrait>(mut q: Select<E>, prefix: &str) -> Select<E> {
+    for column in member::Column::iter() {
+        let alias = format!("{prefix}{}", column.as_str());
+        q = if matches!(column, member::Column::PasswordHash) {
+            q.column_as(Expr::val(""), alias)
+        } else {
+            q.column_as(Expr::col((member::Entity, column)), alias)
         };
     }
     q

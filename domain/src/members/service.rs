@@ -168,7 +168,8 @@ pub async fn visible_member(
     use entities::membership;
     use sea_orm::{ColumnTrait, QueryFilter};
     let me = caller.member()?;
-    let Some(found) = member::Entity::find_by_id(member_id.to_string())
+    let Some(found) = crate::members::rows::find()
+        .filter(member::Column::Id.eq(member_id))
         .one(&state.db)
         .await?
     else {

@@ -266,7 +266,8 @@ pub async fn submit_referral(
             "receiver (an active member of your group)",
         )
     };
-    let receiver = member::Entity::find_by_id(receiver_id)
+    let receiver = crate::members::rows::find()
+        .filter(member::Column::Id.eq(receiver_id))
         .one(db)
         .await?
         .ok_or_else(not_in_group)?;
@@ -359,7 +360,7 @@ pub async fn directory(
         .and_where(membership::Column::GroupId.eq(partner.group_id.clone()))
         .and_where(membership::Column::LeftOn.is_null())
         .to_owned();
-    let mut q = member::Entity::find().filter(member::Column::Id.in_subquery(seated));
+    let mut q = crate::members::rows::find().filter(member::Column::Id.in_subquery(seated));
     if let Some(p) = profession {
         q = q.filter(
             Expr::expr(Func::lower(Expr::col(member::Column::Profession)))

@@ -49,7 +49,10 @@ pub async fn add(
                     "a partnership is with someone else",
                 ));
             }
-            let found = member::Entity::find_by_id(m.clone()).one(db).await?;
+            let found = crate::members::rows::find()
+                .filter(member::Column::Id.eq(m.as_str()))
+                .one(db)
+                .await?;
             if found.is_none() {
                 return Err(DomainError::not_found_at("input.memberId", "member"));
             }

@@ -407,7 +407,8 @@ async fn outside(
         .ok_or_else(|| DomainError::not_found_at("input.contactId", "contact"))?;
     let (giver, receiver) = match way {
         Outside::FromContact => {
-            let member = member::Entity::find_by_id(me.id.clone())
+            let member = crate::members::rows::find()
+                .filter(member::Column::Id.eq(me.id.as_str()))
                 .one(&state.db)
                 .await?
                 .ok_or_else(DomainError::unauthenticated)?;

@@ -175,7 +175,8 @@ pub async fn default_since(
     db: &DatabaseConnection,
     member_id: &str,
 ) -> DomainResult<DateTime<Utc>> {
-    let m = member::Entity::find_by_id(member_id.to_string())
+    let m = crate::members::rows::find()
+        .filter(member::Column::Id.eq(member_id))
         .one(db)
         .await?
         .ok_or_else(DomainError::unauthenticated)?;

@@ -12,7 +12,7 @@ use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
     FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, QuerySelect,
-    QueryTrait, Statement,
+    QueryTrait, RelationTrait, Statement,
 };
 
 use super::score::{Activity, Score, TrafficLight, WINDOW_DAYS, score, window_start};
@@ -535,17 +535,28 @@ async fn seats_with_history(
                 .add(membership::Column::LeftOn.gte(from)),
         )
         .to_owned();
-    let rows = membership::Entity::find()
-        .find_also_related(member::Entity)
+    /// A seat with its member (read without the password hash).
+    struct SeatOf(membership::Model, member::Model);
+    impl FromQueryResult for SeatOf {
+        fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+            Ok(SeatOf(
+                membership::Model::from_query_result(row, pre)?,
+                member::Model::from_query_result(row, "m_")?,
+            ))
+        }
+    }
+    let joined = membership::Entity::find().join(
+        sea_orm::JoinType::InnerJoin,
+        membership::Relation::Member.def(),
+    );
+    let rows = crate::members::rows::with_member_columns(joined, "m_")
         .filter(membership::Column::MemberId.in_subquery(in_period))
         .order_by_asc(membership::Column::JoinedOn)
         .order_by_asc(membership::Column::CreatedAt)
+        .into_model::<SeatOf>()
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(seat, m)| m.map(|m| (seat, m)))
-        .collect())
+    Ok(rows.into_iter().map(|SeatOf(seat, m)| (seat, m)).collect())
 }
 
 pub async fn build(

@@ -158,8 +158,12 @@ pub async fn request_referrals(
     // One request at a time per requester (PostgreSQL row lock; SQLite
     // writes one at a time anyway), so two concurrent asks cannot both pass
     // the re-ask check.
-    entities::member::Entity::find_by_id(me.id.clone())
+    entities::member::Entity::find()
+        .select_only()
+        .column(entities::member::Column::Id)
+        .filter(entities::member::Column::Id.eq(me.id.as_str()))
         .lock_exclusive()
+        .into_tuple::<String>()
         .one(&txn)
         .await?;
     let reask_days = match &asked {

@@ -201,8 +201,12 @@ pub async fn award_tiers(
     // awarders, but not the FOR KEY SHARE locks that foreign-key checks take
     // when the caller's transaction has already written rows referencing the
     // giver; FOR UPDATE would make two such transactions deadlock.
-    member::Entity::find_by_id(giver_id.to_string())
+    member::Entity::find()
+        .select_only()
+        .column(member::Column::Id)
+        .filter(member::Column::Id.eq(giver_id))
         .lock(LockType::NoKeyUpdate)
+        .into_tuple::<String>()
         .one(txn)
         .await?;
     let won = won_given(txn, giver_id, group_id).await?;
