@@ -348,8 +348,7 @@ const OPEN: [ReferralStatus; 3] = [
 
 /// The columns the counts need, read by position; whole rows are decoded
 /// only for the referrals the lists show.
-const COUNTED: [referral::Column; 11] = [
-    referral::Column::Id,
+const COUNTED: [referral::Column; 10] = [
     referral::Column::GiverMemberId,
     referral::Column::ReceiverMemberId,
     referral::Column::Status,
@@ -379,16 +378,16 @@ struct Counted {
 impl Counted {
     fn read(row: &QueryResult) -> Result<Counted, DbErr> {
         Ok(Counted {
-            giver: row.try_get_by_index(1)?,
-            receiver: row.try_get_by_index(2)?,
-            status: row.try_get_by_index(3)?,
-            inside_group: row.try_get_by_index(4)?,
-            made_in_absence: row.try_get_by_index(5)?,
-            created_at: row.try_get_by_index(6)?,
-            won_at: row.try_get_by_index(7)?,
-            closed_value_e4: row.try_get_by_index(8)?,
-            thanked_at: row.try_get_by_index(9)?,
-            next_follow_up_on: row.try_get_by_index(10)?,
+            giver: row.try_get_by_index(0)?,
+            receiver: row.try_get_by_index(1)?,
+            status: row.try_get_by_index(2)?,
+            inside_group: row.try_get_by_index(3)?,
+            made_in_absence: row.try_get_by_index(4)?,
+            created_at: row.try_get_by_index(5)?,
+            won_at: row.try_get_by_index(6)?,
+            closed_value_e4: row.try_get_by_index(7)?,
+            thanked_at: row.try_get_by_index(8)?,
+            next_follow_up_on: row.try_get_by_index(9)?,
         })
     }
 }
