@@ -187,6 +187,22 @@ pub fn shared_active_groups<'a>(
         .collect()
 }
 
+/// Both members' active seats, each longest-held first, from one statement:
+/// for [`shared_active_groups`].
+pub async fn active_seats_of_pair(
+    db: &impl ConnectionTrait,
+    a: &str,
+    b: &str,
+) -> DomainResult<(Vec<membership::Model>, Vec<membership::Model>)> {
+    let seats = membership::Entity::find()
+        .filter(membership::Column::MemberId.is_in([a, b]))
+        .filter(membership::Column::LeftOn.is_null())
+        .order_by_asc(membership::Column::JoinedOn)
+        .all(db)
+        .await?;
+    Ok(seats.into_iter().partition(|s| s.member_id == a))
+}
+
 /// The groups in which the member holds an active seat, longest-held first.
 pub async fn active_group_ids(
     db: &impl ConnectionTrait,

@@ -2,7 +2,7 @@
 //! on a day, and who covers for them.
 
 use chrono::{NaiveDate, Utc};
-use entities::{absence, member, membership};
+use entities::{absence, member};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait,
@@ -69,13 +69,7 @@ pub async fn declare_absence(
             .one(&txn)
             .await?
             .ok_or_else(|| DomainError::not_found_at("input.delegateId", "member"))?;
-        let seats = membership::Entity::find()
-            .filter(membership::Column::MemberId.is_in([me.id.clone(), delegate_id.clone()]))
-            .filter(membership::Column::LeftOn.is_null())
-            .all(&txn)
-            .await?;
-        let (mine, theirs): (Vec<_>, Vec<_>) =
-            seats.into_iter().partition(|s| s.member_id == me.id);
+        let (mine, theirs) = access::active_seats_of_pair(&txn, &me.id, delegate_id).await?;
         if access::shared_active_groups(&mine, &theirs).is_empty() {
             return Err(DomainError::bad_input(
                 "input.delegateId",

@@ -304,12 +304,7 @@ pub async fn record_one_to_one(
     if !locked.contains(&with_id) {
         return Err(DomainError::not_found_at("input.withMemberId", "member"));
     }
-    let seats = membership::Entity::find()
-        .filter(membership::Column::MemberId.is_in([me.id.clone(), with_id.clone()]))
-        .filter(membership::Column::LeftOn.is_null())
-        .all(&txn)
-        .await?;
-    let (mine, theirs): (Vec<_>, Vec<_>) = seats.into_iter().partition(|s| s.member_id == me.id);
+    let (mine, theirs) = access::active_seats_of_pair(&txn, &me.id, &with_id).await?;
     if access::shared_active_groups(&mine, &theirs).is_empty() {
         return Err(DomainError::Forbidden(
             "one-to-ones are recorded with members of a group you share".into(),

@@ -9,15 +9,7 @@ use sea_orm::{EntityTrait, IdenStatic, Iterable, QuerySelect, Select};
 /// `member::Entity::find()` without the password hash: the column comes
 /// back as an empty string, which no hash verification accepts.
 pub fn find() -> Select<member::Entity> {
-    let mut q = member::Entity::find().select_only();
-    for column in member::Column::iter() {
-        q = if matches!(column, member::Column::PasswordHash) {
-            q.column_as(Expr::val(""), "password_hash")
-        } else {
-            q.column(column)
-        };
-    }
-    q
+    with_member_columns(member::Entity::find().select_only(), "")
 }
 
 /// Adds the columns of the `members` table a query joins, each as

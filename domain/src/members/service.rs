@@ -165,7 +165,6 @@ pub async fn visible_member(
     caller: &Caller,
     member_id: &str,
 ) -> DomainResult<Option<member::Model>> {
-    use entities::membership;
     use sea_orm::{ColumnTrait, QueryFilter};
     let me = caller.member()?;
     let Some(found) = crate::members::rows::find()
@@ -178,11 +177,6 @@ pub async fn visible_member(
     if me.is_admin || me.id == found.id {
         return Ok(Some(found));
     }
-    let seats = membership::Entity::find()
-        .filter(membership::Column::MemberId.is_in([me.id.clone(), found.id.clone()]))
-        .filter(membership::Column::LeftOn.is_null())
-        .all(&state.db)
-        .await?;
-    let (mine, theirs): (Vec<_>, Vec<_>) = seats.into_iter().partition(|s| s.member_id == me.id);
+    let (mine, theirs) = crate::access::active_seats_of_pair(&state.db, &me.id, &found.id).await?;
     Ok((!crate::access::shared_active_groups(&mine, &theirs).is_empty()).then_some(found))
 }

@@ -6,12 +6,11 @@
 
 use chrono::{Duration, Utc};
 use entities::{
-    AttendanceStatus, Channel, EventKind, ReferralStatus, member, membership, partner_firm,
-    referral,
+    AttendanceStatus, Channel, EventKind, ReferralStatus, member, partner_firm, referral,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    Set, TransactionTrait,
 };
 
 use super::events::{EventActor, record_event};
@@ -188,45 +187,25 @@ async fn resolve_receiver(
             "you cannot refer business to yourself",
         ));
     }
-    // Both members' active seats in one statement, oldest first.
-    let seats: Vec<(String, String)> = membership::Entity::find()
-        .select_only()
-        .column(membership::Column::MemberId)
-        .column(membership::Column::GroupId)
-        .filter(membership::Column::MemberId.is_in([my_id, receiver_id]))
-        .filter(membership::Column::LeftOn.is_null())
-        .order_by_asc(membership::Column::JoinedOn)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let groups_of = |member: &str| -> Vec<String> {
-        seats
-            .iter()
-            .filter(|(m, _)| m == member)
-            .map(|(_, g)| g.clone())
-            .collect()
-    };
-    let my_groups = groups_of(my_id);
+    let (mine, theirs) = crate::access::active_seats_of_pair(db, my_id, receiver_id).await?;
     let (receiver, shared): (Receiver, Vec<String>) = if let Some(m) = crate::members::rows::find()
         .filter(member::Column::Id.eq(receiver_id))
         .one(db)
         .await?
     {
-        let theirs = groups_of(&m.id);
-        let shared: Vec<String> = my_groups
-            .iter()
-            .filter(|g| theirs.contains(g))
-            .cloned()
+        let shared = crate::access::shared_active_groups(&mine, &theirs)
+            .into_iter()
+            .map(str::to_string)
             .collect();
         (Receiver::Member(Box::new(m)), shared)
     } else if let Some(f) = partner_firm::Entity::find_by_id(receiver_id.to_string())
         .one(db)
         .await?
     {
-        let shared = my_groups
+        let shared = mine
             .iter()
-            .filter(|g| **g == f.group_id)
-            .cloned()
+            .filter(|s| s.group_id == f.group_id)
+            .map(|s| s.group_id.clone())
             .collect();
         (Receiver::Firm(f), shared)
     } else {

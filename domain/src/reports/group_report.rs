@@ -101,8 +101,6 @@ impl Parts {
 }
 
 pub struct Report {
-    /// What was computed; the rest is zero or empty.
-    pub parts: Parts,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub totals: Totals,
@@ -392,8 +390,9 @@ impl Counted {
     }
 }
 
-/// `score` reads the score's window too; `lists` reads the overdue
-/// follow-ups (of any date) and whole rows for both lists.
+/// With `parts.meeting_figures` the score's window is read too (the score
+/// needs its counts); with `parts.lists` the overdue follow-ups (of any
+/// date) as well, and whole rows for both lists.
 async fn referral_figures(
     db: &impl ConnectionTrait,
     group_id: &str,
@@ -655,7 +654,6 @@ pub async fn build(
         Vec::new()
     };
     Ok(Report {
-        parts,
         from,
         to,
         totals,
