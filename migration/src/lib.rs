@@ -7,6 +7,7 @@ mod m20261123_000001_create_data_model;
 mod m20261123_000002_webhooks;
 mod m20261201_000003_everyday_edits;
 mod m20261202_000004_referral_requests;
+mod m20261202_000005_referrals_by_group_status;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_webhooks::Migration),
             Box::new(m20261201_000003_everyday_edits::Migration),
             Box::new(m20261202_000004_referral_requests::Migration),
+            Box::new(m20261202_000005_referrals_by_group_status::Migration),
         ]
     }
 }

@@ -6,13 +6,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use entities::{AttendanceStatus, ReferralStatus, member, membership, referral};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryOrder, QueryResult, QuerySelect,
-    QueryTrait, RelationTrait, Statement,
+    FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect, RelationTrait, Statement,
 };
 
 use super::score::{Activity, Score, TrafficLight, WINDOW_DAYS, score, window_start};
@@ -213,108 +212,6 @@ struct Both {
     window: i64,
 }
 
-/// Attendance by status, visitors invited and one-to-ones held, per
-/// member, in the period and in the score's window.
-#[derive(Default)]
-struct MeetingFigures {
-    attendance: HashMap<String, (Palms, Palms)>,
-    visitors: HashMap<String, Both>,
-    one_to_ones: HashMap<String, Both>,
-}
-
-/// The meeting-side figures of the report in one statement: attendance
-/// and visitors at the group's meetings, and one-to-ones held on or after
-/// the member's seat in this group began (either side of the one-to-one).
-async fn activity(
-    db: &impl ConnectionTrait,
-    group_id: &str,
-    from: NaiveDate,
-    window_from: NaiveDate,
-    to: NaiveDate,
-) -> DomainResult<MeetingFigures> {
-    const SQL: &str = "\
-SELECT 'A' AS kind, a.member_id AS member_id, a.status AS status, \
- CAST(SUM(CASE WHEN mt.held_on >= $4 THEN 1 ELSE 0 END) AS BIGINT) AS in_period, \
- CAST(SUM(CASE WHEN mt.held_on >= $5 THEN 1 ELSE 0 END) AS BIGINT) AS in_window \
-FROM attendance a JOIN meetings mt ON mt.id = a.meeting_id \
-WHERE mt.group_id = $1 AND mt.held_on >= $2 AND mt.held_on <= $3 \
-GROUP BY a.member_id, a.status \
-UNION ALL \
-SELECT 'V', v.invited_by_id, NULL, \
- CAST(SUM(CASE WHEN mt.held_on >= $4 THEN 1 ELSE 0 END) AS BIGINT), \
- CAST(SUM(CASE WHEN mt.held_on >= $5 THEN 1 ELSE 0 END) AS BIGINT) \
-FROM visitors v JOIN meetings mt ON mt.id = v.meeting_id \
-WHERE mt.group_id = $1 AND mt.held_on >= $2 AND mt.held_on <= $3 \
-GROUP BY v.invited_by_id \
-UNION ALL \
-SELECT 'O', ms.member_id, NULL, \
- CAST(SUM(CASE WHEN o.held_on >= $4 AND (ms.left_on IS NULL OR ms.left_on >= $4) THEN 1 ELSE 0 END) AS BIGINT), \
- CAST(SUM(CASE WHEN o.held_on >= $5 AND (ms.left_on IS NULL OR ms.left_on >= $5) THEN 1 ELSE 0 END) AS BIGINT) \
-FROM one_to_ones o JOIN memberships ms ON ms.member_id = o.member_id \
-WHERE ms.group_id = $1 AND ms.joined_on <= $3 AND o.held_on >= ms.joined_on \
- AND o.held_on >= $2 AND o.held_on <= $3 AND (ms.left_on IS NULL OR ms.left_on >= $2) \
-GROUP BY ms.member_id \
-UNION ALL \
-SELECT 'O', ms.member_id, NULL, \
- CAST(SUM(CASE WHEN o.held_on >= $4 AND (ms.left_on IS NULL OR ms.left_on >= $4) THEN 1 ELSE 0 END) AS BIGINT), \
- CAST(SUM(CASE WHEN o.held_on >= $5 AND (ms.left_on IS NULL OR ms.left_on >= $5) THEN 1 ELSE 0 END) AS BIGINT) \
-FROM one_to_ones o JOIN memberships ms ON ms.member_id = o.with_member_id \
-WHERE ms.group_id = $1 AND ms.joined_on <= $3 AND o.held_on >= ms.joined_on \
- AND o.held_on >= $2 AND o.held_on <= $3 AND (ms.left_on IS NULL OR ms.left_on >= $2) \
-GROUP BY ms.member_id";
-    let lo = from.min(window_from);
-    let statement = raw(
-        db.get_database_backend(),
-        SQL,
-        vec![
-            group_id.into(),
-            lo.into(),
-            to.into(),
-            from.into(),
-            window_from.into(),
-        ],
-    );
-    let mut out = MeetingFigures::default();
-    for row in db.query_all_raw(statement).await? {
-        let kind: String = row.try_get("", "kind")?;
-        let member: String = row.try_get("", "member_id")?;
-        let status: Option<String> = row.try_get("", "status")?;
-        let both = Both {
-            period: row.try_get("", "in_period")?,
-            window: row.try_get("", "in_window")?,
-        };
-        match kind.as_str() {
-            "A" => {
-                let status = status
-                    .as_deref()
-                    .and_then(|s| AttendanceStatus::try_from_value(&s.to_string()).ok())
-                    .ok_or_else(|| DbErr::Custom(format!("attendance status {status:?}")))?;
-                let (p, w) = out.attendance.entry(member).or_default();
-                for (palms, n) in [(p, both.period), (w, both.window)] {
-                    match status {
-                        AttendanceStatus::Present => palms.present += n,
-                        AttendanceStatus::Absent => palms.absent += n,
-                        AttendanceStatus::Late => palms.late += n,
-                        AttendanceStatus::Medical => palms.medical += n,
-                        AttendanceStatus::Substitute => palms.substitute += n,
-                    }
-                }
-            }
-            "V" => {
-                let v = out.visitors.entry(member).or_default();
-                v.period += both.period;
-                v.window += both.window;
-            }
-            _ => {
-                let o = out.one_to_ones.entry(member).or_default();
-                o.period += both.period;
-                o.window += both.window;
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Per-member referral figures of the group.
 #[derive(Default, Clone, Copy)]
 struct ReferralCounts {
@@ -328,14 +225,201 @@ struct ReferralCounts {
     closed_received: i64,
 }
 
-/// What the referral side of the report needs, from one statement over the
-/// group's referrals: counts for the period and the score's window, closed
-/// business won in the period, unthanked wins and overdue follow-ups.
-struct ReferralFigures {
+/// Everything the rows count, per member: referrals given and received in
+/// the period and the score's window, closed business won in the period,
+/// and (with `parts.meeting_figures`) attendance by status, visitors
+/// invited and one-to-ones held.
+#[derive(Default)]
+struct Figures {
     period: HashMap<String, ReferralCounts>,
     window: HashMap<String, ReferralCounts>,
-    unthanked_wins: Vec<referral::Model>,
-    overdue_follow_ups: Vec<referral::Model>,
+    attendance: HashMap<String, (Palms, Palms)>,
+    visitors: HashMap<String, Both>,
+    one_to_ones: HashMap<String, Both>,
+}
+
+/// The figures of the group's referrals, per member, summed over the rows
+/// of `REFERRAL_ROWS`: made in the period (`n_p`), inside the group and in
+/// absence among them, the value of wins in the period (`closed_p`), made
+/// in the score's window (`n_w`) and won among them. Parameters: $1 group,
+/// $2 the earliest creation read, $3 the period's end, $4 its start, $5 the
+/// window's start, $6 WON, $7 WITHDRAWN.
+const REFERRAL_SUMS: &str = "\
+ CAST(SUM(CASE WHEN status <> $7 AND created_at >= $4 AND created_at < $3 THEN 1 ELSE 0 END) AS BIGINT) AS n_p, \
+ CAST(SUM(CASE WHEN status <> $7 AND created_at >= $4 AND created_at < $3 AND inside_group THEN 1 ELSE 0 END) AS BIGINT) AS inside_p, \
+ CAST(SUM(CASE WHEN status <> $7 AND created_at >= $4 AND created_at < $3 AND made_in_absence THEN 1 ELSE 0 END) AS BIGINT) AS absent_p, \
+ CAST(SUM(CASE WHEN status = $6 AND won_at >= $4 AND won_at < $3 THEN COALESCE(closed_value_e4, 0) ELSE 0 END) AS BIGINT) AS closed_p, \
+ CAST(SUM(CASE WHEN status <> $7 AND created_at >= $5 AND created_at < $3 THEN 1 ELSE 0 END) AS BIGINT) AS n_w, \
+ CAST(SUM(CASE WHEN status = $6 AND created_at >= $5 AND created_at < $3 THEN 1 ELSE 0 END) AS BIGINT) AS won_w ";
+
+/// The referrals the sums read: made since $2, or won in the period.
+const REFERRAL_ROWS: &str = "\
+FROM referrals WHERE group_id = $1 \
+ AND ((created_at >= $2 AND created_at < $3) OR (status = $6 AND won_at >= $4 AND won_at < $3))";
+
+/// The sums per giver ('G') and per receiver ('R') from one pass over the
+/// rows: PostgreSQL groups both ways at once; SQLite, which has no
+/// grouping sets, reads the rows once into a materialised table and groups
+/// that twice. A side that is not a member comes back with no member id.
+fn referral_counts(backend: DbBackend) -> String {
+    if backend == DbBackend::Postgres {
+        format!(
+            "SELECT CASE WHEN GROUPING(giver_member_id) = 0 THEN 'G' ELSE 'R' END AS kind, \
+             COALESCE(giver_member_id, receiver_member_id) AS member_id, NULL AS status, \
+             {REFERRAL_SUMS}{REFERRAL_ROWS} \
+             GROUP BY GROUPING SETS ((giver_member_id), (receiver_member_id))"
+        )
+    } else {
+        format!(
+            "WITH r AS MATERIALIZED (SELECT giver_member_id, receiver_member_id, status, \
+             inside_group, made_in_absence, created_at, won_at, closed_value_e4 {REFERRAL_ROWS}) \
+             SELECT 'G' AS kind, giver_member_id AS member_id, NULL AS status, {REFERRAL_SUMS}\
+             FROM r GROUP BY giver_member_id \
+             UNION ALL \
+             SELECT 'R', receiver_member_id, NULL, {REFERRAL_SUMS}FROM r GROUP BY receiver_member_id"
+        )
+    }
+}
+
+/// The meeting-side counts, in the same columns: attendance ('A', by
+/// status) and visitors ('V') at the group's meetings, and one-to-ones
+/// ('O') held on or after the member's seat in this group began (either
+/// side of the one-to-one). Parameters: $1 group, $8 the earliest day
+/// read, $9 the period's last day, $10 its first, $11 the window's first.
+const MEETING_COUNTS: &str = " \
+UNION ALL \
+SELECT 'A', a.member_id, a.status, \
+ CAST(SUM(CASE WHEN mt.held_on >= $10 THEN 1 ELSE 0 END) AS BIGINT), 0, 0, 0, \
+ CAST(SUM(CASE WHEN mt.held_on >= $11 THEN 1 ELSE 0 END) AS BIGINT), 0 \
+FROM attendance a JOIN meetings mt ON mt.id = a.meeting_id \
+WHERE mt.group_id = $1 AND mt.held_on >= $8 AND mt.held_on <= $9 \
+GROUP BY a.member_id, a.status \
+UNION ALL \
+SELECT 'V', v.invited_by_id, NULL, \
+ CAST(SUM(CASE WHEN mt.held_on >= $10 THEN 1 ELSE 0 END) AS BIGINT), 0, 0, 0, \
+ CAST(SUM(CASE WHEN mt.held_on >= $11 THEN 1 ELSE 0 END) AS BIGINT), 0 \
+FROM visitors v JOIN meetings mt ON mt.id = v.meeting_id \
+WHERE mt.group_id = $1 AND mt.held_on >= $8 AND mt.held_on <= $9 \
+GROUP BY v.invited_by_id \
+UNION ALL \
+SELECT 'O', ms.member_id, NULL, \
+ CAST(SUM(CASE WHEN o.held_on >= $10 AND (ms.left_on IS NULL OR ms.left_on >= $10) THEN 1 ELSE 0 END) AS BIGINT), 0, 0, 0, \
+ CAST(SUM(CASE WHEN o.held_on >= $11 AND (ms.left_on IS NULL OR ms.left_on >= $11) THEN 1 ELSE 0 END) AS BIGINT), 0 \
+FROM one_to_ones o JOIN memberships ms ON ms.member_id = o.member_id \
+WHERE ms.group_id = $1 AND ms.joined_on <= $9 AND o.held_on >= ms.joined_on \
+ AND o.held_on >= $8 AND o.held_on <= $9 AND (ms.left_on IS NULL OR ms.left_on >= $8) \
+GROUP BY ms.member_id \
+UNION ALL \
+SELECT 'O', ms.member_id, NULL, \
+ CAST(SUM(CASE WHEN o.held_on >= $10 AND (ms.left_on IS NULL OR ms.left_on >= $10) THEN 1 ELSE 0 END) AS BIGINT), 0, 0, 0, \
+ CAST(SUM(CASE WHEN o.held_on >= $11 AND (ms.left_on IS NULL OR ms.left_on >= $11) THEN 1 ELSE 0 END) AS BIGINT), 0 \
+FROM one_to_ones o JOIN memberships ms ON ms.member_id = o.with_member_id \
+WHERE ms.group_id = $1 AND ms.joined_on <= $9 AND o.held_on >= ms.joined_on \
+ AND o.held_on >= $8 AND o.held_on <= $9 AND (ms.left_on IS NULL OR ms.left_on >= $8) \
+GROUP BY ms.member_id";
+
+/// The rows' figures in one statement, counted by the database (a few
+/// dozen rows back whatever the group's traffic). The window's referral
+/// counts and the meeting-side figures are read only with
+/// `parts.meeting_figures` (the score needs them).
+async fn figures(
+    db: &impl ConnectionTrait,
+    group_id: &str,
+    from: NaiveDate,
+    window_from: NaiveDate,
+    to: NaiveDate,
+    parts: Parts,
+) -> DomainResult<Figures> {
+    let (start, end) = day_range(from, to);
+    let (window_start, _) = day_range(window_from, to);
+    let made_from = if parts.meeting_figures {
+        start.min(window_start)
+    } else {
+        start
+    };
+    let backend = db.get_database_backend();
+    let mut sql = referral_counts(backend);
+    let mut values: Vec<sea_orm::Value> = vec![
+        group_id.into(),
+        made_from.into(),
+        end.into(),
+        start.into(),
+        window_start.into(),
+        ReferralStatus::Won.to_value().into(),
+        ReferralStatus::Withdrawn.to_value().into(),
+    ];
+    if parts.meeting_figures {
+        sql.push_str(MEETING_COUNTS);
+        values.extend([
+            from.min(window_from).into(),
+            to.into(),
+            from.into(),
+            window_from.into(),
+        ]);
+    }
+    let statement = raw(backend, &sql, values);
+    let mut out = Figures::default();
+    for row in db.query_all_raw(statement).await? {
+        let kind: String = row.try_get_by_index(0)?;
+        // Referrals given or received by a contact or a firm.
+        let Some(member) = row.try_get_by_index::<Option<String>>(1)? else {
+            continue;
+        };
+        let status: Option<String> = row.try_get_by_index(2)?;
+        let [n_p, inside_p, absent_p, closed_p, n_w, won_w]: [i64; 6] = [
+            row.try_get_by_index(3)?,
+            row.try_get_by_index(4)?,
+            row.try_get_by_index(5)?,
+            row.try_get_by_index(6)?,
+            row.try_get_by_index(7)?,
+            row.try_get_by_index(8)?,
+        ];
+        match kind.as_str() {
+            "G" => {
+                let p = out.period.entry(member.clone()).or_default();
+                p.given += n_p;
+                p.inside += inside_p;
+                p.given_absent += absent_p;
+                p.closed_given += closed_p;
+                let w = out.window.entry(member).or_default();
+                w.given += n_w;
+                w.won_given += won_w;
+            }
+            "R" => {
+                let p = out.period.entry(member).or_default();
+                p.received += n_p;
+                p.received_absent += absent_p;
+                p.closed_received += closed_p;
+            }
+            "A" => {
+                let status = status
+                    .as_deref()
+                    .and_then(|s| AttendanceStatus::try_from_value(&s.to_string()).ok())
+                    .ok_or_else(|| DbErr::Custom(format!("attendance status {status:?}")))?;
+                let (p, w) = out.attendance.entry(member).or_default();
+                for (palms, n) in [(p, n_p), (w, n_w)] {
+                    match status {
+                        AttendanceStatus::Present => palms.present += n,
+                        AttendanceStatus::Absent => palms.absent += n,
+                        AttendanceStatus::Late => palms.late += n,
+                        AttendanceStatus::Medical => palms.medical += n,
+                        AttendanceStatus::Substitute => palms.substitute += n,
+                    }
+                }
+            }
+            "V" => {
+                let v = out.visitors.entry(member).or_default();
+                v.period += n_p;
+                v.window += n_w;
+            }
+            _ => {
+                let o = out.one_to_ones.entry(member).or_default();
+                o.period += n_p;
+                o.window += n_w;
+            }
+        }
+    }
+    Ok(out)
 }
 
 const OPEN: [ReferralStatus; 3] = [
@@ -344,174 +428,49 @@ const OPEN: [ReferralStatus; 3] = [
     ReferralStatus::MeetingSet,
 ];
 
-/// The columns the counts need, read by position; whole rows are decoded
-/// only for the referrals the lists show.
-const COUNTED: [referral::Column; 10] = [
-    referral::Column::GiverMemberId,
-    referral::Column::ReceiverMemberId,
-    referral::Column::Status,
-    referral::Column::InsideGroup,
-    referral::Column::MadeInAbsence,
-    referral::Column::CreatedAt,
-    referral::Column::WonAt,
-    referral::Column::ClosedValueE4,
-    referral::Column::ThankedAt,
-    referral::Column::NextFollowUpOn,
-];
-
-/// One referral as the counts see it (the `COUNTED` columns).
-struct Counted {
-    giver: Option<String>,
-    receiver: Option<String>,
-    status: ReferralStatus,
-    inside_group: bool,
-    made_in_absence: bool,
-    created_at: DateTime<Utc>,
-    won_at: Option<DateTime<Utc>>,
-    closed_value_e4: Option<i64>,
-    thanked_at: Option<DateTime<Utc>>,
-    next_follow_up_on: Option<NaiveDate>,
-}
-
-impl Counted {
-    fn read(row: &QueryResult) -> Result<Counted, DbErr> {
-        Ok(Counted {
-            giver: row.try_get_by_index(0)?,
-            receiver: row.try_get_by_index(1)?,
-            status: row.try_get_by_index(2)?,
-            inside_group: row.try_get_by_index(3)?,
-            made_in_absence: row.try_get_by_index(4)?,
-            created_at: row.try_get_by_index(5)?,
-            won_at: row.try_get_by_index(6)?,
-            closed_value_e4: row.try_get_by_index(7)?,
-            thanked_at: row.try_get_by_index(8)?,
-            next_follow_up_on: row.try_get_by_index(9)?,
-        })
-    }
-}
-
-/// With `parts.meeting_figures` the score's window is read too (the score
-/// needs its counts); with `parts.lists` the overdue follow-ups (of any
-/// date) as well, and whole rows for both lists.
-async fn referral_figures(
+/// The report's two lists as whole referrals, from one statement: wins in
+/// the period still unthanked `UNTHANKED_AFTER_DAYS` after the win (oldest
+/// first), and open referrals whose follow-up day has passed, of any date
+/// (most overdue first).
+async fn lists(
     db: &impl ConnectionTrait,
     group_id: &str,
     from: NaiveDate,
-    window_from: NaiveDate,
     to: NaiveDate,
-    parts: Parts,
-) -> DomainResult<ReferralFigures> {
+) -> DomainResult<(Vec<referral::Model>, Vec<referral::Model>)> {
     let (start, end) = day_range(from, to);
-    let (window_start, _) = day_range(window_from, to);
-    let made_from = if parts.meeting_figures {
-        start.min(window_start)
-    } else {
-        start
-    };
-    let today = Utc::now().date_naive();
-    let mut wanted = Condition::any()
-        .add(
-            Condition::all()
-                .add(referral::Column::CreatedAt.gte(made_from))
-                .add(referral::Column::CreatedAt.lt(end)),
-        )
-        .add(
-            Condition::all()
-                .add(referral::Column::Status.eq(ReferralStatus::Won))
-                .add(referral::Column::WonAt.gte(start))
-                .add(referral::Column::WonAt.lt(end)),
-        );
-    let mut select = referral::Entity::find().select_only().columns(COUNTED);
-    if parts.lists {
-        wanted = wanted.add(
-            Condition::all()
-                .add(referral::Column::Status.is_in(OPEN))
-                .add(referral::Column::NextFollowUpOn.lt(today)),
-        );
-        // The rest of the row, by name, for the lists' whole referrals.
-        select = select.columns(
-            referral::Column::iter().filter(|c| !COUNTED.iter().any(|n| n.as_str() == c.as_str())),
-        );
-    }
-    let statement = select
-        .filter(referral::Column::GroupId.eq(group_id))
-        .filter(wanted)
-        .build(db.get_database_backend());
     let thanks_due_before = Utc::now() - Duration::days(UNTHANKED_AFTER_DAYS);
-    let mut figures = ReferralFigures {
-        period: HashMap::new(),
-        window: HashMap::new(),
-        unthanked_wins: Vec::new(),
-        overdue_follow_ups: Vec::new(),
-    };
-    for row in db.query_all_raw(statement).await? {
-        let r = Counted::read(&row)?;
-        let counted = r.status != ReferralStatus::Withdrawn && r.created_at < end;
-        for (map, lower, wanted) in [
-            (&mut figures.period, start, true),
-            (&mut figures.window, window_start, parts.meeting_figures),
-        ] {
-            if !wanted || !counted || r.created_at < lower {
-                continue;
-            }
-            if let Some(giver) = &r.giver {
-                let c = map.entry(giver.clone()).or_default();
-                c.given += 1;
-                c.inside += i64::from(r.inside_group);
-                c.given_absent += i64::from(r.made_in_absence);
-                c.won_given += i64::from(r.status == ReferralStatus::Won);
-            }
-            if let Some(receiver) = &r.receiver {
-                let c = map.entry(receiver.clone()).or_default();
-                c.received += 1;
-                c.received_absent += i64::from(r.made_in_absence);
-            }
-        }
-        let won_in_period =
-            r.status == ReferralStatus::Won && r.won_at.is_some_and(|at| at >= start && at < end);
-        if won_in_period {
-            let value = r.closed_value_e4.unwrap_or(0);
-            if let Some(giver) = &r.giver {
-                figures
-                    .period
-                    .entry(giver.clone())
-                    .or_default()
-                    .closed_given += value;
-            }
-            if let Some(receiver) = &r.receiver {
-                figures
-                    .period
-                    .entry(receiver.clone())
-                    .or_default()
-                    .closed_received += value;
-            }
-        }
-        if !parts.lists {
-            continue;
-        }
-        if won_in_period
-            && r.thanked_at.is_none()
-            && r.won_at.is_some_and(|at| at < thanks_due_before)
-        {
-            figures
-                .unthanked_wins
-                .push(referral::Model::from_query_result(&row, "")?);
-        }
-        if OPEN.contains(&r.status) && r.next_follow_up_on.is_some_and(|d| d < today) {
-            figures
-                .overdue_follow_ups
-                .push(referral::Model::from_query_result(&row, "")?);
-        }
-    }
-    figures
-        .unthanked_wins
-        .sort_by(|a, b| a.won_at.cmp(&b.won_at).then(a.id.cmp(&b.id)));
-    figures.overdue_follow_ups.sort_by(|a, b| {
+    let today = Utc::now().date_naive();
+    let rows = referral::Entity::find()
+        .filter(referral::Column::GroupId.eq(group_id))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(referral::Column::Status.eq(ReferralStatus::Won))
+                        .add(referral::Column::WonAt.gte(start))
+                        .add(referral::Column::WonAt.lt(end))
+                        .add(referral::Column::WonAt.lt(thanks_due_before))
+                        .add(referral::Column::ThankedAt.is_null()),
+                )
+                .add(
+                    Condition::all()
+                        .add(referral::Column::Status.is_in(OPEN))
+                        .add(referral::Column::NextFollowUpOn.lt(today)),
+                ),
+        )
+        .all(db)
+        .await?;
+    let (mut unthanked, mut overdue): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|r| r.status == ReferralStatus::Won);
+    unthanked.sort_by(|a, b| a.won_at.cmp(&b.won_at).then(a.id.cmp(&b.id)));
+    overdue.sort_by(|a, b| {
         a.next_follow_up_on
             .cmp(&b.next_follow_up_on)
             .then(a.id.cmp(&b.id))
     });
-    Ok(figures)
+    Ok((unthanked, overdue))
 }
 
 /// Members holding a seat in the group that overlaps the period, with every
@@ -576,11 +535,11 @@ pub async fn build(
         }
     }
     let score_from = to - Duration::days(WINDOW_DAYS - 1);
-    let figures = referral_figures(db, group_id, from, score_from, to, parts).await?;
-    let activity = if parts.meeting_figures {
-        activity(db, group_id, from, score_from, to).await?
+    let figures = figures(db, group_id, from, score_from, to, parts).await?;
+    let (unthanked_wins, overdue_follow_ups) = if parts.lists {
+        lists(db, group_id, from, to).await?
     } else {
-        MeetingFigures::default()
+        (Vec::new(), Vec::new())
     };
 
     let mut rows: Vec<Row> = latest
@@ -589,9 +548,9 @@ pub async fn build(
             let p = figures.period.get(&m.id).copied().unwrap_or_default();
             let w = figures.window.get(&m.id).copied().unwrap_or_default();
             let (attendance, window_attendance) =
-                activity.attendance.get(&m.id).cloned().unwrap_or_default();
-            let visitors = activity.visitors.get(&m.id).copied().unwrap_or_default();
-            let one_to_ones = activity.one_to_ones.get(&m.id).copied().unwrap_or_default();
+                figures.attendance.get(&m.id).cloned().unwrap_or_default();
+            let visitors = figures.visitors.get(&m.id).copied().unwrap_or_default();
+            let one_to_ones = figures.one_to_ones.get(&m.id).copied().unwrap_or_default();
             let start = window_start(to, seat.joined_on);
             let score = score(Activity {
                 days: (to - start).num_days() + 1,
@@ -659,8 +618,8 @@ pub async fn build(
         totals,
         rows,
         one_way,
-        unthanked_wins: figures.unthanked_wins,
-        overdue_follow_ups: figures.overdue_follow_ups,
+        unthanked_wins,
+        overdue_follow_ups,
     })
 }
 
