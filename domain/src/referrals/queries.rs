@@ -238,10 +238,34 @@ enum PartyKind {
     Contact,
 }
 
+/// Which columns of the giver and receiver a page of referrals reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartyColumns {
+    /// Each party's whole row (a member's without the password hash).
+    All,
+    /// What a list shows of a party: its id and name, and a contact's kind.
+    /// The rest of each party's row is left empty, so this is for answers
+    /// that read nothing else of the parties (the API decides by looking
+    /// ahead at the selection).
+    Names,
+}
+
+/// The columns `PartyColumns::Names` reads of every kind of party.
+const NAME_COLUMNS: [&str; 3] = ["id", "name", "kind"];
+
 /// Left-joins `entity` under `alias` on `from` = its id, selecting each of
-/// its columns as `alias` + column name (the password hash as '').
+/// its columns (or, for `PartyColumns::Names`, those of `NAME_COLUMNS` it
+/// has) as `alias` + column name (the password hash as '').
+///
+/// On PostgreSQL the join is a lateral lookup by id (`LIMIT 1` keeps the
+/// planner from folding it back into a plain join). A plain join let it
+/// hash a small table whole on every page: with 750 partner firms, the two
+/// firm joins cost more than the rest of the statement. SQLite always looks
+/// rows up by index.
 fn join_party<E>(
     mut q: sea_orm::Select<referral::Entity>,
+    backend: sea_orm::DbBackend,
+    columns: PartyColumns,
     alias: &str,
     from: referral::Column,
     entity: E,
@@ -251,16 +275,34 @@ where
     E: EntityTrait,
 {
     use sea_orm::IdenStatic;
-    use sea_orm::sea_query::Alias;
-    use sea_orm::{JoinType, RelationDef};
+    use sea_orm::sea_query::{Alias, Asterisk, ExprTrait, Query};
+    use sea_orm::{DbBackend, JoinType, QueryTrait, RelationDef};
     let table = Alias::new(alias.trim_end_matches('_'));
-    let rel: RelationDef = referral::Entity::belongs_to(entity)
-        .from(from)
-        .to(id)
-        .into();
-    q = q.join_as(JoinType::LeftJoin, rel, table.clone());
+    if backend == DbBackend::Postgres {
+        let lookup = Query::select()
+            .column(Asterisk)
+            .from(entity)
+            .and_where(Expr::col((entity, id)).equals((referral::Entity, from)))
+            .limit(1)
+            .to_owned();
+        QueryTrait::query(&mut q).join_lateral(
+            JoinType::LeftJoin,
+            lookup,
+            table.clone(),
+            Expr::cust("TRUE"),
+        );
+    } else {
+        let rel: RelationDef = referral::Entity::belongs_to(entity)
+            .from(from)
+            .to(id)
+            .into();
+        q = q.join_as(JoinType::LeftJoin, rel, table.clone());
+    }
     for column in E::Column::iter() {
         let name = column.as_str();
+        if columns == PartyColumns::Names && !NAME_COLUMNS.contains(&name) {
+            continue;
+        }
         q = if name == "password_hash" {
             q.column_as(Expr::val(""), format!("{alias}{name}"))
         } else {
@@ -302,6 +344,74 @@ impl sea_orm::FromQueryResult for ReferralWithParties {
     }
 }
 
+/// A party from the `PartyColumns::Names` columns: id and name (and a
+/// contact's kind), every other field empty.
+fn party_names_of(
+    row: &sea_orm::QueryResult,
+    side: &str,
+) -> Result<Option<PartyRow>, sea_orm::DbErr> {
+    for (prefix, kind, _) in PARTY_JOINS.iter().filter(|(p, _, _)| p.starts_with(side)) {
+        let Some(id): Option<String> = row.try_get(prefix, "id")? else {
+            continue;
+        };
+        let name: String = row.try_get(prefix, "name")?;
+        return Ok(Some(match kind {
+            PartyKind::Member => PartyRow::Member(member::Model {
+                id,
+                name,
+                email: String::new(),
+                email_lower: String::new(),
+                password_hash: String::new(),
+                profession: String::new(),
+                business_name: None,
+                phone: None,
+                brief_ideal_referral: None,
+                brief_target_market: None,
+                brief_talking_points: None,
+                brief_intro_template: None,
+                is_admin: false,
+                created_at: DateTime::<Utc>::UNIX_EPOCH,
+                last_seen_at: None,
+                previous_sign_in_at: None,
+            }),
+            PartyKind::Firm => PartyRow::Firm(entities::partner_firm::Model {
+                id,
+                name,
+                group_id: String::new(),
+                contact_email: None,
+                created_at: DateTime::<Utc>::UNIX_EPOCH,
+            }),
+            PartyKind::Contact => PartyRow::Contact(entities::contact::Model {
+                id,
+                name,
+                kind: row.try_get(prefix, "kind")?,
+                owner_id: String::new(),
+                email: None,
+                phone: None,
+                company: None,
+                nps_score: None,
+                nps_on: None,
+                created_at: DateTime::<Utc>::UNIX_EPOCH,
+            }),
+        }));
+    }
+    Ok(None)
+}
+
+/// A referral with its parties read as `PartyColumns::Names`.
+struct WithPartyNames(ReferralWithParties);
+
+impl sea_orm::FromQueryResult for WithPartyNames {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(WithPartyNames(ReferralWithParties {
+            referral: referral::Model::from_query_result(row, pre)?,
+            giver: party_names_of(row, "g")?,
+            receiver: party_names_of(row, "r")?,
+            total: row.try_get::<Option<i64>>("", "rx_total").ok().flatten(),
+        }))
+    }
+}
+
 /// [`newest_first`] with each referral's giver and receiver joined in, and
 /// the total counted in the same statement (a window count) only when
 /// `with_total`: a portal's page of referrals is one statement. Without
@@ -313,30 +423,46 @@ pub async fn newest_first_with_parties(
     q: sea_orm::Select<referral::Entity>,
     page: Page,
     with_total: bool,
+    columns: PartyColumns,
 ) -> DomainResult<(Vec<ReferralWithParties>, u64)> {
     use entities::{contact, partner_firm};
+    let backend = db.get_database_backend();
     let mut joined = q.clone();
     for (prefix, kind, from) in PARTY_JOINS {
         joined = match kind {
-            PartyKind::Member => {
-                join_party(joined, prefix, from, member::Entity, member::Column::Id)
-            }
+            PartyKind::Member => join_party(
+                joined,
+                backend,
+                columns,
+                prefix,
+                from,
+                member::Entity,
+                member::Column::Id,
+            ),
             PartyKind::Firm => join_party(
                 joined,
+                backend,
+                columns,
                 prefix,
                 from,
                 partner_firm::Entity,
                 partner_firm::Column::Id,
             ),
-            PartyKind::Contact => {
-                join_party(joined, prefix, from, contact::Entity, contact::Column::Id)
-            }
+            PartyKind::Contact => join_party(
+                joined,
+                backend,
+                columns,
+                prefix,
+                from,
+                contact::Entity,
+                contact::Column::Id,
+            ),
         };
     }
     if with_total {
         joined = joined.column_as(Expr::cust("COUNT(*) OVER ()"), "rx_total");
     }
-    let mut rows = joined
+    let ordered = joined
         .order_by_desc(referral::Column::CreatedAt)
         .order_by_desc(referral::Column::Id)
         .offset(page.offset)
@@ -344,10 +470,17 @@ pub async fn newest_first_with_parties(
             page.limit
         } else {
             page.limit + 1
-        })
-        .into_model::<ReferralWithParties>()
-        .all(db)
-        .await?;
+        });
+    let mut rows = match columns {
+        PartyColumns::All => ordered.into_model::<ReferralWithParties>().all(db).await?,
+        PartyColumns::Names => ordered
+            .into_model::<WithPartyNames>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|WithPartyNames(r)| r)
+            .collect(),
+    };
     let total = match (with_total, rows.first()) {
         (false, _) => {
             let seen = page.offset + rows.len() as u64;
@@ -372,6 +505,7 @@ pub async fn list_for_member_with_parties(
     statuses: Option<Vec<ReferralStatus>>,
     page: Page,
     with_total: bool,
+    columns: PartyColumns,
 ) -> DomainResult<(Vec<ReferralWithParties>, u64)> {
     let mut q = referral::Entity::find();
     q = match role {
@@ -382,5 +516,5 @@ pub async fn list_for_member_with_parties(
     if let Some(statuses) = statuses {
         q = q.filter(referral::Column::Status.is_in(statuses.iter().copied()));
     }
-    newest_first_with_parties(db, q, page, with_total).await
+    newest_first_with_parties(db, q, page, with_total, columns).await
 }

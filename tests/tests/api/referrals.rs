@@ -1270,3 +1270,124 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    a_page_of_referrals_names_each_kind_of_party,
+    |app: TestApp| async move {
+        // One received referral from each kind of giver (a member, a partner
+        // firm, the receiver's own contact), read as one page: each giver
+        // comes back whole, with its kind, beside the right referral.
+        let c = chapter(&app, 2).await;
+        let (a, b) = (&c.members[0], &c.members[1]);
+        let firm = crate::partners::firm(&app, &c, "Harbour Lettings").await;
+        let secret =
+            crate::partners::token(&app, &c.leader.token, &firm, crate::partners::ALL_SCOPES).await;
+        let from_member = give(&app, b, &a.id).await;
+        let from_firm = crate::partners::submit(&app, &secret, &a.id, "party-kinds").await;
+        let carl = app
+            .ok(
+                Some(&a.token),
+                "AddContact",
+                json!({ "input": { "name": "Carl Client", "kind": "CLIENT", "company": "Carl & Co" } }),
+            )
+            .await["addContact"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let from_contact = app
+            .ok(
+                Some(&a.token),
+                "RecordOutsideReferral",
+                json!({ "input": { "contactId": carl, "prospect": { "name": "Olive Outside" }, "temperature": 2 } }),
+            )
+            .await["recordOutsideReferral"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let received = app
+            .ok(
+                Some(&a.token),
+                "MyReferrals",
+                json!({ "role": "RECEIVED", "first": 10 }),
+            )
+            .await;
+        let page = &received["me"]["referrals"];
+        assert_eq!(page["totalCount"], 3);
+        let giver_of = |id: &str| {
+            page["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["node"]["id"] == id)
+                .map(|e| (e["node"]["giver"].clone(), e["node"]["receiver"].clone()))
+                .unwrap_or_else(|| panic!("{id} not on the page: {page:#}"))
+        };
+        let me = json!({ "__typename": "Member", "id": a.id, "name": "Member 0" });
+        assert_eq!(
+            giver_of(&from_member),
+            (
+                json!({ "__typename": "Member", "id": b.id, "name": "Member 1" }),
+                me.clone()
+            )
+        );
+        assert_eq!(
+            giver_of(&from_firm),
+            (
+                json!({ "__typename": "PartnerFirm", "id": firm, "name": "Harbour Lettings" }),
+                me.clone()
+            )
+        );
+        assert_eq!(
+            giver_of(&from_contact),
+            (
+                json!({ "__typename": "Contact", "id": carl, "name": "Carl Client", "kind": "CLIENT" }),
+                me
+            )
+        );
+        // A page that asks more of its parties than their names reads them
+        // whole: the member's profession, the contact's company.
+        let whole = app
+            .gql(
+                Some(&a.token),
+                "{ me { referrals(role: RECEIVED, first: 10) { edges { node { id
+                  giver { ... on Member { name profession } ... on PartnerFirm { name }
+                          ... on Contact { name company } } } } } } }",
+                json!({}),
+            )
+            .await;
+        assert!(whole.get("errors").is_none(), "{whole:#}");
+        let whole_giver = |id: &str| {
+            whole["data"]["me"]["referrals"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["node"]["id"] == id)
+                .map(|e| e["node"]["giver"].clone())
+                .unwrap()
+        };
+        assert_eq!(
+            whole_giver(&from_member),
+            json!({ "name": "Member 1", "profession": "Trade 1" })
+        );
+        assert_eq!(
+            whole_giver(&from_firm),
+            json!({ "name": "Harbour Lettings" })
+        );
+        assert_eq!(
+            whole_giver(&from_contact),
+            json!({ "name": "Carl Client", "company": "Carl & Co" })
+        );
+        // And from the giving side: the member's given page names its receiver.
+        let given = app
+            .ok(
+                Some(&b.token),
+                "MyReferrals",
+                json!({ "role": "GIVEN", "first": 10 }),
+            )
+            .await;
+        assert_eq!(
+            given["me"]["referrals"]["edges"][0]["node"]["receiver"],
+            json!({ "__typename": "Member", "id": a.id, "name": "Member 0" })
+        );
+    }
+);
