@@ -312,49 +312,37 @@ where
     q
 }
 
-fn party_of(row: &sea_orm::QueryResult, side: &str) -> Result<Option<PartyRow>, sea_orm::DbErr> {
+/// The giver (`side` "g") or receiver ("r") of a row: the first of the
+/// side's joins that found a row, decoded whole or, for
+/// `PartyColumns::Names`, as its id and name (and a contact's kind) with
+/// every other field empty.
+fn party_of(
+    row: &sea_orm::QueryResult,
+    side: &str,
+    columns: PartyColumns,
+) -> Result<Option<PartyRow>, sea_orm::DbErr> {
+    use entities::{contact, partner_firm};
     use sea_orm::FromQueryResult;
     for (prefix, kind, _) in PARTY_JOINS.iter().filter(|(p, _, _)| p.starts_with(side)) {
         // A join that found nothing has a NULL id.
-        let id: Option<String> = row.try_get(prefix, "id")?;
-        if id.is_none() {
-            continue;
-        }
-        return Ok(Some(match kind {
-            PartyKind::Member => PartyRow::Member(member::Model::from_query_result(row, prefix)?),
-            PartyKind::Firm => PartyRow::Firm(entities::partner_firm::Model::from_query_result(
-                row, prefix,
-            )?),
-            PartyKind::Contact => {
-                PartyRow::Contact(entities::contact::Model::from_query_result(row, prefix)?)
-            }
-        }));
-    }
-    Ok(None)
-}
-
-impl sea_orm::FromQueryResult for ReferralWithParties {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        Ok(ReferralWithParties {
-            referral: referral::Model::from_query_result(row, pre)?,
-            giver: party_of(row, "g")?,
-            receiver: party_of(row, "r")?,
-            total: row.try_get::<Option<i64>>("", "rx_total").ok().flatten(),
-        })
-    }
-}
-
-/// A party from the `PartyColumns::Names` columns: id and name (and a
-/// contact's kind), every other field empty.
-fn party_names_of(
-    row: &sea_orm::QueryResult,
-    side: &str,
-) -> Result<Option<PartyRow>, sea_orm::DbErr> {
-    for (prefix, kind, _) in PARTY_JOINS.iter().filter(|(p, _, _)| p.starts_with(side)) {
         let Some(id): Option<String> = row.try_get(prefix, "id")? else {
             continue;
         };
+        if columns == PartyColumns::All {
+            return Ok(Some(match kind {
+                PartyKind::Member => {
+                    PartyRow::Member(member::Model::from_query_result(row, prefix)?)
+                }
+                PartyKind::Firm => {
+                    PartyRow::Firm(partner_firm::Model::from_query_result(row, prefix)?)
+                }
+                PartyKind::Contact => {
+                    PartyRow::Contact(contact::Model::from_query_result(row, prefix)?)
+                }
+            }));
+        }
         let name: String = row.try_get(prefix, "name")?;
+        let never = DateTime::<Utc>::UNIX_EPOCH;
         return Ok(Some(match kind {
             PartyKind::Member => PartyRow::Member(member::Model {
                 id,
@@ -370,18 +358,18 @@ fn party_names_of(
                 brief_talking_points: None,
                 brief_intro_template: None,
                 is_admin: false,
-                created_at: DateTime::<Utc>::UNIX_EPOCH,
+                created_at: never,
                 last_seen_at: None,
                 previous_sign_in_at: None,
             }),
-            PartyKind::Firm => PartyRow::Firm(entities::partner_firm::Model {
+            PartyKind::Firm => PartyRow::Firm(partner_firm::Model {
                 id,
                 name,
                 group_id: String::new(),
                 contact_email: None,
-                created_at: DateTime::<Utc>::UNIX_EPOCH,
+                created_at: never,
             }),
-            PartyKind::Contact => PartyRow::Contact(entities::contact::Model {
+            PartyKind::Contact => PartyRow::Contact(contact::Model {
                 id,
                 name,
                 kind: row.try_get(prefix, "kind")?,
@@ -391,11 +379,34 @@ fn party_names_of(
                 company: None,
                 nps_score: None,
                 nps_on: None,
-                created_at: DateTime::<Utc>::UNIX_EPOCH,
+                created_at: never,
             }),
         }));
     }
     Ok(None)
+}
+
+impl ReferralWithParties {
+    /// The referral's columns under `pre`; the parties' under their joins' prefixes.
+    fn read(
+        row: &sea_orm::QueryResult,
+        pre: &str,
+        columns: PartyColumns,
+    ) -> Result<Self, sea_orm::DbErr> {
+        use sea_orm::FromQueryResult;
+        Ok(ReferralWithParties {
+            referral: referral::Model::from_query_result(row, pre)?,
+            giver: party_of(row, "g", columns)?,
+            receiver: party_of(row, "r", columns)?,
+            total: row.try_get::<Option<i64>>("", "rx_total").ok().flatten(),
+        })
+    }
+}
+
+impl sea_orm::FromQueryResult for ReferralWithParties {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        ReferralWithParties::read(row, pre, PartyColumns::All)
+    }
 }
 
 /// A referral with its parties read as `PartyColumns::Names`.
@@ -403,12 +414,7 @@ struct WithPartyNames(ReferralWithParties);
 
 impl sea_orm::FromQueryResult for WithPartyNames {
     fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        Ok(WithPartyNames(ReferralWithParties {
-            referral: referral::Model::from_query_result(row, pre)?,
-            giver: party_names_of(row, "g")?,
-            receiver: party_names_of(row, "r")?,
-            total: row.try_get::<Option<i64>>("", "rx_total").ok().flatten(),
-        }))
+        ReferralWithParties::read(row, pre, PartyColumns::Names).map(WithPartyNames)
     }
 }
 

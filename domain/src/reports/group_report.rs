@@ -1,7 +1,8 @@
 //! The group report of SPEC.md, from a fixed number of statements whatever
 //! the group's size or period: the group with the caller's leadership, the
-//! seats, the group's referrals (counted here, a few hundred rows a year),
-//! the meeting-side figures (grouped in SQL) and the one-way partnerships.
+//! seats, the figures per member (the group's referrals and, when asked,
+//! the meeting-side figures, all counted by the database in one
+//! statement), and when asked the two lists and the one-way partnerships.
 //! Totals are the sums of the rows, so they always agree.
 
 use std::collections::{HashMap, HashSet};
@@ -78,16 +79,18 @@ pub struct OneWay {
 
 /// The parts of the report a reader asked for. The rows with their
 /// referral figures, tenure and group-hopping always come (one statement
-/// for the seats, one for the referrals); each part here costs work of its
+/// for the seats, one for the figures); each part here costs work of its
 /// own and, when not asked for, is left at zero or empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parts {
     /// Attendance, visitors and one-to-ones, and the score and traffic
-    /// light made from them (a statement over the group's meetings).
+    /// light made from them (the group's meetings and the score's window,
+    /// counted in the figures' statement).
     pub meeting_figures: bool,
     /// The one-way partnerships (a statement over the pairs).
     pub one_way: bool,
-    /// Unthanked wins and overdue follow-ups, as whole referrals.
+    /// Unthanked wins and overdue follow-ups, as whole referrals (a
+    /// statement of their own).
     pub lists: bool,
 }
 
