@@ -323,8 +323,10 @@ GROUP BY ms.member_id";
 
 /// The rows' figures in one statement, counted by the database (a few
 /// dozen rows back whatever the group's traffic). The window's referral
-/// counts and the meeting-side figures are read only with
-/// `parts.meeting_figures` (the score needs them).
+/// counts and the meeting-side figures are kept only with
+/// `parts.meeting_figures` (the score needs them; without it they stay
+/// empty). The sums' rules are those of the balances (`in_period`,
+/// `won_value` in `balances::service`): keep them in step.
 async fn figures(
     db: &impl ConnectionTrait,
     group_id: &str,
@@ -384,9 +386,13 @@ async fn figures(
                 p.inside += inside_p;
                 p.given_absent += absent_p;
                 p.closed_given += closed_p;
-                let w = out.window.entry(member).or_default();
-                w.given += n_w;
-                w.won_given += won_w;
+                // Without the meeting figures the rows read start at the
+                // period, so the window's sums would cover part of it.
+                if parts.meeting_figures {
+                    let w = out.window.entry(member).or_default();
+                    w.given += n_w;
+                    w.won_given += won_w;
+                }
             }
             "R" => {
                 let p = out.period.entry(member).or_default();

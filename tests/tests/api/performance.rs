@@ -35,6 +35,20 @@ db_test!(
             json!({ "role": "GIVEN", "first": 50 }),
         )
         .await;
+        // A page past the end counts the list with a statement of its own
+        // (the page's window count saw no row): still within the budget.
+        let whole = app.ok(Some(&token), "MyReferrals", page(100)).await;
+        let whole = &whole["me"]["referrals"];
+        let n = whole["totalCount"].as_i64().unwrap();
+        assert!(n > 0 && n <= 100, "{whole:#}");
+        let end = whole["pageInfo"]["endCursor"].clone();
+        let past = cost(
+            &app,
+            &token,
+            "MyReferrals",
+            json!({ "role": "RECEIVED", "first": 20, "after": end }),
+        )
+        .await;
         let report = cost(
             &app,
             &token,
@@ -42,11 +56,11 @@ db_test!(
             json!({ "groupId": group, "from": day(-365), "to": day(0) }),
         )
         .await;
-        eprintln!("Me {me}, MyReferrals {mine20}/{mine100}/{given}, GroupReport {report}");
+        eprintln!("Me {me}, MyReferrals {mine20}/{mine100}/{given}/{past}, GroupReport {report}");
         assert!(me <= 3, "Me cost {me} statements");
         assert!(
-            mine20 <= 3 && mine100 <= 3 && given <= 3,
-            "MyReferrals cost {mine20}/{mine100}/{given}"
+            mine20 <= 3 && mine100 <= 3 && given <= 3 && past <= 3,
+            "MyReferrals cost {mine20}/{mine100}/{given}/{past}"
         );
         assert!(report <= 6, "GroupReport cost {report} statements");
     }

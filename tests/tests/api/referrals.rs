@@ -1,6 +1,7 @@
 //! The referral exchange: giving, presence and absence, delegation, the
 //! lifecycle, follow-ups, thanks, balances, rewards, privacy, N+1.
 
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -1276,7 +1277,8 @@ db_test!(
     |app: TestApp| async move {
         // One received referral from each kind of giver (a member, a partner
         // firm, the receiver's own contact), read as one page: each giver
-        // comes back whole, with its kind, beside the right referral.
+        // comes back by name, with its kind, beside the right referral (the
+        // contract's document asks names only); then read whole.
         let c = chapter(&app, 2).await;
         let (a, b) = (&c.members[0], &c.members[1]);
         let firm = crate::partners::firm(&app, &c, "Harbour Lettings").await;
@@ -1389,5 +1391,152 @@ db_test!(
             given["me"]["referrals"]["edges"][0]["node"]["receiver"],
             json!({ "__typename": "Member", "id": a.id, "name": "Member 0" })
         );
+    }
+);
+
+/// Walks a member's received referrals `first` at a time with `document`
+/// (which must select `pageInfo { hasNextPage endCursor }` and the nodes'
+/// ids), returning the ids in the order served and the `totalCount` each
+/// page reported (`Null` when the document does not ask for it).
+async fn walk(
+    app: &TestApp,
+    token: &str,
+    document: &str,
+    variables: Value,
+    first: i64,
+) -> (Vec<String>, Vec<Value>) {
+    let (mut ids, mut totals, mut after) = (Vec::new(), Vec::new(), Value::Null);
+    for _ in 0..20 {
+        let mut vars = variables.clone();
+        vars["first"] = json!(first);
+        vars["after"] = after.clone();
+        let resp = app.gql(Some(token), document, vars).await;
+        assert!(resp.get("errors").is_none(), "{resp:#}");
+        let page = &resp["data"]["me"]["referrals"];
+        let edges = page["edges"].as_array().unwrap();
+        assert!(edges.len() as i64 <= first, "{page:#}");
+        ids.extend(
+            edges
+                .iter()
+                .map(|e| e["node"]["id"].as_str().unwrap().to_string()),
+        );
+        totals.push(page["totalCount"].clone());
+        if page["pageInfo"]["hasNextPage"] != true {
+            return (ids, totals);
+        }
+        assert_eq!(edges.len() as i64, first, "a short page with more to come");
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    panic!("the pages never ended");
+}
+
+db_test!(
+    pages_of_referrals_join_up_newest_first_with_ties_broken_by_id,
+    |app: TestApp| async move {
+        // Six referrals to one member, the four oldest moved onto one instant
+        // in the database (a busy meeting's referrals can share a
+        // timestamp): pages of two must join up into the whole list, newest
+        // first and ties in descending id, with or without totalCount, and
+        // filters must hold past the first page.
+        let c = chapter(&app, 2).await;
+        let (a, b) = (&c.members[0], &c.members[1]);
+        let mut made = Vec::new();
+        for _ in 0..6 {
+            made.push(give(&app, b, &a.id).await);
+        }
+        let tied = &made[..4];
+        let list = tied
+            .iter()
+            .map(|id| format!("'{id}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        app.db
+            .execute_raw(sea_orm::Statement::from_string(
+                app.db.get_database_backend(),
+                format!(
+                    "UPDATE referrals SET created_at = \
+                     (SELECT created_at FROM referrals WHERE id = '{}') WHERE id IN ({list})",
+                    made[0]
+                ),
+            ))
+            .await
+            .unwrap();
+        let mut ties: Vec<String> = tied.to_vec();
+        ties.sort_by(|x, y| y.cmp(x));
+        let expected: Vec<String> = [made[5].clone(), made[4].clone()]
+            .into_iter()
+            .chain(ties)
+            .collect();
+
+        let contract = crate::helpers::operation("MyReferrals");
+        let received = json!({ "role": "RECEIVED" });
+        let (ids, totals) = walk(&app, &a.token, &contract, received.clone(), 2).await;
+        assert_eq!(ids, expected);
+        assert_eq!(totals, vec![json!(6); 3]);
+        // Without totalCount the server reads one row past the page to
+        // know whether another follows.
+        let bare =
+            "query($role: ReferralRole!, $status: [ReferralStatus!], $first: Int, $after: String) {
+            me { referrals(role: $role, status: $status, first: $first, after: $after) {
+              pageInfo { hasNextPage endCursor } edges { node { id } } } } }";
+        for first in [1, 2, 4, 6, 7] {
+            let (ids, _) = walk(&app, &a.token, bare, received.clone(), first).await;
+            assert_eq!(ids, expected, "pages of {first}");
+        }
+
+        // Past the end: no edges, the list's size still counted.
+        let last = app
+            .ok(
+                Some(&a.token),
+                "MyReferrals",
+                json!({ "role": "RECEIVED", "first": 6 }),
+            )
+            .await;
+        let end = last["me"]["referrals"]["pageInfo"]["endCursor"].clone();
+        let past = app
+            .ok(
+                Some(&a.token),
+                "MyReferrals",
+                json!({ "role": "RECEIVED", "first": 2, "after": end }),
+            )
+            .await;
+        let past = &past["me"]["referrals"];
+        assert_eq!(past["edges"], json!([]));
+        assert_eq!(past["totalCount"], 6);
+        assert_eq!(past["pageInfo"]["hasNextPage"], false);
+        // `first: 0` asks for the count alone.
+        let count_only = app
+            .ok(
+                Some(&a.token),
+                "MyReferrals",
+                json!({ "role": "RECEIVED", "first": 0 }),
+            )
+            .await;
+        let count_only = &count_only["me"]["referrals"];
+        assert_eq!(count_only["edges"], json!([]));
+        assert_eq!(count_only["totalCount"], 6);
+        assert_eq!(count_only["pageInfo"]["hasNextPage"], true);
+
+        // A status filter past the first page: three of the six won, two
+        // of them tied.
+        let won = [&made[0], &made[2], &made[4]];
+        for r in won {
+            win(&app, &a.token, r, "100.00").await;
+        }
+        let won_expected: Vec<String> = expected
+            .iter()
+            .filter(|id| won.contains(id))
+            .cloned()
+            .collect();
+        let filter = json!({ "role": "RECEIVED", "status": ["WON"] });
+        let (ids, totals) = walk(&app, &a.token, &contract, filter.clone(), 2).await;
+        assert_eq!(ids, won_expected);
+        assert_eq!(totals, vec![json!(3); 2]);
+        let (ids, _) = walk(&app, &a.token, bare, filter, 1).await;
+        assert_eq!(ids, won_expected);
+        // And the giver's side lists the same six, in the same order.
+        let (ids, totals) = walk(&app, &b.token, &contract, json!({ "role": "GIVEN" }), 4).await;
+        assert_eq!(ids, expected);
+        assert_eq!(totals, vec![json!(6); 2]);
     }
 );
