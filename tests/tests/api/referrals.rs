@@ -1394,9 +1394,9 @@ db_test!(
     }
 );
 
-/// Walks a member's received referrals `first` at a time with `document`
-/// (which must select `pageInfo { hasNextPage endCursor }` and the nodes'
-/// ids), returning the ids in the order served and the `totalCount` each
+/// Walks a member's referrals (`variables` give the role and any filter)
+/// `first` at a time with `document` (which must select `pageInfo {
+/// hasNextPage endCursor }` and the nodes' ids), returning the ids in the order served and the `totalCount` each
 /// page reported (`Null` when the document does not ask for it).
 async fn walk(
     app: &TestApp,
