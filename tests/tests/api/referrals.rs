@@ -1055,10 +1055,16 @@ db_test!(
         for i in 0..60 {
             give(&app, &c.members[1 + i % 3], &receiver.id).await;
         }
-        let (large, n) = measure().await;
-        assert_eq!(n, 63);
-        // Batching may split a batch under load, but 60 more rows must not mean
+        // Batching may split a batch when the machine is busy (the loader's
+        // wait ends before every row has asked), so the page is read three
+        // times and the cheapest read counts: 60 more rows must not mean
         // statements per row (N+1 would add 60+; a split batch adds a few).
+        let mut large = u64::MAX;
+        for _ in 0..3 {
+            let (spent, n) = measure().await;
+            assert_eq!(n, 63);
+            large = large.min(spent);
+        }
         assert!(
             large <= small + 8,
             "statements grew with the page: {small} for 3 rows, {large} for 63"
