@@ -5,6 +5,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select};
+
 use crate::error::{DomainError, DomainResult};
 
 pub const MAX_PAGE: i32 = 100;
@@ -14,6 +16,10 @@ pub const DEFAULT_PAGE: i32 = 20;
 pub struct Page {
     pub offset: u64,
     pub limit: u64,
+    /// Whether the client asked for the list's total. Without it a page
+    /// reads one row past its end, to know whether there is a next page,
+    /// and the list is not counted.
+    pub with_total: bool,
 }
 
 /// One page of a list, with the list's total size and its cursors.
@@ -52,7 +58,25 @@ impl Page {
         Ok(Page {
             offset,
             limit: first as u64,
+            with_total: true,
         })
+    }
+
+    /// The same page, with the list counted only if `asked`.
+    pub fn counting(self, asked: bool) -> Page {
+        Page {
+            with_total: asked,
+            ..self
+        }
+    }
+
+    /// After reading up to `limit + 1` rows for a page that did not ask for
+    /// its total: drops the extra row and gives the count the page's
+    /// cursors need (past this page exactly when there is a next one).
+    pub fn seen<T>(self, rows: &mut Vec<T>) -> u64 {
+        let seen = self.offset + rows.len() as u64;
+        rows.truncate(self.limit as usize);
+        seen
     }
 
     /// This page's items with their cursors, and the list's total size.
@@ -69,6 +93,42 @@ impl Page {
             edges,
         }
     }
+}
+
+/// One page of what `q` selects, put in order by `order`, with the list's
+/// total when the page asks for it (a count of its own; the order is left
+/// out of it). Without the total, the count returned only tells the page's
+/// cursors whether a next page exists (see [`Page::seen`]).
+pub async fn read<E, C>(
+    db: &C,
+    q: Select<E>,
+    order: impl FnOnce(Select<E>) -> Select<E>,
+    page: Page,
+) -> DomainResult<(Vec<E::Model>, u64)>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    C: ConnectionTrait,
+{
+    if page.with_total {
+        let total = q.clone().count(db).await?;
+        if page.limit == 0 {
+            return Ok((Vec::new(), total));
+        }
+        let rows = order(q)
+            .offset(page.offset)
+            .limit(page.limit)
+            .all(db)
+            .await?;
+        return Ok((rows, total));
+    }
+    let mut rows = order(q)
+        .offset(page.offset)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    let seen = page.seen(&mut rows);
+    Ok((rows, seen))
 }
 
 fn encode_cursor(position: u64) -> String {
@@ -98,5 +158,25 @@ mod tests {
         assert_eq!(next.offset, 2);
         assert!(Page::from_args(Some(101), None).is_err());
         assert!(Page::from_args(None, Some("bm9wZQ")).is_err());
+    }
+
+    #[test]
+    fn a_page_without_its_total_knows_its_next_page_from_one_row_more() {
+        let page = Page::from_args(Some(2), None).unwrap().counting(false);
+        // Three rows read for a page of two: a next page, the third dropped.
+        let mut rows = vec!["a", "b", "c"];
+        let seen = page.seen(&mut rows);
+        assert_eq!(rows, ["a", "b"]);
+        assert!(page.paged(rows, seen).has_next_page);
+        // Two read: the list ends here.
+        let mut rows = vec!["a", "b"];
+        let seen = page.seen(&mut rows);
+        assert!(!page.paged(rows, seen).has_next_page);
+        // A page past the start that reads nothing has no next page.
+        let later = Page { offset: 4, ..page };
+        let mut rows: Vec<&str> = Vec::new();
+        let seen = later.seen(&mut rows);
+        let paged = later.paged(rows, seen);
+        assert!(!paged.has_next_page && paged.has_previous_page);
     }
 }

@@ -3,7 +3,7 @@ use async_graphql::{Context, Object};
 use super::types::{Contact, ContactConnection, ContactInput, ContactUpdateInput};
 use crate::error::ApiResult;
 use crate::graphql::connection::IntoConnection;
-use crate::graphql::connection::Page;
+use crate::graphql::connection::page_of;
 use crate::graphql::context::{caller, state};
 use domain::contacts::service::{self, ContactUpdate, NewContact};
 
@@ -19,7 +19,7 @@ impl ContactsQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<ContactConnection> {
-        let page = Page::from_args(first, after.as_deref())?;
+        let page = page_of(ctx, first, after.as_deref())?;
         let (rows, total) = service::my_contacts(state(ctx)?, caller(ctx), page).await?;
         Ok(page.connection(rows.into_iter().map(Contact).collect(), total))
     }

@@ -1,7 +1,9 @@
 //! Relay connections: edges with cursors, `pageInfo`, `totalCount`, built
 //! from the domain's `Page` (`first`/`after`, opaque cursors).
 
-use async_graphql::SimpleObject;
+use async_graphql::{Context, SimpleObject};
+
+use crate::error::ApiResult;
 
 #[derive(SimpleObject, Clone)]
 pub struct PageInfo {
@@ -53,6 +55,15 @@ macro_rules! connection_type {
 }
 
 pub use domain::paging::Page;
+
+/// The page a connection field's `first`/`after` ask for. The list is
+/// counted only when the document asks for `totalCount` (look-ahead, which
+/// sees through fragments); without it a page reads one row more to know
+/// whether a next page exists, and costs no count.
+pub fn page_of(ctx: &Context<'_>, first: Option<i32>, after: Option<&str>) -> ApiResult<Page> {
+    let asked = ctx.look_ahead().field("totalCount").exists();
+    Ok(Page::from_args(first, after)?.counting(asked))
+}
 
 /// Turns a page of nodes into a `…Connection` (see `connection_type!`).
 pub trait IntoConnection {

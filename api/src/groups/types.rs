@@ -5,7 +5,7 @@ use entities::{group, membership};
 
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::IntoConnection;
-use crate::graphql::connection::Page;
+use crate::graphql::connection::page_of;
 use crate::graphql::context::{caller, loaders, state};
 use crate::graphql::guards;
 use crate::graphql::scalars::Date;
@@ -110,7 +110,7 @@ impl Group {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<MembershipConnection> {
-        let page = Page::from_args(first, after.as_deref())?;
+        let page = page_of(ctx, first, after.as_deref())?;
         let state = state(ctx)?;
         let caller = caller(ctx);
         let me = caller.member()?;

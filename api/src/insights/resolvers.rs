@@ -7,7 +7,7 @@ use super::types::{
 };
 use crate::contacts::types::Contact;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::connection::{IntoConnection, Page};
+use crate::graphql::connection::{IntoConnection, page_of};
 use crate::graphql::context::{caller, loaders, state};
 use crate::graphql::scalars::Date;
 use crate::members::types::Member;
@@ -119,7 +119,7 @@ impl InsightsQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<ReferralRequestConnection> {
-        let page = Page::from_args(first, after.as_deref())?;
+        let page = page_of(ctx, first, after.as_deref())?;
         let on = on.map_or_else(|| Utc::now().date_naive(), |d| d.0);
         let (rows, total) = service::due(&state(ctx)?.db, caller(ctx), on, page).await?;
         Ok(page.connection(rows.into_iter().map(ReferralRequest).collect(), total))

@@ -6,7 +6,7 @@ use super::types::{
 };
 use crate::error::ApiResult;
 use crate::graphql::connection::IntoConnection;
-use crate::graphql::connection::Page;
+use crate::graphql::connection::page_of;
 use crate::graphql::context::{caller, state};
 use crate::graphql::scalars::Date;
 use domain::meetings::service::{self, AttendanceEntry, NewOneToOne};
@@ -25,7 +25,7 @@ impl MeetingsQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<MeetingConnection> {
-        let page = Page::from_args(first, after.as_deref())?;
+        let page = page_of(ctx, first, after.as_deref())?;
         let (rows, total) =
             service::group_meetings(state(ctx)?, caller(ctx), &group_id, page).await?;
         Ok(page.connection(rows.into_iter().map(Meeting).collect(), total))

@@ -8,7 +8,7 @@ use entities::member;
 use crate::balances::types::{Balance, CurrencyBalance};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::IntoConnection;
-use crate::graphql::connection::Page;
+use crate::graphql::connection::page_of;
 use crate::graphql::context::{caller, loaders, state};
 use crate::graphql::enums::ReferralStatus;
 use crate::graphql::guards;
@@ -217,21 +217,19 @@ impl Member {
         after: Option<String>,
     ) -> ApiResult<ReferralConnection> {
         self.require_self(ctx)?;
-        let page = Page::from_args(first, after.as_deref())?;
+        let page = page_of(ctx, first, after.as_deref())?;
         let role = match role {
             ReferralRole::Given => ListRole::Given,
             ReferralRole::Received => ListRole::Received,
             ReferralRole::Delegated => ListRole::Delegated,
         };
         // The total is counted (in the same statement) only when asked for.
-        let with_total = ctx.look_ahead().field("totalCount").exists();
         let (rows, total) = domain::referrals::list_for_member_with_parties(
             &state(ctx)?.db,
             &self.0.id,
             role,
             status.map(|s| s.into_iter().map(Into::into).collect()),
             page,
-            with_total,
             party_columns_asked(ctx),
         )
         .await?;
@@ -249,7 +247,7 @@ impl Member {
         #[graphql(default_with = "Some(false)")] include_ended: Option<bool>,
     ) -> ApiResult<PartnershipConnection> {
         self.require_self(ctx)?;
-        let page = Page::from_args(first, after.as_deref())?;
+        let page = page_of(ctx, first, after.as_deref())?;
         let (rows, total) = domain::partnerships::service::list(
             &state(ctx)?.db,
             &self.0.id,

@@ -6,7 +6,7 @@ use super::types::{
 };
 use crate::error::ApiResult;
 use crate::graphql::connection::IntoConnection;
-use crate::graphql::connection::Page;
+use crate::graphql::connection::page_of;
 use crate::graphql::context::{caller, state};
 use crate::members::types::Member;
 use crate::referrals::types::Referral;
@@ -36,7 +36,7 @@ impl PartnersQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<MemberConnection> {
-        let page = Page::from_args(first, after.as_deref())?;
+        let page = page_of(ctx, first, after.as_deref())?;
         let (rows, total) = service::directory(
             &state(ctx)?.reading().await,
             caller(ctx),
@@ -56,7 +56,7 @@ impl PartnersQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<WebhookDeliveryConnection> {
-        let page = Page::from_args(first, after.as_deref())?;
+        let page = page_of(ctx, first, after.as_deref())?;
         let (rows, total) =
             domain::webhooks::service::deliveries(state(ctx)?, caller(ctx), &partner_firm_id, page)
                 .await?;

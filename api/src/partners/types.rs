@@ -11,7 +11,7 @@ use entities::{api_token, partner_firm};
 use crate::balances::types::Balance;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::IntoConnection;
-use crate::graphql::connection::Page;
+use crate::graphql::connection::page_of;
 use crate::graphql::context::{caller, loaders, state};
 use crate::graphql::enums::ApiScope;
 use crate::graphql::guards;
@@ -147,7 +147,7 @@ impl PartnerFirm {
         after: Option<String>,
     ) -> ApiResult<ReferralConnection> {
         self.require_own_read(ctx)?;
-        let page = Page::from_args(first, after.as_deref())?;
+        let page = page_of(ctx, first, after.as_deref())?;
         let (rows, total) =
             service::referrals_of_firm(&state(ctx)?.db, &self.0.id, direction, page).await?;
         Ok(page.connection(rows.into_iter().map(Referral::party).collect(), total))

@@ -7,7 +7,7 @@ use super::types::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::IntoConnection;
-use crate::graphql::connection::Page;
+use crate::graphql::connection::page_of;
 use crate::graphql::context::{caller, state};
 use crate::graphql::scalars::Date;
 use domain::referrals::{self as service, AdvanceInput, GiveInput};
@@ -35,7 +35,7 @@ impl ReferralsQuery {
         after: Option<String>,
     ) -> ApiResult<ReferralConnection> {
         let me = caller(ctx).member()?;
-        let page = Page::from_args(first, after.as_deref())?;
+        let page = page_of(ctx, first, after.as_deref())?;
         let on = on.map(|d| d.0).unwrap_or_else(|| Utc::now().date_naive());
         let (rows, total) = service::due_follow_ups(&state(ctx)?.db, &me.id, on, page).await?;
         Ok(page.connection(rows.into_iter().map(Referral::party).collect(), total))

@@ -5,8 +5,8 @@ use chrono::{NaiveDate, Utc};
 use entities::{contact, contact_nps_score};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    Set, TransactionTrait,
 };
 
 use crate::caller::Caller;
@@ -216,19 +216,15 @@ pub async fn my_contacts(
 ) -> DomainResult<(Vec<contact::Model>, u64)> {
     let me = caller.member()?;
     let base = contact::Entity::find().filter(contact::Column::OwnerId.eq(me.id.clone()));
-    let total = base.clone().count(&state.db).await?;
-    let rows = base
-        .order_by(
+    let by_name = |q: sea_orm::Select<contact::Entity>| {
+        q.order_by(
             Expr::expr(Func::lower(Expr::col(contact::Column::Name))),
             Order::Asc,
         )
         .order_by_asc(contact::Column::Name)
         .order_by_asc(contact::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(&state.db)
-        .await?;
-    Ok((rows, total))
+    };
+    crate::paging::read(&state.db, base, by_name, page).await
 }
 
 /// A contact of `owner_id`'s; `None` if unknown, malformed or someone else's

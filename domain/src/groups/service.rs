@@ -275,14 +275,10 @@ pub async fn roster(
     let base = membership::Entity::find()
         .filter(membership::Column::GroupId.eq(group_id))
         .filter(membership::Column::LeftOn.is_null());
-    let total = base.clone().count(db).await?;
-    let rows = base
-        .order_by_asc(membership::Column::JoinedOn)
-        .order_by_asc(membership::Column::CreatedAt)
-        .order_by_asc(membership::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    let longest_standing_first = |q: sea_orm::Select<membership::Entity>| {
+        q.order_by_asc(membership::Column::JoinedOn)
+            .order_by_asc(membership::Column::CreatedAt)
+            .order_by_asc(membership::Column::Id)
+    };
+    crate::paging::read(db, base, longest_standing_first, page).await
 }

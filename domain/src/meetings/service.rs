@@ -72,15 +72,11 @@ pub async fn group_meetings(
     let group = find_group(&state.db, &group_id).await?;
     require_group_member(&state.db, caller, &group.id).await?;
     let base = meeting::Entity::find().filter(meeting::Column::GroupId.eq(group.id.clone()));
-    let total = base.clone().count(&state.db).await?;
-    let rows = base
-        .order_by_desc(meeting::Column::HeldOn)
-        .order_by_asc(meeting::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(&state.db)
-        .await?;
-    Ok((rows, total))
+    let latest_first = |q: sea_orm::Select<meeting::Entity>| {
+        q.order_by_desc(meeting::Column::HeldOn)
+            .order_by_asc(meeting::Column::Id)
+    };
+    crate::paging::read(&state.db, base, latest_first, page).await
 }
 
 pub struct AttendanceEntry {

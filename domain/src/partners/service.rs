@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use entities::{api_token, idempotency_key, member, membership, partner_firm, referral};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    SqlErr, TransactionTrait,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -367,15 +367,11 @@ pub async fn directory(
                 .eq(Expr::val(p.to_lowercase())),
         );
     }
-    let total = q.clone().count(&state.db).await?;
-    let rows = q
-        .order_by_asc(member::Column::Name)
-        .order_by_asc(member::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(&state.db)
-        .await?;
-    Ok((rows, total))
+    let by_name = |q: sea_orm::Select<member::Entity>| {
+        q.order_by_asc(member::Column::Name)
+            .order_by_asc(member::Column::Id)
+    };
+    crate::paging::read(&state.db, q, by_name, page).await
 }
 
 /// The firm behind a partner token with REFERRALS_READ.

@@ -4,8 +4,8 @@
 use chrono::{Duration, NaiveDate, Utc};
 use entities::{PartnershipStage, member, partnership, partnership_stage};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, SqlErr, TransactionTrait,
 };
 
 use crate::balances::service::{Counterpart, PairStats, pair_stats};
@@ -230,14 +230,11 @@ pub async fn list(
     if !include_ended {
         q = q.filter(partnership::Column::EndedOn.is_null());
     }
-    let total = q.clone().count(db).await?;
-    let rows = q
-        .order_by_asc(partnership::Column::Since)
-        .order_by_asc(partnership::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
+    let oldest_first = |q: sea_orm::Select<partnership::Entity>| {
+        q.order_by_asc(partnership::Column::Since)
+            .order_by_asc(partnership::Column::Id)
+    };
+    let (rows, total) = crate::paging::read(db, q, oldest_first, page).await?;
     let with = with_stats(db, member_id, rows).await?;
     Ok((with, total))
 }

@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::today;
 use crate::error::{DomainError, DomainResult};
-use crate::paging::Page;
+use crate::paging::{self, Page};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListRole {
@@ -68,19 +68,14 @@ fn in_list_order<Q: QueryOrder>(q: Q) -> Q {
         .order_by_desc(referral::Column::Id)
 }
 
-/// One page of the referrals `q` selects, newest first, and how many it selects.
+/// One page of the referrals `q` selects, newest first, and how many it
+/// selects when the page asks (see [`paging::read`]).
 pub async fn newest_first(
     db: &impl ConnectionTrait,
     q: sea_orm::Select<referral::Entity>,
     page: Page,
 ) -> DomainResult<(Vec<referral::Model>, u64)> {
-    let total = q.clone().count(db).await?;
-    let rows = in_list_order(q)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    paging::read(db, q, in_list_order, page).await
 }
 
 /// Follow-ups due on `on` for the receiver, for referrals they hold as
@@ -117,16 +112,12 @@ pub async fn due_follow_ups(
                 .add(referral::Column::RevisitOn.lte(on)),
         );
     let q = referral::Entity::find().filter(mine).filter(due);
-    let total = q.clone().count(db).await?;
-    let rows = q
-        .order_by_asc(Expr::cust("COALESCE(next_follow_up_on, revisit_on)"))
-        .order_by_asc(referral::Column::CreatedAt)
-        .order_by_asc(referral::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    let longest_overdue_first = |q: sea_orm::Select<referral::Entity>| {
+        q.order_by_asc(Expr::cust("COALESCE(next_follow_up_on, revisit_on)"))
+            .order_by_asc(referral::Column::CreatedAt)
+            .order_by_asc(referral::Column::Id)
+    };
+    paging::read(db, q, longest_overdue_first, page).await
 }
 
 /// Referrals received since `since`: the while-you-were-away inbox.
@@ -422,19 +413,19 @@ impl sea_orm::FromQueryResult for WithPartyNames {
 }
 
 /// [`newest_first`] with each referral's giver and receiver joined in, and
-/// the total counted in the same statement (a window count) only when
-/// `with_total`: a portal's page of referrals is one statement. Without
-/// `with_total` the count returned is exact only up to the page: one row
-/// past it is read, so the count tells whether there is a next page (the
-/// client did not ask for `totalCount`).
+/// the total counted in the same statement (a window count) only when the
+/// page asks for it: a portal's page of referrals is one statement. Without
+/// it the count returned is exact only up to the page: one row past it is
+/// read, so the count tells whether there is a next page (see
+/// [`Page::seen`]).
 pub async fn newest_first_with_parties(
     db: &impl ConnectionTrait,
     q: sea_orm::Select<referral::Entity>,
     page: Page,
-    with_total: bool,
     columns: PartyColumns,
 ) -> DomainResult<(Vec<ReferralWithParties>, u64)> {
     use entities::{contact, partner_firm};
+    let with_total = page.with_total;
     use sea_orm::sea_query::Alias;
     use sea_orm::{EntityName, QueryTrait};
     // `first: 0`: a client asking for the count alone.
@@ -514,11 +505,7 @@ pub async fn newest_first_with_parties(
             .collect(),
     };
     let total = match (with_total, rows.first()) {
-        (false, _) => {
-            let seen = page.offset + rows.len() as u64;
-            rows.truncate(page.limit as usize);
-            seen
-        }
+        (false, _) => page.seen(&mut rows),
         (true, Some(first)) => first.total.unwrap_or(0).max(0) as u64,
         // Past the end (or nothing at all): the window saw no row to count on.
         (true, None) if page.offset == 0 => 0,
@@ -536,7 +523,6 @@ pub async fn list_for_member_with_parties(
     role: ListRole,
     statuses: Option<Vec<ReferralStatus>>,
     page: Page,
-    with_total: bool,
     columns: PartyColumns,
 ) -> DomainResult<(Vec<ReferralWithParties>, u64)> {
     let mut q = referral::Entity::find();
@@ -548,5 +534,5 @@ pub async fn list_for_member_with_parties(
     if let Some(statuses) = statuses {
         q = q.filter(referral::Column::Status.is_in(statuses.iter().copied()));
     }
-    newest_first_with_parties(db, q, page, with_total, columns).await
+    newest_first_with_parties(db, q, page, columns).await
 }

@@ -308,16 +308,12 @@ pub async fn due(
     let q = referral_request::Entity::find()
         .filter(referral_request::Column::RequesterId.eq(&me.id))
         .filter(referral_request::Column::CircleBackOn.lte(on));
-    let total = q.clone().count(db).await?;
-    let rows = q
-        .order_by_asc(referral_request::Column::CircleBackOn)
-        .order_by_asc(referral_request::Column::CreatedAt)
-        .order_by_asc(referral_request::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    let oldest_first = |q: sea_orm::Select<referral_request::Entity>| {
+        q.order_by_asc(referral_request::Column::CircleBackOn)
+            .order_by_asc(referral_request::Column::CreatedAt)
+            .order_by_asc(referral_request::Column::Id)
+    };
+    crate::paging::read(db, q, oldest_first, page).await
 }
 
 /// The request a new referral answers: the receiver's latest request to

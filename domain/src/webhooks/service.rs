@@ -210,14 +210,11 @@ pub async fn deliveries(
     let db = &state.db;
     let query = webhook_delivery::Entity::find()
         .filter(webhook_delivery::Column::PartnerFirmId.eq(firm.id.clone()));
-    let total = query.clone().count(db).await?;
-    let rows = query
-        .order_by_desc(webhook_delivery::Column::CreatedAt)
-        .order_by_desc(webhook_delivery::Column::Id)
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?;
+    let newest_first = |q: sea_orm::Select<webhook_delivery::Entity>| {
+        q.order_by_desc(webhook_delivery::Column::CreatedAt)
+            .order_by_desc(webhook_delivery::Column::Id)
+    };
+    let (rows, total) = crate::paging::read(db, query, newest_first, page).await?;
     let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
     let mut attempts: std::collections::HashMap<String, Vec<webhook_attempt::Model>> =
         std::collections::HashMap::new();

@@ -228,3 +228,88 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    a_list_is_counted_only_when_its_total_is_asked_for,
+    |app: TestApp| async move {
+        // Leader and five members: six active seats.
+        let c = crate::fixtures::chapter(&app, 5).await;
+        let token = c.members[0].token.clone();
+        let roster = |fields: &str| {
+            format!(
+                "query($g: ID!, $n: Int, $after: String) {{ group(id: $g) {{ members(first: $n, after: $after) {{
+                   {fields} pageInfo {{ hasNextPage endCursor }} edges {{ node {{ member {{ id }} }} }} }} }} }}"
+            )
+        };
+        let counted = roster("totalCount");
+        let uncounted = roster("");
+        // Asked through a fragment, the total is still counted.
+        let in_fragment =
+            roster("...Total") + " fragment Total on MembershipConnection { totalCount }";
+        // One read, warmed first (the document cache), with what it cost.
+        let read = |doc: String, vars: serde_json::Value| {
+            let app = &app;
+            let token = token.clone();
+            async move {
+                app.gql(Some(&token), &doc, vars.clone()).await;
+                let before = app.statements.get();
+                let got = app.gql(Some(&token), &doc, vars).await;
+                let spent = app.statements.get() - before;
+                assert!(got.get("errors").is_none(), "{got:#}");
+                (got["data"]["group"]["members"].clone(), spent)
+            }
+        };
+        let ids = |page: &serde_json::Value| -> Vec<String> {
+            page["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["member"]["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        for n in [0, 1, 5, 6, 7] {
+            let vars = json!({ "g": c.group, "n": n });
+            let (with, with_cost) = read(counted.clone(), vars.clone()).await;
+            let (without, without_cost) = read(uncounted.clone(), vars.clone()).await;
+            let (fragment, fragment_cost) = read(in_fragment.clone(), vars).await;
+            assert_eq!(with["totalCount"], 6, "first {n}: {with:#}");
+            assert_eq!(fragment["totalCount"], 6, "first {n}: {fragment:#}");
+            assert_eq!(fragment_cost, with_cost, "first {n}");
+            // The same page and the same next-page answer, one statement fewer.
+            assert_eq!(ids(&without), ids(&with), "first {n}");
+            assert_eq!(ids(&with).len(), n.min(6), "first {n}");
+            let more = n < 6;
+            assert_eq!(with["pageInfo"]["hasNextPage"], more, "first {n}: {with:#}");
+            assert_eq!(
+                without["pageInfo"]["hasNextPage"], more,
+                "first {n}: {without:#}"
+            );
+            if n == 0 {
+                // `first: 0`: the count alone, or one row to see if any exists.
+                assert_eq!(without_cost, with_cost, "first {n}");
+            } else {
+                assert_eq!(without_cost + 1, with_cost, "first {n}");
+            }
+        }
+        // Walked in pages of four without the total: every seat once, the
+        // last page knows it is the last.
+        let (first, _) = read(uncounted.clone(), json!({ "g": c.group, "n": 4 })).await;
+        assert_eq!(first["pageInfo"]["hasNextPage"], true);
+        let after = first["pageInfo"]["endCursor"].clone();
+        let (second, _) = read(
+            uncounted.clone(),
+            json!({ "g": c.group, "n": 4, "after": after }),
+        )
+        .await;
+        assert_eq!(second["pageInfo"]["hasNextPage"], false, "{second:#}");
+        let (whole, _) = read(counted.clone(), json!({ "g": c.group, "n": 10 })).await;
+        let mut walked = ids(&first);
+        walked.extend(ids(&second));
+        assert_eq!(walked, ids(&whole));
+        // Past the end: nothing, and no next page.
+        let after = second["pageInfo"]["endCursor"].clone();
+        let (past, _) = read(uncounted, json!({ "g": c.group, "n": 4, "after": after })).await;
+        assert!(ids(&past).is_empty(), "{past:#}");
+        assert_eq!(past["pageInfo"]["hasNextPage"], false, "{past:#}");
+    }
+);
