@@ -5,7 +5,11 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QuerySelect, Select};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryResult, QuerySelect,
+    QueryTrait, Select,
+};
 
 use crate::error::{DomainError, DomainResult};
 
@@ -96,9 +100,9 @@ impl Page {
 }
 
 /// One page of what `q` selects, put in order by `order`, with the list's
-/// total when the page asks for it (a count of its own; the order is left
-/// out of it). Without the total, the count returned only tells the page's
-/// cursors whether a next page exists (see [`Page::seen`]).
+/// total when the page asks for it (counted in the same statement, see
+/// [`count_of`]). Without the total, the count returned only tells the
+/// page's cursors whether a next page exists (see [`Page::seen`]).
 pub async fn read<E, C>(
     db: &C,
     q: Select<E>,
@@ -110,25 +114,64 @@ where
     E::Model: Send + Sync,
     C: ConnectionTrait,
 {
-    if page.with_total {
-        let total = q.clone().count(db).await?;
-        if page.limit == 0 {
-            return Ok((Vec::new(), total));
-        }
-        let rows = order(q)
+    if !page.with_total {
+        let mut rows = order(q)
             .offset(page.offset)
-            .limit(page.limit)
+            .limit(page.limit + 1)
             .all(db)
             .await?;
-        return Ok((rows, total));
+        let seen = page.seen(&mut rows);
+        return Ok((rows, seen));
     }
-    let mut rows = order(q)
+    if page.limit == 0 {
+        return Ok((Vec::new(), q.count(db).await?));
+    }
+    let rows = order(q.clone())
+        .column_as(count_of(&q), TOTAL)
         .offset(page.offset)
-        .limit(page.limit + 1)
+        .limit(page.limit)
+        .into_model::<Counted<E::Model>>()
         .all(db)
         .await?;
-    let seen = page.seen(&mut rows);
-    Ok((rows, seen))
+    let total = match rows.first() {
+        Some(first) => first.total.max(0) as u64,
+        // Past the end (or nothing at all): no row came back to carry it.
+        None if page.offset == 0 => 0,
+        None => q.count(db).await?,
+    };
+    Ok((rows.into_iter().map(|r| r.row).collect(), total))
+}
+
+/// The column a page's rows carry the list's count in.
+pub const TOTAL: &str = "rx_total";
+
+/// How many rows `q` selects, as a scalar subquery for a page's statement to
+/// carry in [`TOTAL`]. Both databases evaluate it once per statement, and it
+/// counts from an index where one fits (PostgreSQL: an index-only scan),
+/// while the page reads its own rows only; a window count would have read
+/// and sorted every row the filter selects before the page could be cut.
+pub fn count_of<E: EntityTrait>(q: &Select<E>) -> Expr {
+    let count = q
+        .clone()
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), TOTAL)
+        .into_query();
+    Expr::SubQuery(None, Box::new(count.into()))
+}
+
+/// A row and the list's count it carries.
+struct Counted<M> {
+    row: M,
+    total: i64,
+}
+
+impl<M: FromQueryResult> FromQueryResult for Counted<M> {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(Counted {
+            row: M::from_query_result(res, pre)?,
+            total: res.try_get(pre, TOTAL)?,
+        })
+    }
 }
 
 fn encode_cursor(position: u64) -> String {

@@ -392,7 +392,7 @@ impl ReferralWithParties {
             referral: referral::Model::from_query_result(row, pre)?,
             giver: party_of(row, "g", columns)?,
             receiver: party_of(row, "r", columns)?,
-            total: row.try_get::<Option<i64>>("", "rx_total").ok().flatten(),
+            total: row.try_get::<Option<i64>>("", paging::TOTAL).ok().flatten(),
         })
     }
 }
@@ -413,8 +413,8 @@ impl sea_orm::FromQueryResult for WithPartyNames {
 }
 
 /// [`newest_first`] with each referral's giver and receiver joined in, and
-/// the total counted in the same statement (a window count) only when the
-/// page asks for it: a portal's page of referrals is one statement. Without
+/// the total counted in the same statement (a scalar subquery) only when
+/// the page asks for it: a portal's page of referrals is one statement. Without
 /// it the count returned is exact only up to the page: one row past it is
 /// read, so the count tells whether there is a next page (see
 /// [`Page::seen`]).
@@ -433,17 +433,13 @@ pub async fn newest_first_with_parties(
         return Ok((Vec::new(), q.count(db).await?));
     }
     let backend = db.get_database_backend();
-    // The page is cut (and counted) before the parties are joined, so the
-    // six look-ups run for the page's rows only, not for every row the
-    // filter selects: a page of 20 from a list of 800 looks up the parties
-    // of 20 rows, not of 800 (EXPLAIN ANALYZE on the bench data: 3.1 ms to
-    // 0.6 ms on PostgreSQL). The outer statement reads the page under the
-    // table's own name, so the joins are unchanged.
-    let mut page_rows = q.clone();
-    if with_total {
-        page_rows = page_rows.column_as(Expr::cust("COUNT(*) OVER ()"), "rx_total");
-    }
-    let page_rows = in_list_order(page_rows)
+    // The page is cut before the parties are joined, so the six look-ups
+    // run for the page's rows only, not for every row the filter selects: a
+    // page of 20 from a list of 800 looks up the parties of 20 rows, not of
+    // 800 (EXPLAIN ANALYZE on the bench data: 3.1 ms to 0.6 ms on
+    // PostgreSQL). The outer statement reads the page under the table's own
+    // name, so the joins are unchanged.
+    let page_rows = in_list_order(q.clone())
         .offset(page.offset)
         .limit(if with_total {
             page.limit
@@ -487,10 +483,10 @@ pub async fn newest_first_with_parties(
         };
     }
     if with_total {
-        joined = joined.column_as(
-            Expr::col((referral::Entity, Alias::new("rx_total"))),
-            "rx_total",
-        );
+        // The list's count as a scalar subquery (see `paging::count_of`): a
+        // list of 780 on the bench data, 945 → 191 buffers and 2.1 → 1.0 ms
+        // on PostgreSQL, 3.9 → 0.25 ms on SQLite, against a window count.
+        joined = joined.column_as(paging::count_of(&q), paging::TOTAL);
     }
     // The joins keep no order of their own: the page's order again.
     let ordered = in_list_order(joined);
@@ -507,7 +503,7 @@ pub async fn newest_first_with_parties(
     let total = match (with_total, rows.first()) {
         (false, _) => page.seen(&mut rows),
         (true, Some(first)) => first.total.unwrap_or(0).max(0) as u64,
-        // Past the end (or nothing at all): the window saw no row to count on.
+        // Past the end (or nothing at all): no row came back to carry the count.
         (true, None) if page.offset == 0 => 0,
         (true, None) => q.count(db).await?,
     };

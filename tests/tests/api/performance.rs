@@ -36,7 +36,7 @@ db_test!(
         )
         .await;
         // A page past the end counts the list with a statement of its own
-        // (the page's window count saw no row): still within the budget.
+        // (no row of the page carried the count): still within the budget.
         let whole = app.ok(Some(&token), "MyReferrals", page(100)).await;
         let whole = &whole["me"]["referrals"];
         let n = whole["totalCount"].as_i64().unwrap();
@@ -230,7 +230,7 @@ db_test!(
 );
 
 db_test!(
-    a_list_is_counted_only_when_its_total_is_asked_for,
+    a_list_and_its_total_are_one_statement_and_agree_with_the_list_read_without_it,
     |app: TestApp| async move {
         // Leader and five members: six active seats.
         let c = crate::fixtures::chapter(&app, 5).await;
@@ -267,6 +267,15 @@ db_test!(
                 .map(|e| e["node"]["member"]["id"].as_str().unwrap().to_string())
                 .collect()
         };
+        // The group alone: authentication, the group and the caller's seat.
+        let bare = {
+            let doc = "query($g: ID!) { group(id: $g) { id } }";
+            let vars = json!({ "g": c.group });
+            app.gql(Some(&token), doc, vars.clone()).await;
+            let before = app.statements.get();
+            app.gql(Some(&token), doc, vars).await;
+            app.statements.get() - before
+        };
         for n in [0, 1, 5, 6, 7] {
             let vars = json!({ "g": c.group, "n": n });
             let (with, with_cost) = read(counted.clone(), vars.clone()).await;
@@ -275,7 +284,7 @@ db_test!(
             assert_eq!(with["totalCount"], 6, "first {n}: {with:#}");
             assert_eq!(fragment["totalCount"], 6, "first {n}: {fragment:#}");
             assert_eq!(fragment_cost, with_cost, "first {n}");
-            // The same page and the same next-page answer, one statement fewer.
+            // The same page and the same next-page answer.
             assert_eq!(ids(&without), ids(&with), "first {n}");
             assert_eq!(ids(&with).len(), n.min(6), "first {n}");
             let more = n < 6;
@@ -284,12 +293,13 @@ db_test!(
                 without["pageInfo"]["hasNextPage"], more,
                 "first {n}: {without:#}"
             );
-            if n == 0 {
-                // `first: 0`: the count alone, or one row to see if any exists.
-                assert_eq!(without_cost, with_cost, "first {n}");
-            } else {
-                assert_eq!(without_cost + 1, with_cost, "first {n}");
-            }
+            // The count rides in the page's statement (`first: 0`: the
+            // count alone, or one row to see whether any exists).
+            assert_eq!(without_cost, with_cost, "first {n}");
+            // The seat check, the page (with its count) and, when there are
+            // edges, their members.
+            let roster = if n == 0 { 2 } else { 3 };
+            assert_eq!(with_cost, bare + roster, "first {n}");
         }
         // Walked in pages of four without the total: every seat once, the
         // last page knows it is the last.
@@ -308,8 +318,17 @@ db_test!(
         assert_eq!(walked, ids(&whole));
         // Past the end: nothing, and no next page.
         let after = second["pageInfo"]["endCursor"].clone();
-        let (past, _) = read(uncounted, json!({ "g": c.group, "n": 4, "after": after })).await;
+        let (past, _) = read(
+            uncounted,
+            json!({ "g": c.group, "n": 4, "after": after.clone() }),
+        )
+        .await;
         assert!(ids(&past).is_empty(), "{past:#}");
         assert_eq!(past["pageInfo"]["hasNextPage"], false, "{past:#}");
+        // Past the end with the total: no row carries it, so it is counted
+        // on its own.
+        let (past, _) = read(counted, json!({ "g": c.group, "n": 4, "after": after })).await;
+        assert!(ids(&past).is_empty(), "{past:#}");
+        assert_eq!(past["totalCount"], 6, "{past:#}");
     }
 );
