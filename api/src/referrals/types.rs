@@ -9,7 +9,7 @@ use entities::{referral, referral_event};
 use crate::contacts::types::Contact;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::IntoConnection;
-use crate::graphql::connection::Page;
+use crate::graphql::connection::page_of;
 use crate::graphql::context::{loaders, state};
 use crate::graphql::enums::{AbsenceReason, Channel, ReferralStatus};
 use crate::graphql::scalars::{Date, Decimal};
@@ -474,14 +474,13 @@ impl AwayDigest {
 
     /// Referrals received since then.
     async fn total(&self, ctx: &Context<'_>) -> ApiResult<i32> {
-        let (total, _) = service::away_counts(&state(ctx)?.db, &self.member_id, self.since).await?;
-        Ok(total as i32)
+        let total = service::away_total(&state(ctx)?.db, &self.member_id, self.since).await?;
+        Ok(i32::try_from(total).unwrap_or(i32::MAX))
     }
 
     /// Of those, how many were made in absence, by reason.
     async fn by_reason(&self, ctx: &Context<'_>) -> ApiResult<Vec<ReasonCount>> {
-        let (_, counts) =
-            service::away_counts(&state(ctx)?.db, &self.member_id, self.since).await?;
+        let counts = service::away_by_reason(&state(ctx)?.db, &self.member_id, self.since).await?;
         Ok(counts
             .into_iter()
             .map(|(reason, count)| ReasonCount {
@@ -498,10 +497,9 @@ impl AwayDigest {
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<ReferralConnection> {
-        let page = Page::from_args(first, after.as_deref())?;
-        let db = &state(ctx)?.db;
-        let (total, _) = service::away_counts(db, &self.member_id, self.since).await?;
-        let rows = service::away_page(db, &self.member_id, self.since, page).await?;
+        let page = page_of(ctx, first, after.as_deref())?;
+        let (rows, total) =
+            service::away_page(&state(ctx)?.db, &self.member_id, self.since, page).await?;
         Ok(page.connection(rows.into_iter().map(Referral::party).collect(), total))
     }
 }

@@ -127,12 +127,22 @@ pub fn received_since(member_id: &str, since: DateTime<Utc>) -> sea_orm::Select<
         .filter(referral::Column::CreatedAt.gt(since))
 }
 
-pub async fn away_counts(
+/// How many referrals the member received since `since`.
+pub async fn away_total(
     db: &DatabaseConnection,
     member_id: &str,
     since: DateTime<Utc>,
-) -> DomainResult<(u64, Vec<(AbsenceReason, i64)>)> {
-    let total = received_since(member_id, since).count(db).await?;
+) -> DomainResult<u64> {
+    Ok(received_since(member_id, since).count(db).await?)
+}
+
+/// Of the referrals received since `since`, how many were made in absence,
+/// by reason (in the reasons' declared order; reasons with none left out).
+pub async fn away_by_reason(
+    db: &DatabaseConnection,
+    member_id: &str,
+    since: DateTime<Utc>,
+) -> DomainResult<Vec<(AbsenceReason, i64)>> {
     let rows: Vec<(Option<AbsenceReason>, i64)> = received_since(member_id, since)
         .select_only()
         .column(referral::Column::AbsenceReason)
@@ -147,20 +157,18 @@ pub async fn away_counts(
         .filter_map(|(reason, n)| reason.map(|r| (r, n)))
         .collect();
     counts.sort_by_key(|(r, _)| AbsenceReason::iter().position(|x| x == *r));
-    Ok((total, counts))
+    Ok(counts)
 }
 
+/// One page of the referrals received since `since`, newest first, with
+/// their count when the page asks (see [`paging::read`]).
 pub async fn away_page(
     db: &DatabaseConnection,
     member_id: &str,
     since: DateTime<Utc>,
     page: Page,
-) -> DomainResult<Vec<referral::Model>> {
-    Ok(in_list_order(received_since(member_id, since))
-        .offset(page.offset)
-        .limit(page.limit)
-        .all(db)
-        .await?)
+) -> DomainResult<(Vec<referral::Model>, u64)> {
+    paging::read(db, received_since(member_id, since), in_list_order, page).await
 }
 
 /// Where the while-you-were-away inbox starts by default: the member's

@@ -56,7 +56,20 @@ db_test!(
             json!({ "groupId": group, "from": day(-365), "to": day(0) }),
         )
         .await;
-        eprintln!("Me {me}, MyReferrals {mine20}/{mine100}/{given}/{past}, GroupReport {report}");
+        // The inbox since a year ago: authentication, its total, its counts
+        // by reason and a page, each one statement, and the page's givers
+        // (members, firms and contacts: a loader each).
+        let away = cost(
+            &app,
+            &token,
+            "WhileYouWereAway",
+            json!({ "since": format!("{}T00:00:00Z", day(-365)), "first": 20 }),
+        )
+        .await;
+        eprintln!(
+            "Me {me}, MyReferrals {mine20}/{mine100}/{given}/{past}, GroupReport {report}, WhileYouWereAway {away}"
+        );
+        assert!(away <= 7, "WhileYouWereAway cost {away} statements");
         assert!(me <= 3, "Me cost {me} statements");
         assert!(
             mine20 <= 3 && mine100 <= 3 && given <= 3 && past <= 3,
