@@ -433,9 +433,9 @@ pub async fn newest_first_with_parties(
     columns: PartyColumns,
 ) -> DomainResult<(Vec<ReferralWithParties>, u64)> {
     use entities::{contact, partner_firm};
-    let with_total = page.with_total;
     use sea_orm::sea_query::Alias;
     use sea_orm::{EntityName, QueryTrait};
+    let with_total = page.with_total;
     // `first: 0`: a client asking for the count alone.
     if page.limit == 0 && with_total {
         return Ok((Vec::new(), q.count(db).await?));
