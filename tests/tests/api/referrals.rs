@@ -1397,6 +1397,35 @@ db_test!(
             given["me"]["referrals"]["edges"][0]["node"]["receiver"],
             json!({ "__typename": "Member", "id": a.id, "name": "Member 0" })
         );
+        // A referral to one's own contact: the given page names the contact
+        // as receiver, with its kind, beside the member's earlier one.
+        let to_contact = app
+            .gql(
+                Some(&a.token),
+                "mutation($c: ID!) { giveReferralToContact(input: { contactId: $c,
+                   prospect: { name: \"Rita Roof\" }, temperature: 3 }) { id } }",
+                json!({ "c": carl }),
+            )
+            .await;
+        let to_contact = to_contact["data"]["giveReferralToContact"]["id"].clone();
+        assert!(to_contact.is_string(), "{to_contact:#}");
+        let given = app
+            .gql(
+                Some(&a.token),
+                "{ me { referrals(role: GIVEN, first: 10) { edges { node { id
+                     receiver { __typename ... on Member { id name } ... on Contact { id name kind } } } } } } }",
+                json!({}),
+            )
+            .await;
+        let edges = given["data"]["me"]["referrals"]["edges"]
+            .as_array()
+            .unwrap();
+        assert_eq!(edges.len(), 1, "{given:#}");
+        assert_eq!(edges[0]["node"]["id"], to_contact);
+        assert_eq!(
+            edges[0]["node"]["receiver"],
+            json!({ "__typename": "Contact", "id": carl, "name": "Carl Client", "kind": "CLIENT" })
+        );
     }
 );
 
