@@ -309,8 +309,8 @@ where
 /// For `PartyColumns::Names`: the party `from` names, as columns `alias` +
 /// "id" (`from` itself), + "name" and, for a contact, + "kind", each looked
 /// up by a scalar subquery that runs only when `from` is set. A referral
-/// has one party of three kinds on each side, so a row runs two look-ups,
-/// not six joins: PostgreSQL spends about a fifth less CPU on a bench
+/// has one party of three kinds on each side, so a row runs two look-ups
+/// (three with a contact, for its kind), not six joins: PostgreSQL spends about a fifth less CPU on a bench
 /// member's `MyReferrals` (paired runs on the bench data); SQLite, whose
 /// joins on a NULL key cost little, about the same.
 fn party_names(
@@ -320,12 +320,28 @@ fn party_names(
     from: referral::Column,
 ) -> sea_orm::Select<referral::Entity> {
     use entities::{contact, partner_firm};
-    use sea_orm::EntityName;
     use sea_orm::sea_query::{Alias, ExprTrait, Query};
-    let table = match kind {
-        PartyKind::Member => member::Entity.table_name(),
-        PartyKind::Firm => partner_firm::Entity.table_name(),
-        PartyKind::Contact => contact::Entity.table_name(),
+    use sea_orm::{EntityName, IdenStatic};
+    // The typed columns' names, so a renamed column fails to compile here.
+    let (table, id, name, contact_kind) = match kind {
+        PartyKind::Member => (
+            member::Entity.table_name(),
+            member::Column::Id.as_str(),
+            member::Column::Name.as_str(),
+            None,
+        ),
+        PartyKind::Firm => (
+            partner_firm::Entity.table_name(),
+            partner_firm::Column::Id.as_str(),
+            partner_firm::Column::Name.as_str(),
+            None,
+        ),
+        PartyKind::Contact => (
+            contact::Entity.table_name(),
+            contact::Column::Id.as_str(),
+            contact::Column::Name.as_str(),
+            Some(contact::Column::Kind.as_str()),
+        ),
     };
     let table = Alias::new(table);
     let set = Expr::col((referral::Entity, from));
@@ -333,9 +349,7 @@ fn party_names(
         let lookup = Query::select()
             .column((table.clone(), Alias::new(column)))
             .from(table.clone())
-            .and_where(
-                Expr::col((table.clone(), Alias::new("id"))).equals((referral::Entity, from)),
-            )
+            .and_where(Expr::col((table.clone(), Alias::new(id))).equals((referral::Entity, from)))
             .to_owned();
         Expr::case(
             set.clone().is_not_null(),
@@ -345,9 +359,9 @@ fn party_names(
     };
     let mut q = q
         .column_as(set.clone(), format!("{alias}id"))
-        .column_as(look_up("name"), format!("{alias}name"));
-    if let PartyKind::Contact = kind {
-        q = q.column_as(look_up("kind"), format!("{alias}kind"));
+        .column_as(look_up(name), format!("{alias}name"));
+    if let Some(kind) = contact_kind {
+        q = q.column_as(look_up(kind), format!("{alias}kind"));
     }
     q
 }
@@ -364,7 +378,8 @@ fn party_of(
     use entities::{contact, partner_firm};
     use sea_orm::FromQueryResult;
     for (prefix, kind, _) in PARTY_JOINS.iter().filter(|(p, _, _)| p.starts_with(side)) {
-        // A join that found nothing has a NULL id.
+        // No party of this kind: a join that found nothing, or (names
+        // only) a referral whose column for this kind is unset.
         let Some(id): Option<String> = row.try_get(prefix, "id")? else {
             continue;
         };
@@ -482,7 +497,7 @@ pub async fn newest_first_with_parties(
         return Ok((Vec::new(), q.count(db).await?));
     }
     let backend = db.get_database_backend();
-    // The page is cut before the parties are joined, so their look-ups
+    // The page is cut before the parties are looked up, so their look-ups
     // run for the page's rows only, not for every row the filter selects: a
     // page of 20 from a list of 800 looks up the parties of 20 rows, not of
     // 800 (EXPLAIN ANALYZE on the bench data: 3.1 ms to 0.6 ms on
@@ -535,7 +550,7 @@ pub async fn newest_first_with_parties(
         // on PostgreSQL, 3.9 → 0.25 ms on SQLite, against a window count.
         joined = joined.column_as(paging::count_of(&q), paging::TOTAL);
     }
-    // The joins keep no order of their own: the page's order again.
+    // The outer statement keeps no order of its own: the page's order again.
     let ordered = in_list_order(joined);
     let mut rows = match columns {
         PartyColumns::All => ordered.into_model::<ReferralWithParties>().all(db).await?,

@@ -1397,8 +1397,8 @@ db_test!(
             given["me"]["referrals"]["edges"][0]["node"]["receiver"],
             json!({ "__typename": "Member", "id": a.id, "name": "Member 0" })
         );
-        // A referral to one's own contact: the given page names the contact
-        // as receiver, with its kind, beside the member's earlier one.
+        // A referral to one's own contact: the giver's page names the
+        // contact as receiver, with its kind.
         let to_contact = app
             .gql(
                 Some(&a.token),
