@@ -223,7 +223,8 @@ impl Member {
             ReferralRole::Received => ListRole::Received,
             ReferralRole::Delegated => ListRole::Delegated,
         };
-        // The total is counted (in the same statement) only when asked for.
+        // `page` says whether `totalCount` was asked for (`page_of`); only then
+        // is the list counted, in the page's own statement.
         let (rows, total) = domain::referrals::list_for_member_with_parties(
             &state(ctx)?.db,
             &self.0.id,
