@@ -162,10 +162,11 @@ struct SessionRow {
 }
 
 impl FromQueryResult for SessionRow {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+    /// By position: the member's columns first, then the session's.
+    fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
         Ok(SessionRow {
-            member: member::Model::from_query_result(row, pre)?,
-            session_revoked_at: row.try_get(pre, "session_revoked_at")?,
+            member: member::Model::at(row, 0)?,
+            session_revoked_at: row.try_get_by_index(member::Model::COLUMNS)?,
         })
     }
 }

@@ -29,6 +29,25 @@ pub struct Model {
     pub previous_sign_in_at: Option<DateTimeUtc>,
 }
 
+read_by_position!(
+    id,
+    email,
+    email_lower,
+    name,
+    password_hash,
+    profession,
+    business_name,
+    phone,
+    brief_ideal_referral,
+    brief_target_market,
+    brief_talking_points,
+    brief_intro_template,
+    is_admin,
+    created_at,
+    last_seen_at,
+    previous_sign_in_at,
+);
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(has_many = "super::membership::Entity")]

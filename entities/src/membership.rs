@@ -17,6 +17,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
+read_by_position!(
+    id, group_id, member_id, role, joined_on, left_on, created_at,
+);
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(

@@ -51,6 +51,44 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+read_by_position!(
+    id,
+    group_id,
+    giver_member_id,
+    giver_firm_id,
+    giver_contact_id,
+    receiver_member_id,
+    receiver_firm_id,
+    receiver_contact_id,
+    prospect_name,
+    prospect_email,
+    prospect_phone,
+    prospect_company,
+    prospect_need,
+    temperature,
+    channel,
+    meeting_id,
+    ask_id,
+    request_id,
+    note,
+    made_in_absence,
+    absence_reason,
+    inside_group,
+    delegate_id,
+    status,
+    closed_value_e4,
+    business_kind,
+    version,
+    follow_up_count,
+    unanswered_follow_ups,
+    next_follow_up_on,
+    revisit_on,
+    thanked_at,
+    won_at,
+    created_at,
+    updated_at,
+);
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(

@@ -199,9 +199,10 @@ impl Loader<String> for MemberLoader {
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, member::Model>, ApiError> {
         let rows = domain::members::rows::find()
             .filter(member::Column::Id.is_in(keys.iter().cloned()))
+            .into_model::<domain::members::rows::FirstColumns>()
             .all(&self.0)
             .await?;
-        Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+        Ok(rows.into_iter().map(|r| (r.0.id.clone(), r.0)).collect())
     }
 }
 

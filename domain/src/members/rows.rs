@@ -4,7 +4,9 @@
 
 use entities::member;
 use sea_orm::sea_query::Expr;
-use sea_orm::{EntityTrait, IdenStatic, Iterable, QuerySelect, Select};
+use sea_orm::{
+    DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult, QuerySelect, Select,
+};
 
 /// `member::Entity::find()` without the password hash: the column comes
 /// back as an empty string, which no hash verification accepts.
@@ -25,4 +27,17 @@ pub fn with_member_columns<E: EntityTrait>(mut q: Select<E>, prefix: &str) -> Se
         };
     }
     q
+}
+
+/// A member read by position from a statement whose first columns are
+/// [`find`]'s (`.into_model::<FirstColumns>()`): hot reads (the caller's
+/// row on every request, the members' loader) skip sea-orm's look-up of
+/// each column by name. The prefix sea-orm passes is ignored: the member's
+/// columns must come first.
+pub struct FirstColumns(pub member::Model);
+
+impl FromQueryResult for FirstColumns {
+    fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
+        member::Model::at(row, 0).map(FirstColumns)
+    }
 }

@@ -445,15 +445,12 @@ fn party_of(
 }
 
 impl ReferralWithParties {
-    /// The referral's columns under `pre`; the parties' under their joins' prefixes.
-    fn read(
-        row: &sea_orm::QueryResult,
-        pre: &str,
-        columns: PartyColumns,
-    ) -> Result<Self, sea_orm::DbErr> {
-        use sea_orm::FromQueryResult;
+    /// The referral's columns first; the parties' under their joins' prefixes.
+    fn read(row: &sea_orm::QueryResult, columns: PartyColumns) -> Result<Self, sea_orm::DbErr> {
         Ok(ReferralWithParties {
-            referral: referral::Model::from_query_result(row, pre)?,
+            // By position: the page's statements select the referral's
+            // columns first (`referral::Entity::find()`).
+            referral: referral::Model::at(row, 0)?,
             giver: party_of(row, "g", columns)?,
             receiver: party_of(row, "r", columns)?,
             total: row.try_get::<Option<i64>>("", paging::TOTAL).ok().flatten(),
@@ -462,8 +459,8 @@ impl ReferralWithParties {
 }
 
 impl sea_orm::FromQueryResult for ReferralWithParties {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        ReferralWithParties::read(row, pre, PartyColumns::All)
+    fn from_query_result(row: &sea_orm::QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
+        ReferralWithParties::read(row, PartyColumns::All)
     }
 }
 
@@ -471,8 +468,8 @@ impl sea_orm::FromQueryResult for ReferralWithParties {
 struct WithPartyNames(ReferralWithParties);
 
 impl sea_orm::FromQueryResult for WithPartyNames {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        ReferralWithParties::read(row, pre, PartyColumns::Names).map(WithPartyNames)
+    fn from_query_result(row: &sea_orm::QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
+        ReferralWithParties::read(row, PartyColumns::Names).map(WithPartyNames)
     }
 }
 

@@ -504,10 +504,11 @@ async fn seats_with_history(
     /// A seat with its member (read without the password hash).
     struct SeatOf(membership::Model, member::Model);
     impl FromQueryResult for SeatOf {
-        fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
+            // By position: the seat's columns, then the member's.
             Ok(SeatOf(
-                membership::Model::from_query_result(row, pre)?,
-                member::Model::from_query_result(row, "m_")?,
+                membership::Model::at(row, 0)?,
+                member::Model::at(row, membership::Model::COLUMNS)?,
             ))
         }
     }
