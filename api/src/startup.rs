@@ -193,7 +193,7 @@ impl Application {
 }
 
 fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
-    let schema = web::Data::new(graphql::build_schema(
+    let schema = web::Data::new(graphql::Served::new(
         state.settings.is_production(),
         state.settings.document_limits,
     ));

@@ -1,15 +1,18 @@
-//! Guards against abusive documents beyond async-graphql's own limits: the
-//! document's size and shape are measured by `guard` before async-graphql
-//! parses or validates anything (fragments expanded, each once), so no
-//! document, however shaped, costs more than a pass over its text.
+//! A request's document, before async-graphql sees it: measured against
+//! the limits (`guard`: size and shape, fragments expanded, each once,
+//! before anything parses or validates it, so no document, however shaped,
+//! costs more than a pass over its text), found by hash for automatic
+//! persisted queries, and parsed once per distinct text.
+//!
+//! This runs before the schema rather than as async-graphql extensions:
+//! with any extension installed, async-graphql runs every field and every
+//! list item of every answer through the extension chain (a type look-up
+//! by name and boxed futures each), about a tenth of the server's CPU on a
+//! group report.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Request, ServerError, ServerResult, Variables};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::{Request, ServerError};
+use sha2::{Digest, Sha256};
 
 use super::guard::{self, Limits, TooMuch};
 
@@ -22,56 +25,166 @@ pub const MAX_COMPLEXITY: usize = 5_000;
 /// the cache starts over (the working set is a handful of documents).
 const DOCUMENT_CACHE: usize = 512;
 
-pub struct DocumentLimits {
+/// Persisted queries kept, by their SHA-256 hash. A client whose hash is no
+/// longer known is told `PersistedQueryNotFound` and sends the text again.
+const PERSISTED_CACHE: usize = 1024;
+
+/// What every request's document goes through: the limits, persisted
+/// queries and the parsed-document cache.
+pub struct Documents {
     limits: Limits,
-    cache: Arc<DocumentCache>,
+    parsed: DocumentCache,
+    persisted: DocumentCache,
 }
 
-impl DocumentLimits {
-    pub fn new(limits: Limits) -> DocumentLimits {
-        DocumentLimits {
+impl Documents {
+    pub fn new(limits: Limits) -> Documents {
+        Documents {
             limits,
-            cache: Arc::new(DocumentCache::default()),
+            parsed: DocumentCache::new(DOCUMENT_CACHE),
+            persisted: DocumentCache::new(PERSISTED_CACHE),
         }
+    }
+
+    /// The request with its document parsed and measured, or why it is
+    /// refused. `over_websocket`: only subscriptions are served there.
+    pub fn prepare(
+        &self,
+        mut request: Request,
+        over_websocket: bool,
+    ) -> Result<Request, ServerError> {
+        // The text first, before anything parses it.
+        guard::scan(&request.query, &self.limits).map_err(too_much)?;
+        let persisted = match request.extensions.remove("persistedQuery") {
+            Some(value) => Some(persisted_hash(value)?),
+            None => None,
+        };
+        let document = match persisted {
+            // A hash alone: a document that passed the limits when its text
+            // was first sent, or none.
+            Some(hash) if request.query.is_empty() => self
+                .persisted
+                .get(&hash)
+                .ok_or_else(|| refused_as("PersistedQueryNotFound".into(), "extensions", None))?,
+            Some(hash) => {
+                if hash != hex::encode(Sha256::digest(request.query.as_bytes())) {
+                    return Err(refused_as(
+                        "provided sha does not match query".into(),
+                        "extensions",
+                        None,
+                    ));
+                }
+                let document = self.parse(&request.query)?;
+                self.persisted.put(&hash, &document);
+                document
+            }
+            None => self.parse(&request.query)?,
+        };
+        if over_websocket
+            && document
+                .operations
+                .iter()
+                .any(|(_, op)| op.node.ty != OperationType::Subscription)
+        {
+            return Err(refused(
+                "only subscriptions are served over /graphql/ws; send queries and mutations over HTTP".into(),
+                None,
+            ));
+        }
+        request.set_parsed_query(document);
+        Ok(request)
+    }
+
+    /// The document a request names, for a look before it runs (`GET`
+    /// refuses mutations): its text's, or a persisted query's by hash. None
+    /// when there is none to be had; `prepare` then says why.
+    pub fn peek(&self, request: &Request) -> Option<ExecutableDocument> {
+        guard::scan(&request.query, &self.limits).ok()?;
+        if request.query.is_empty() {
+            let hash = persisted_hash(request.extensions.get("persistedQuery")?.clone()).ok()?;
+            return self.persisted.get(&hash);
+        }
+        self.parse(&request.query).ok()
+    }
+
+    /// The text's document, from the cache or parsed and measured.
+    fn parse(&self, text: &str) -> Result<ExecutableDocument, ServerError> {
+        if let Some(document) = self.parsed.get(text) {
+            // Measured when it was first parsed; the same text measures the same.
+            return Ok(document);
+        }
+        let document = async_graphql::parser::parse_query(text)?;
+        guard::measure(&document, &self.limits).map_err(too_much)?;
+        self.parsed.put(text, &document);
+        Ok(document)
     }
 }
 
-#[derive(Default)]
-struct DocumentCache(std::sync::Mutex<std::collections::HashMap<String, ExecutableDocument>>);
+/// The hash of an Apollo `persistedQuery` extension (version 1).
+fn persisted_hash(value: async_graphql::Value) -> Result<String, ServerError> {
+    #[derive(serde::Deserialize)]
+    struct PersistedQuery {
+        version: i32,
+        #[serde(rename = "sha256Hash")]
+        sha256_hash: String,
+    }
+    let query: PersistedQuery = async_graphql::from_value(value).map_err(|_| {
+        refused_as(
+            "extensions.persistedQuery must be { version: 1, sha256Hash: \"…\" }".into(),
+            "extensions",
+            None,
+        )
+    })?;
+    if query.version != 1 {
+        return Err(refused_as(
+            format!(
+                "only version 1 of the persistedQuery extension is supported, not {}",
+                query.version
+            ),
+            "extensions",
+            None,
+        ));
+    }
+    // Hashes are compared as lowercase hex, as they are computed.
+    Ok(query.sha256_hash.to_ascii_lowercase())
+}
+
+struct DocumentCache {
+    capacity: usize,
+    documents: std::sync::Mutex<std::collections::HashMap<String, ExecutableDocument>>,
+}
 
 impl DocumentCache {
-    fn get(&self, query: &str) -> Option<ExecutableDocument> {
-        let cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        cache.get(query).cloned()
+    fn new(capacity: usize) -> DocumentCache {
+        DocumentCache {
+            capacity,
+            documents: Default::default(),
+        }
     }
 
-    fn put(&self, query: &str, document: &ExecutableDocument) {
-        let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= DOCUMENT_CACHE {
+    fn get(&self, key: &str) -> Option<ExecutableDocument> {
+        let cache = self.documents.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(key).cloned()
+    }
+
+    fn put(&self, key: &str, document: &ExecutableDocument) {
+        let mut cache = self.documents.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= self.capacity {
             cache.clear();
         }
-        cache.insert(query.to_string(), document.clone());
+        cache.insert(key.to_string(), document.clone());
     }
 }
-
-/// Marks a WebSocket session: only subscriptions run there. Queries and
-/// mutations go over HTTP, where the caller's session and rate limits are
-/// checked on every request.
-pub struct WebSocketSession;
-
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension(self.limits, self.cache.clone()))
-    }
-}
-
-struct DocumentLimitsExtension(Limits, Arc<DocumentCache>);
 
 fn refused(message: String, limit: Option<&str>) -> ServerError {
+    refused_as(message, "query", limit)
+}
+
+fn refused_as(message: String, field: &str, limit: Option<&str>) -> ServerError {
     let mut err = ServerError::new(message, None);
     let mut ext = async_graphql::ErrorExtensionValues::default();
     ext.set("code", "BAD_USER_INPUT");
-    ext.set("field", "query");
+    ext.set("field", field);
     if let Some(limit) = limit {
         ext.set("limit", limit);
     }
@@ -81,55 +194,4 @@ fn refused(message: String, limit: Option<&str>) -> ServerError {
 
 fn too_much(TooMuch(message, limit): TooMuch) -> ServerError {
     refused(message, Some(limit))
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentLimitsExtension {
-    /// Measures the document before anything else reads it — async-graphql's
-    /// own depth and directive checks run while parsing and expand every
-    /// fragment spread without memo — and hands the parsed document on, so
-    /// it is parsed once.
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        // The text first, before anything (persisted queries included)
-        // parses it; then the document, once later extensions have had
-        // their say (a persisted query's document comes from its hash).
-        guard::scan(&request.query, &self.0).map_err(too_much)?;
-        let mut request = next.run(ctx, request).await?;
-        if let Some(document) = self.1.get(&request.query) {
-            // Measured when it was first parsed; the same text measures the same.
-            request.set_parsed_query(document);
-            return Ok(request);
-        }
-        let text = request.query.clone();
-        let document = request.parsed_query()?;
-        guard::measure(document, &self.0).map_err(too_much)?;
-        self.1.put(&text, document);
-        Ok(request)
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        if ctx.data_opt::<WebSocketSession>().is_some()
-            && document.operations.iter().any(|(_, op)| {
-                op.node.ty != async_graphql::parser::types::OperationType::Subscription
-            })
-        {
-            return Err(refused(
-                "only subscriptions are served over /graphql/ws; send queries and mutations over HTTP".into(),
-                None,
-            ));
-        }
-        Ok(document)
-    }
 }

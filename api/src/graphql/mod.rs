@@ -1,6 +1,6 @@
-//! The GraphQL schema: one query/mutation part per domain, merged, with
-//! limits and persisted queries. Building it needs no database, so
-//! `export-schema` works anywhere.
+//! The GraphQL schema: one query/mutation part per domain, merged, served
+//! behind the document limits and persisted queries (`Served`). Building it
+//! needs no database, so `export-schema` works anywhere.
 
 pub mod connection;
 pub mod context;
@@ -12,10 +12,10 @@ pub mod loaders;
 pub mod node;
 pub mod scalars;
 
-use async_graphql::extensions::apollo_persisted_queries::{
-    ApolloPersistedQueries, LruCacheStorage,
-};
-use async_graphql::{MergedObject, SDLExportOptions, Schema};
+use std::sync::Arc;
+
+use async_graphql::futures_util::stream::{self, BoxStream};
+use async_graphql::{Data, Executor, MergedObject, Request, Response, SDLExportOptions, Schema};
 
 use crate::absences::resolvers::{AbsencesMutation, AbsencesQuery};
 use crate::asks::resolvers::{AsksMutation, AsksQuery};
@@ -70,25 +70,81 @@ pub type Subscription = ReferralSubscription;
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
-/// Persisted-query cache size (documents kept by hash).
-const APQ_CACHE: usize = 1024;
+/// The schema as clients reach it: each request's document goes through
+/// `limits::Documents` (limits, persisted queries, parsed-document cache)
+/// first. `over_websocket`: the socket's copy, which serves subscriptions only.
+#[derive(Clone)]
+pub struct Served {
+    schema: AppSchema,
+    documents: Arc<limits::Documents>,
+    over_websocket: bool,
+}
 
+impl Served {
+    pub fn new(production: bool, document: guard::Limits) -> Served {
+        Served {
+            schema: build_schema(production, document),
+            documents: Arc::new(limits::Documents::new(document)),
+            over_websocket: false,
+        }
+    }
+
+    /// The document the request would run, if it has one (see `Documents::peek`).
+    pub fn peek(
+        &self,
+        request: &Request,
+    ) -> Option<async_graphql::parser::types::ExecutableDocument> {
+        self.documents.peek(request)
+    }
+
+    /// The same schema and caches, for a WebSocket connection.
+    pub fn over_websocket(&self) -> Served {
+        Served {
+            over_websocket: true,
+            ..self.clone()
+        }
+    }
+}
+
+impl Executor for Served {
+    async fn execute(&self, request: Request) -> Response {
+        match self.documents.prepare(request, self.over_websocket) {
+            Ok(request) => self.schema.execute(request).await,
+            Err(refused) => Response::from_errors(vec![refused]),
+        }
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        match self.documents.prepare(request, self.over_websocket) {
+            Ok(request) => self
+                .schema
+                .execute_stream_with_session_data(request, session_data.unwrap_or_default()),
+            Err(refused) => Box::pin(stream::once(
+                async move { Response::from_errors(vec![refused]) },
+            )),
+        }
+    }
+}
+
+/// The schema alone (no document limits or persisted queries: see `Served`).
 pub fn build_schema(production: bool, document: guard::Limits) -> AppSchema {
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
     )
-    // async-graphql's own checks stay as a second line; `guard` (in the
-    // extension) is what bounds the work and answers first. Its depth counts
+    // async-graphql's own checks stay as a second line; `guard` (in
+    // `Served`) is what bounds the work and answers first. Its depth counts
     // introspection's `ofType` levels, which the guard does not: room for
     // the standard introspection query's eight.
     .limit_depth(document.depth + 10)
     .limit_complexity(limits::MAX_COMPLEXITY)
     .limit_recursive_depth(32)
     .limit_directives(8)
-    .extension(limits::DocumentLimits::new(document))
-    .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE)))
     .register_output_type::<node::Node>();
     if production {
         // Neither the schema nor near-miss field names ("did you mean…").

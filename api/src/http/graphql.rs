@@ -6,13 +6,14 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::Executor;
 use async_graphql::parser::types::OperationType;
 use futures_util::StreamExt;
 use tracing::Instrument;
 
 use super::caller::{Identified, Refused};
 use crate::error::ApiError;
-use crate::graphql::AppSchema;
+use crate::graphql::Served;
 use crate::graphql::loaders::Loaders;
 use crate::state::AppState;
 
@@ -74,7 +75,7 @@ pub async fn graphql_post(
     caller: Result<Identified, Refused>,
     mut payload: web::Payload,
     state: web::Data<AppState>,
-    schema: web::Data<AppSchema>,
+    schema: web::Data<Served>,
 ) -> HttpResponse {
     if let Err(limited @ Refused::RateLimited(_)) = &caller {
         return limited.response(StatusCode::TOO_MANY_REQUESTS);
@@ -147,7 +148,7 @@ pub async fn graphql_get(
     req: HttpRequest,
     caller: Result<Identified, Refused>,
     state: web::Data<AppState>,
-    schema: web::Data<AppSchema>,
+    schema: web::Data<Served>,
 ) -> HttpResponse {
     if let Err(limited @ Refused::RateLimited(_)) = &caller {
         return limited.response(StatusCode::TOO_MANY_REQUESTS);
@@ -175,7 +176,7 @@ pub async fn graphql_get(
             );
         }
     };
-    if is_mutation(&request, &state.settings.document_limits) {
+    if is_mutation(&request, &schema) {
         let mut resp = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             &ApiError::bad_input("query", "mutations must be sent with POST"),
@@ -187,12 +188,11 @@ pub async fn graphql_get(
     execute(caller, request, media, &state, &schema).await
 }
 
-fn is_mutation(request: &async_graphql::Request, limits: &crate::settings::DocumentLimits) -> bool {
-    // Too big to parse here: execution refuses it with the reason.
-    if crate::graphql::guard::scan(&request.query, limits).is_err() {
-        return false;
-    }
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+/// Whether the operation a request selects is a mutation: by its text, or
+/// by a persisted query's hash (a mutation sent by hash is a mutation too).
+fn is_mutation(request: &async_graphql::Request, schema: &Served) -> bool {
+    // No document to be had: execution refuses it with the reason.
+    let Some(doc) = schema.peek(request) else {
         return false;
     };
     doc.operations.iter().any(|(name, op)| {
@@ -210,7 +210,7 @@ async fn execute(
     request: async_graphql::Request,
     media: Media,
     state: &AppState,
-    schema: &AppSchema,
+    schema: &Served,
 ) -> HttpResponse {
     let caller = match caller {
         Ok(Identified(caller)) => caller,

@@ -30,8 +30,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::caller::{admit, identify};
 use crate::error::ApiError;
-use crate::graphql::AppSchema;
-use crate::graphql::limits::WebSocketSession;
+use crate::graphql::Served;
 use crate::graphql::loaders::Loaders;
 use crate::settings::WebSocketLimits;
 use crate::state::AppState;
@@ -51,7 +50,7 @@ fn refusal(err: &ApiError) -> async_graphql::Error {
 pub async fn graphql_ws(
     req: HttpRequest,
     payload: web::Payload,
-    schema: web::Data<AppSchema>,
+    schema: web::Data<Served>,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
     let peer = req.peer_addr().map(|a| a.ip());
@@ -80,7 +79,7 @@ pub async fn graphql_ws(
         .aggregate_continuations()
         .max_continuation_size(limits.max_message_bytes);
     let connection = Connection {
-        schema: AppSchema::clone(&schema),
+        schema: schema.over_websocket(),
         state: state.get_ref().clone(),
         protocol,
         peer,
@@ -100,7 +99,7 @@ fn protocol_of(req: &HttpRequest) -> Option<WebSocketProtocols> {
 }
 
 struct Connection {
-    schema: AppSchema,
+    schema: Served,
     state: AppState,
     protocol: WebSocketProtocols,
     peer: Option<IpAddr>,
@@ -322,7 +321,6 @@ impl Connection {
                 let at = Instant::now() + Duration::from_secs(left.max(0) as u64);
                 *expires.lock().unwrap_or_else(|e| e.into_inner()) = Some(at);
                 let mut data = Data::default();
-                data.insert(WebSocketSession);
                 data.insert(Loaders::new(&state.ctx.db, state.settings.loader_delay()));
                 data.insert(caller);
                 data.insert(state);

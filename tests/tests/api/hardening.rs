@@ -32,15 +32,15 @@ db_test!(
             // under 100 ms (see the guard's unit tests and the README).
             assert!(took < Duration::from_secs(2), "{what} took {took:?}");
         }
-        // Through a persisted query (whose extension parses the text
-        // itself): measured the same, and the hash never serves it later.
+        // Through a persisted query: measured the same, and never stored,
+        // so its hash alone is unknown later.
         use sha2::Digest;
         let doc = fan_out(9, 10);
         let ext = json!({ "persistedQuery": { "version": 1,
             "sha256Hash": hex::encode(sha2::Sha256::digest(doc.as_bytes())) } });
-        for body in [
-            json!({ "query": doc, "extensions": ext }),
-            json!({ "extensions": ext }),
+        for (body, message) in [
+            (json!({ "query": doc, "extensions": ext }), None),
+            (json!({ "extensions": ext }), Some("PersistedQueryNotFound")),
         ] {
             let r: Value = app
                 .client
@@ -52,7 +52,12 @@ db_test!(
                 .json()
                 .await
                 .unwrap();
-            assert_eq!(r["errors"][0]["extensions"]["limit"], "fields", "{r:#}");
+            let err = &r["errors"][0];
+            assert_eq!(err["extensions"]["code"], "BAD_USER_INPUT", "{r:#}");
+            match message {
+                None => assert_eq!(err["extensions"]["limit"], "fields", "{r:#}"),
+                Some(message) => assert_eq!(err["message"], message, "{r:#}"),
+            }
         }
         // The server is still up and answers.
         let r = post(&app, None, "{ __typename }").await;

@@ -229,38 +229,82 @@ db_test!(abusive_documents_are_refused, |app: TestApp| async move {
 
 db_test!(automatic_persisted_queries, |app: TestApp| async move {
     let (token, _) = app.register("m@example.com", "Mia", "Architect").await;
-    let query = "query Name { me { name } }";
-    let hash = hex::encode(Sha256::digest(query.as_bytes()));
-    let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
-    let send = |body: Value| {
-        app.client
+    let persisted = |doc: &str| {
+        json!({ "persistedQuery": { "version": 1,
+            "sha256Hash": hex::encode(Sha256::digest(doc.as_bytes())) } })
+    };
+    let post = |body: Value| {
+        let sent = app
+            .client
             .post(app.url("/graphql"))
             .bearer_auth(&token)
             .json(&body)
-            .send()
+            .send();
+        async { sent.await.unwrap().json::<Value>().await.unwrap() }
     };
+    let query = "query Name { me { name } }";
+    let ext = persisted(query);
 
-    let unknown: Value = send(json!({ "extensions": ext }))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let unknown = post(json!({ "extensions": ext })).await;
     assert_eq!(unknown["errors"][0]["message"], "PersistedQueryNotFound");
-    let first: Value = send(json!({ "query": query, "extensions": ext }))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first = post(json!({ "query": query, "extensions": ext })).await;
     assert_eq!(first["data"]["me"]["name"], "Mia");
-    let by_hash: Value = send(json!({ "extensions": ext }))
-        .await
-        .unwrap()
-        .json()
+    let by_hash = post(json!({ "extensions": ext })).await;
+    assert_eq!(by_hash["data"]["me"]["name"], "Mia");
+
+    // Each hash serves its own document: a second and a third persisted
+    // query (one of them a mutation) run themselves, registered and by
+    // hash, and the first one's hash still runs the first.
+    let other = "query Email { me { email } }";
+    let mutation = "mutation Rename { updateProfile(input: { name: \"Mia B\" }) { name } }";
+    for (doc, path, want) in [
+        (other, "/data/me/email", "m@example.com"),
+        (mutation, "/data/updateProfile/name", "Mia B"),
+    ] {
+        for body in [
+            json!({ "query": doc, "extensions": persisted(doc) }),
+            json!({ "extensions": persisted(doc) }),
+        ] {
+            let r = post(body).await;
+            assert_eq!(r.pointer(path), Some(&json!(want)), "{doc}: {r:#}");
+            assert!(r.get("errors").is_none(), "{doc}: {r:#}");
+        }
+    }
+    let again = post(json!({ "extensions": ext })).await;
+    assert_eq!(again["data"]["me"], json!({ "name": "Mia B" }), "{again:#}");
+
+    // A mutation sent by its hash over GET is still a mutation: 405, and
+    // nothing written. (Stored first by a POST that runs it, renaming to
+    // Eve; then renamed back.)
+    let renamed = mutation.replace("Mia B", "Eve");
+    let r = post(json!({ "query": renamed, "extensions": persisted(&renamed) })).await;
+    assert_eq!(r["data"]["updateProfile"]["name"], "Eve", "{r:#}");
+    post(json!({ "query": mutation })).await;
+    let by_get = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("extensions", persisted(&renamed).to_string())])
+        .bearer_auth(&token)
+        .send()
         .await
         .unwrap();
-    assert_eq!(by_hash["data"]["me"]["name"], "Mia");
+    assert_eq!(by_get.status(), 405);
+    let name = post(json!({ "query": query })).await;
+    assert_eq!(
+        name["data"]["me"]["name"], "Mia B",
+        "the GET renamed nothing"
+    );
+
+    // A hash that is not the text's is refused, and nothing runs.
+    let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": "0".repeat(64) } });
+    let r = post(json!({ "query": renamed, "extensions": wrong })).await;
+    assert_eq!(
+        r["errors"][0]["message"],
+        "provided sha does not match query"
+    );
+    assert_eq!(r["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let name = post(json!({ "query": query })).await;
+    assert_eq!(name["data"]["me"]["name"], "Mia B", "{name:#}");
 });
 
 db_test!(global_object_identification, |app: TestApp| async move {
