@@ -277,7 +277,9 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Keeps the schema type in the public API for tests and tools.
+/// The schema alone, for tests and tools that inspect it: requests served
+/// over HTTP or WebSocket go through `graphql::Served` (document limits,
+/// persisted queries) first.
 pub fn schema(production: bool) -> AppSchema {
     graphql::build_schema(production, crate::settings::DocumentLimits::default())
 }

@@ -29,6 +29,45 @@ const DOCUMENT_CACHE: usize = 512;
 /// longer known is told `PersistedQueryNotFound` and sends the text again.
 const PERSISTED_CACHE: usize = 1024;
 
+/// How a request came: what it may run.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Transport {
+    Post,
+    /// Queries only: a mutation over GET gets HTTP 405.
+    Get,
+    /// Subscriptions only.
+    WebSocket,
+}
+
+/// Why a request's document is not run.
+#[derive(Debug)]
+pub enum Refusal {
+    /// A mutation selected in a GET request, by its text or a persisted
+    /// query's hash (HTTP 405).
+    MutationOverGet,
+    /// Answered as a GraphQL error.
+    Invalid(ServerError),
+}
+
+impl From<ServerError> for Refusal {
+    fn from(err: ServerError) -> Refusal {
+        Refusal::Invalid(err)
+    }
+}
+
+/// Whether the operation the request selects (all of them without a name)
+/// is a mutation.
+fn selects_mutation(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    document.operations.iter().any(|(name, op)| {
+        let selected = match (operation_name, name) {
+            (Some(wanted), Some(name)) => wanted == name.as_str(),
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        selected && op.node.ty == OperationType::Mutation
+    })
+}
+
 /// What every request's document goes through: the limits, persisted
 /// queries and the parsed-document cache.
 pub struct Documents {
@@ -47,64 +86,61 @@ impl Documents {
     }
 
     /// The request with its document parsed and measured, or why it is
-    /// refused. `over_websocket`: only subscriptions are served there.
-    pub fn prepare(
-        &self,
-        mut request: Request,
-        over_websocket: bool,
-    ) -> Result<Request, ServerError> {
+    /// refused. Over `Get` a selected mutation is refused, over `WebSocket`
+    /// anything but subscriptions; a persisted query is stored under its
+    /// hash only once it has passed every check.
+    pub fn prepare(&self, mut request: Request, transport: Transport) -> Result<Request, Refusal> {
         // The text first, before anything parses it.
         guard::scan(&request.query, &self.limits).map_err(too_much)?;
         let persisted = match request.extensions.remove("persistedQuery") {
             Some(value) => Some(persisted_hash(value)?),
             None => None,
         };
-        let document = match persisted {
+        let (document, store_under) = match persisted {
             // A hash alone: a document that passed the limits when its text
             // was first sent, or none.
-            Some(hash) if request.query.is_empty() => self
-                .persisted
-                .get(&hash)
-                .ok_or_else(|| refused_as("PersistedQueryNotFound".into(), "extensions", None))?,
+            Some(hash) if request.query.is_empty() => {
+                let document = self.persisted.get(&hash).ok_or_else(|| {
+                    refused_as("PersistedQueryNotFound".into(), "extensions", None)
+                })?;
+                (document, None)
+            }
             Some(hash) => {
                 if hash != hex::encode(Sha256::digest(request.query.as_bytes())) {
                     return Err(refused_as(
                         "provided sha does not match query".into(),
                         "extensions",
                         None,
-                    ));
+                    )
+                    .into());
                 }
-                let document = self.parse(&request.query)?;
-                self.persisted.put(&hash, &document);
-                document
+                (self.parse(&request.query)?, Some(hash))
             }
-            None => self.parse(&request.query)?,
+            None => (self.parse(&request.query)?, None),
         };
-        if over_websocket
-            && document
-                .operations
-                .iter()
-                .any(|(_, op)| op.node.ty != OperationType::Subscription)
-        {
-            return Err(refused(
-                "only subscriptions are served over /graphql/ws; send queries and mutations over HTTP".into(),
-                None,
-            ));
+        match transport {
+            Transport::WebSocket
+                if document
+                    .operations
+                    .iter()
+                    .any(|(_, op)| op.node.ty != OperationType::Subscription) =>
+            {
+                return Err(refused(
+                    "only subscriptions are served over /graphql/ws; send queries and mutations over HTTP".into(),
+                    None,
+                )
+                .into());
+            }
+            Transport::Get if selects_mutation(&document, request.operation_name.as_deref()) => {
+                return Err(Refusal::MutationOverGet);
+            }
+            _ => {}
+        }
+        if let Some(hash) = store_under {
+            self.persisted.put_new(&hash, &document);
         }
         request.set_parsed_query(document);
         Ok(request)
-    }
-
-    /// The document a request names, for a look before it runs (`GET`
-    /// refuses mutations): its text's, or a persisted query's by hash. None
-    /// when there is none to be had; `prepare` then says why.
-    pub fn peek(&self, request: &Request) -> Option<ExecutableDocument> {
-        guard::scan(&request.query, &self.limits).ok()?;
-        if request.query.is_empty() {
-            let hash = persisted_hash(request.extensions.get("persistedQuery")?.clone()).ok()?;
-            return self.persisted.get(&hash);
-        }
-        self.parse(&request.query).ok()
     }
 
     /// The text's document, from the cache or parsed and measured.
@@ -115,7 +151,7 @@ impl Documents {
         }
         let document = async_graphql::parser::parse_query(text)?;
         guard::measure(&document, &self.limits).map_err(too_much)?;
-        self.parsed.put(text, &document);
+        self.parsed.put_new(text, &document);
         Ok(document)
     }
 }
@@ -167,8 +203,13 @@ impl DocumentCache {
         cache.get(key).cloned()
     }
 
-    fn put(&self, key: &str, document: &ExecutableDocument) {
+    /// Keeps the document unless the key is already there (a client
+    /// sending a known query with its hash again changes nothing).
+    fn put_new(&self, key: &str, document: &ExecutableDocument) {
         let mut cache = self.documents.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.contains_key(key) {
+            return;
+        }
         if cache.len() >= self.capacity {
             cache.clear();
         }

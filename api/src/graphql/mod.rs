@@ -89,12 +89,18 @@ impl Served {
         }
     }
 
-    /// The document the request would run, if it has one (see `Documents::peek`).
-    pub fn peek(
+    /// The request's document prepared for running (see `Documents::prepare`).
+    pub fn prepare(
         &self,
-        request: &Request,
-    ) -> Option<async_graphql::parser::types::ExecutableDocument> {
-        self.documents.peek(request)
+        request: Request,
+        transport: limits::Transport,
+    ) -> Result<Request, limits::Refusal> {
+        self.documents.prepare(request, transport)
+    }
+
+    /// Runs a request `prepare` has passed.
+    pub async fn execute_prepared(&self, request: Request) -> Response {
+        self.schema.execute(request).await
     }
 
     /// The same schema and caches, for a WebSocket connection.
@@ -104,13 +110,24 @@ impl Served {
             ..self.clone()
         }
     }
+
+    fn transport(&self) -> limits::Transport {
+        if self.over_websocket {
+            limits::Transport::WebSocket
+        } else {
+            limits::Transport::Post
+        }
+    }
 }
 
+/// For async-graphql's WebSocket engine (and any other caller that wants an
+/// `Executor`): every request is prepared first, as over POST or over the
+/// socket.
 impl Executor for Served {
     async fn execute(&self, request: Request) -> Response {
-        match self.documents.prepare(request, self.over_websocket) {
+        match self.documents.prepare(request, self.transport()) {
             Ok(request) => self.schema.execute(request).await,
-            Err(refused) => Response::from_errors(vec![refused]),
+            Err(refusal) => refused(refusal),
         }
     }
 
@@ -119,13 +136,24 @@ impl Executor for Served {
         request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        match self.documents.prepare(request, self.over_websocket) {
+        match self.documents.prepare(request, self.transport()) {
             Ok(request) => self
                 .schema
                 .execute_stream_with_session_data(request, session_data.unwrap_or_default()),
-            Err(refused) => Box::pin(stream::once(
-                async move { Response::from_errors(vec![refused]) },
-            )),
+            Err(refusal) => Box::pin(stream::once(async move { refused(refusal) })),
+        }
+    }
+}
+
+/// A refusal as a GraphQL response (GET's 405 is the HTTP handler's).
+fn refused(refusal: limits::Refusal) -> Response {
+    match refusal {
+        limits::Refusal::Invalid(err) => Response::from_errors(vec![err]),
+        limits::Refusal::MutationOverGet => {
+            Response::from_errors(vec![async_graphql::ServerError::new(
+                "mutations must be sent with POST",
+                None,
+            )])
         }
     }
 }

@@ -6,14 +6,13 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::Executor;
-use async_graphql::parser::types::OperationType;
 use futures_util::StreamExt;
 use tracing::Instrument;
 
 use super::caller::{Identified, Refused};
 use crate::error::ApiError;
 use crate::graphql::Served;
+use crate::graphql::limits::{Refusal, Transport};
 use crate::graphql::loaders::Loaders;
 use crate::state::AppState;
 
@@ -141,7 +140,7 @@ pub async fn graphql_post(
             );
         }
     };
-    execute(caller, request, media, &state, &schema).await
+    execute(caller, request, Transport::Post, media, &state, &schema).await
 }
 
 pub async fn graphql_get(
@@ -176,38 +175,24 @@ pub async fn graphql_get(
             );
         }
     };
-    if is_mutation(&request, &schema) {
-        let mut resp = request_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            &ApiError::bad_input("query", "mutations must be sent with POST"),
-        );
-        resp.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return resp;
-    }
-    execute(caller, request, media, &state, &schema).await
+    execute(caller, request, Transport::Get, media, &state, &schema).await
 }
 
-/// Whether the operation a request selects is a mutation: by its text, or
-/// by a persisted query's hash (a mutation sent by hash is a mutation too).
-fn is_mutation(request: &async_graphql::Request, schema: &Served) -> bool {
-    // No document to be had: execution refuses it with the reason.
-    let Some(doc) = schema.peek(request) else {
-        return false;
-    };
-    doc.operations.iter().any(|(name, op)| {
-        let selected = match (&request.operation_name, name) {
-            (Some(wanted), Some(name)) => wanted.as_str() == name.as_str(),
-            (None, _) => true,
-            (Some(_), None) => false,
-        };
-        selected && op.node.ty == OperationType::Mutation
-    })
+/// HTTP 405: a mutation sent with GET.
+fn mutation_over_get() -> HttpResponse {
+    let mut resp = request_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &ApiError::bad_input("query", "mutations must be sent with POST"),
+    );
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    resp
 }
 
 async fn execute(
     caller: Result<Identified, Refused>,
     request: async_graphql::Request,
+    transport: Transport,
     media: Media,
     state: &AppState,
     schema: &Served,
@@ -250,9 +235,15 @@ async fn execute(
     // An overall deadline: a request stopped here drops its future, so an
     // open transaction rolls back and nothing it was writing is kept.
     let deadline = std::time::Duration::from_millis(state.settings.request_timeout_ms);
-    let executed = tokio::time::timeout(deadline, schema.execute(request))
-        .instrument(span.clone())
-        .await;
+    let executed = match schema.prepare(request, transport) {
+        Ok(request) => {
+            tokio::time::timeout(deadline, schema.execute_prepared(request))
+                .instrument(span.clone())
+                .await
+        }
+        Err(Refusal::MutationOverGet) => return mutation_over_get(),
+        Err(Refusal::Invalid(refused)) => Ok(async_graphql::Response::from_errors(vec![refused])),
+    };
     let (outcome, response) = match executed {
         Ok(response) => respond(response, media),
         Err(_) => {

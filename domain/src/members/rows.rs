@@ -29,11 +29,11 @@ pub fn with_member_columns<E: EntityTrait>(mut q: Select<E>, prefix: &str) -> Se
     q
 }
 
-/// A member read by position from a statement whose first columns are
-/// [`find`]'s (`.into_model::<FirstColumns>()`): hot reads (the caller's
-/// row on every request, the members' loader) skip sea-orm's look-up of
-/// each column by name. The prefix sea-orm passes is ignored: the member's
-/// columns must come first.
+/// A member read by position, for [`find`]'s statements only
+/// (`find()…into_model::<FirstColumns>()`, as the members' loader does):
+/// it skips sea-orm's look-up of each column by name. The prefix sea-orm
+/// passes is ignored, so the member's columns must come first, as `find`
+/// selects them; a statement that selects anything before them is misread.
 pub struct FirstColumns(pub member::Model);
 
 impl FromQueryResult for FirstColumns {

@@ -458,9 +458,14 @@ impl ReferralWithParties {
     }
 }
 
-impl sea_orm::FromQueryResult for ReferralWithParties {
+/// A referral with its parties read whole (`PartyColumns::All`). Like
+/// [`WithPartyNames`], private to the page statement it decodes: the
+/// referral is read by position, so its columns must come first.
+struct WithWholeParties(ReferralWithParties);
+
+impl sea_orm::FromQueryResult for WithWholeParties {
     fn from_query_result(row: &sea_orm::QueryResult, _pre: &str) -> Result<Self, sea_orm::DbErr> {
-        ReferralWithParties::read(row, PartyColumns::All)
+        ReferralWithParties::read(row, PartyColumns::All).map(WithWholeParties)
     }
 }
 
@@ -549,8 +554,14 @@ pub async fn newest_first_with_parties(
     }
     // The outer statement keeps no order of its own: the page's order again.
     let ordered = in_list_order(joined);
-    let mut rows = match columns {
-        PartyColumns::All => ordered.into_model::<ReferralWithParties>().all(db).await?,
+    let mut rows: Vec<ReferralWithParties> = match columns {
+        PartyColumns::All => ordered
+            .into_model::<WithWholeParties>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|WithWholeParties(r)| r)
+            .collect(),
         PartyColumns::Names => ordered
             .into_model::<WithPartyNames>()
             .all(db)

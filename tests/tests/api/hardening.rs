@@ -56,7 +56,10 @@ db_test!(
             assert_eq!(err["extensions"]["code"], "BAD_USER_INPUT", "{r:#}");
             match message {
                 None => assert_eq!(err["extensions"]["limit"], "fields", "{r:#}"),
-                Some(message) => assert_eq!(err["message"], message, "{r:#}"),
+                Some(message) => {
+                    assert_eq!(err["message"], message, "{r:#}");
+                    assert_eq!(err["extensions"]["field"], "extensions", "{r:#}");
+                }
             }
         }
         // The server is still up and answers.

@@ -199,13 +199,20 @@ db_test!(
             reply.as_ref().is_none_or(|r| r["type"] != "connection_ack"),
             "{reply:?}"
         );
-        // Queries and mutations over the socket are refused: they belong on HTTP.
+        // Queries and mutations over the socket are refused: they belong on
+        // HTTP. A subscription past the document limits is refused too.
         let mut socket = connect(&app, Some(&member.token)).await;
         assert_eq!(
             next_json(&mut socket).await.unwrap()["type"],
             "connection_ack"
         );
-        for (id, query) in [("q", "{ me { id } }"), ("m", "mutation { signOut }")] {
+        let aliases: String = (0..40).map(|i| format!("a{i}: id ")).collect();
+        let too_many = format!("subscription {{ referralReceived {{ {aliases} }} }}");
+        for (id, query, limit) in [
+            ("q", "{ me { id } }", None),
+            ("m", "mutation { signOut }", None),
+            ("s", too_many.as_str(), Some("aliases")),
+        ] {
             socket
                 .send(Message::Text(
                     json!({ "id": id, "type": "subscribe", "payload": { "query": query } })
@@ -227,6 +234,9 @@ db_test!(
                 errors[0]["extensions"]["code"], "BAD_USER_INPUT",
                 "{reply:#}"
             );
+            if let Some(limit) = limit {
+                assert_eq!(errors[0]["extensions"]["limit"], limit, "{reply:#}");
+            }
         }
         // The member's session is untouched (signOut did not run).
         app.ok(Some(&member.token), "Me", json!({})).await;
