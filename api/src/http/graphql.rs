@@ -344,13 +344,21 @@ fn respond(mut response: async_graphql::Response, media: Media) -> (&'static str
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let mut body = match serde_json::to_value(&response) {
-        Ok(v) => v,
-        Err(_) => return ("INTERNAL", HttpResponse::InternalServerError().finish()),
+    // Written straight to bytes: an answer is not built as a JSON tree
+    // first, except a request error's, whose `data` is left out.
+    let body = if request_error {
+        serde_json::to_value(&response).and_then(|mut body| {
+            if let Some(obj) = body.as_object_mut() {
+                obj.remove("data");
+            }
+            serde_json::to_vec(&body)
+        })
+    } else {
+        serde_json::to_vec(&response)
     };
-    if request_error && let Some(obj) = body.as_object_mut() {
-        obj.remove("data");
-    }
+    let Ok(body) = body else {
+        return ("INTERNAL", HttpResponse::InternalServerError().finish());
+    };
     let (status, content_type) = match media {
         Media::GraphQLResponse if request_error => (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE),
         Media::GraphQLResponse => (StatusCode::OK, GRAPHQL_RESPONSE),
@@ -358,7 +366,7 @@ fn respond(mut response: async_graphql::Response, media: Media) -> (&'static str
     };
     let response = HttpResponse::build(status)
         .content_type(content_type)
-        .json(body);
+        .body(body);
     (outcome, response)
 }
 
