@@ -15,6 +15,7 @@ use crate::graphql::Served;
 use crate::graphql::limits::{Refusal, Transport};
 use crate::graphql::loaders::Loaders;
 use crate::state::AppState;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -220,29 +221,38 @@ async fn execute(
         caller = caller_kind(&caller),
         outcome = tracing::field::Empty
     );
+    let mut prepared = match schema.prepare(request, transport) {
+        Ok(request) => Ok(request),
+        Err(Refusal::MutationOverGet) => return mutation_over_get(),
+        Err(Refusal::Invalid(refused)) => Err(refused),
+    };
     // Queries read through SQLite's readers' pool; anything that may write
-    // (or a persisted query sent without its text) keeps the writer.
-    let state = if reads_only(&request.query) {
+    // keeps the writer. Decided on the document that runs, so a persisted
+    // query sent by its hash alone reads beside the writer too.
+    let reads = match &mut prepared {
+        Ok(request) => request.parsed_query().is_ok_and(reads_only),
+        Err(_) => false,
+    };
+    let state = if reads {
         state.for_queries()
     } else {
         state.clone()
     };
-    let request = request
-        .data(state.clone())
-        .data(caller)
-        .data(Loaders::new(&state.ctx.db, state.settings.loader_delay()));
     let started = std::time::Instant::now();
     // An overall deadline: a request stopped here drops its future, so an
     // open transaction rolls back and nothing it was writing is kept.
     let deadline = std::time::Duration::from_millis(state.settings.request_timeout_ms);
-    let executed = match schema.prepare(request, transport) {
+    let executed = match prepared {
         Ok(request) => {
+            let request = request
+                .data(state.clone())
+                .data(caller)
+                .data(Loaders::new(&state.ctx.db, state.settings.loader_delay()));
             tokio::time::timeout(deadline, schema.execute_prepared(request))
                 .instrument(span.clone())
                 .await
         }
-        Err(Refusal::MutationOverGet) => return mutation_over_get(),
-        Err(Refusal::Invalid(refused)) => Ok(async_graphql::Response::from_errors(vec![refused])),
+        Err(refused) => Ok(async_graphql::Response::from_errors(vec![refused])),
     };
     let (outcome, response) = match executed {
         Ok(response) => respond(response, media),
@@ -278,14 +288,13 @@ async fn execute(
     response
 }
 
-/// Whether a document can only read: it has text, and no operation in it
-/// is a mutation or subscription. A word match on the text, so it errs
-/// towards the writer (a field named `mutation` would send a query there).
-fn reads_only(query: &str) -> bool {
-    !query.trim().is_empty()
-        && !query
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .any(|word| word == "mutation" || word == "subscription")
+/// Whether a document can only read: every operation in it is a query
+/// (whichever the request selects).
+fn reads_only(document: &ExecutableDocument) -> bool {
+    document
+        .operations
+        .iter()
+        .all(|(_, op)| op.node.ty == OperationType::Query)
 }
 
 /// Who called, for logs and spans: a kind, never an identity or a token.
@@ -374,14 +383,18 @@ fn respond(mut response: async_graphql::Response, media: Media) -> (&'static str
 mod reads_only_tests {
     use super::reads_only;
 
+    fn reads(text: &str) -> bool {
+        reads_only(&async_graphql::parser::parse_query(text).unwrap())
+    }
+
     #[test]
     fn only_documents_without_writes_go_to_the_readers() {
-        assert!(reads_only("query Me { me { id } }"));
-        assert!(reads_only("{ me { mutations: id } }"));
-        assert!(!reads_only("mutation { signOut }"));
-        assert!(!reads_only("query A { me { id } } mutation B { signOut }"));
-        assert!(!reads_only("subscription { referralReceived { id } }"));
-        // A persisted query sent by hash alone: its text is unknown here.
-        assert!(!reads_only(""));
+        assert!(reads("query Me { me { id } }"));
+        assert!(reads("{ me { mutations: id } }"));
+        // A field named like an operation type is a field.
+        assert!(reads("{ me { mutation: id subscription: name } }"));
+        assert!(!reads("mutation { signOut }"));
+        assert!(!reads("query A { me { id } } mutation B { signOut }"));
+        assert!(!reads("subscription { referralReceived { id } }"));
     }
 }
