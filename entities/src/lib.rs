@@ -30,7 +30,37 @@ macro_rules! read_by_position {
                     }),+
                 })
             }
+
+            /// As [`Model::at`], reading only the fields whose bit is set
+            /// in `read` (bit k for the k-th field of `POSITIONS`), which
+            /// the row holds in that order from `first`; every other field
+            /// is `unread`'s. For statements that select some columns only.
+            #[allow(unused_assignments)]
+            pub fn at_only(
+                row: &sea_orm::QueryResult,
+                first: usize,
+                read: u64,
+                unread: Self,
+            ) -> Result<Self, sea_orm::DbErr> {
+                let mut i = first;
+                let mut bit = 1u64;
+                Ok(Model {
+                    $($field: {
+                        let value = if read & bit != 0 {
+                            i += 1;
+                            row.try_get_by_index(i - 1)?
+                        } else {
+                            unread.$field
+                        };
+                        bit <<= 1;
+                        value
+                    }),+
+                })
+            }
         }
+
+        // `at_only` takes one bit per field.
+        const _: () = assert!(Model::COLUMNS <= 64);
 
         #[cfg(test)]
         mod read_by_position {

@@ -231,7 +231,15 @@ impl Member {
             role,
             status.map(|s| s.into_iter().map(Into::into).collect()),
             page,
-            party_columns_asked(ctx),
+            domain::referrals::PageColumns {
+                referral: crate::referrals::types::columns_read(
+                    &ctx.look_ahead()
+                        .field("edges")
+                        .field("node")
+                        .selection_fields(),
+                ),
+                parties: party_columns_asked(ctx),
+            },
         )
         .await?;
         let nodes = rows.into_iter().map(Referral::party_with).collect();

@@ -454,6 +454,59 @@ impl Referral {
 
 crate::connection_type!(ReferralConnection, ReferralEdge, Referral);
 
+/// The referral columns the `Referral` fields selected under `nodes` read
+/// (in any fragment, each occurrence): what a page of referrals may
+/// narrow its statement to. Keep it in step with the resolvers above; a
+/// field not listed here reads every column, and the API tests compare
+/// each field read through a narrowed page with the same field read whole.
+pub fn columns_read(nodes: &[async_graphql::SelectionField<'_>]) -> service::ReferralColumns {
+    use referral::Column as C;
+    let mut read = Vec::new();
+    for node in nodes {
+        for field in node.selection_set() {
+            let columns: &[C] = match field.name() {
+                // The id, and the parties' columns, every page reads.
+                "__typename" | "id" | "giver" | "receiver" | "events" => &[],
+                "status" => &[C::Status],
+                "temperature" => &[C::Temperature],
+                "channel" => &[C::Channel],
+                "madeInAbsence" => &[C::MadeInAbsence],
+                "absenceReason" => &[C::AbsenceReason],
+                "insideGroup" => &[C::InsideGroup],
+                "closedValue" => &[C::ClosedValueE4],
+                "businessKind" => &[C::BusinessKind],
+                "version" => &[C::Version],
+                "createdAt" => &[C::CreatedAt],
+                "updatedAt" => &[C::UpdatedAt],
+                "note" => &[C::Note],
+                "delegate" => &[C::DelegateId],
+                "followUpCount" => &[C::FollowUpCount],
+                "unansweredFollowUps" => &[C::UnansweredFollowUps],
+                "nextFollowUpOn" => &[C::NextFollowUpOn],
+                "revisitOn" => &[C::RevisitOn],
+                "thanked" => &[C::ThankedAt],
+                "prospect" => {
+                    for part in field.selection_set() {
+                        read.push(match part.name() {
+                            "__typename" => continue,
+                            "name" => C::ProspectName,
+                            "email" => C::ProspectEmail,
+                            "phone" => C::ProspectPhone,
+                            "company" => C::ProspectCompany,
+                            "need" => C::ProspectNeed,
+                            _ => return service::ReferralColumns::ALL,
+                        });
+                    }
+                    continue;
+                }
+                _ => return service::ReferralColumns::ALL,
+            };
+            read.extend_from_slice(columns);
+        }
+    }
+    service::ReferralColumns::only(read)
+}
+
 #[derive(SimpleObject)]
 pub struct ReasonCount {
     pub reason: AbsenceReason,

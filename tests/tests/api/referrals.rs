@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::db_test;
 use crate::fixtures::{advance, chapter, day, give, give_vars, win};
-use crate::helpers::{TestApp, code, field};
+use crate::helpers::{TestApp, code, field, s};
 
 fn months_from_today(n: u32) -> String {
     chrono::Utc::now()
@@ -1573,5 +1573,167 @@ db_test!(
         let (ids, totals) = walk(&app, &b.token, &contract, json!({ "role": "GIVEN" }), 4).await;
         assert_eq!(ids, expected);
         assert_eq!(totals, vec![json!(6); 2]);
+    }
+);
+
+/// The innermost kind of an introspected type (through NON_NULL and LIST).
+fn leaf_kind(t: &Value) -> &str {
+    match t["ofType"].is_object() {
+        true => leaf_kind(&t["ofType"]),
+        false => t["kind"].as_str().unwrap(),
+    }
+}
+
+db_test!(
+    a_page_narrowed_to_the_fields_asked_reads_each_as_the_whole_row_does,
+    |app: TestApp| async move {
+        // A member's page of referrals reads only the columns the document's
+        // fields need. Each field of `Referral` (all of them, from the
+        // schema: a field added later must be given a selection here) is
+        // read alone through a page and compared with the same field read
+        // whole by `referral(id:)`, on referrals whose fields are set.
+        api::cli::seed_demo(&app.settings.database_url)
+            .await
+            .expect("demo seeded");
+        let (token, _) = app.demo_leader().await;
+        let (app, t) = (&app, Some(token.as_str()));
+        // The demo's referrals carry no note and no prospect's phone: one
+        // that does, given to the member who gave the leader the latest.
+        let latest = app
+            .gql(
+                t,
+                "{ me { referrals(role: RECEIVED, first: 1) { edges { node { giver { ... on Member { id } } } } } } }",
+                json!({}),
+            )
+            .await;
+        let giver = s(&latest["data"]["me"]["referrals"]["edges"][0]["node"]["giver"]["id"]);
+        let mut vars = give_vars(&giver, "PORTAL", None);
+        vars["input"]["note"] = json!("Met at the expo; call after 10");
+        app.ok(t, "GiveReferral", vars).await;
+        let fields_of = |name: &str| {
+            let q = format!(
+                "{{ __type(name: \"{name}\") {{ fields {{ name type {{ kind ofType {{ kind ofType {{ kind ofType {{ kind }} }} }} }} }} }} }}"
+            );
+            async move {
+                let shape = app.gql(t, &q, json!({})).await;
+                shape["data"]["__type"]["fields"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| {
+                        let kind = leaf_kind(&f["type"]).to_string();
+                        (f["name"].as_str().unwrap().to_string(), kind)
+                    })
+                    .collect::<Vec<_>>()
+            }
+        };
+        let prospect: Vec<String> = fields_of("Prospect")
+            .await
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(prospect.len(), 5, "{prospect:?}");
+        let mut cases: Vec<String> = Vec::new();
+        for (name, kind) in fields_of("Referral").await {
+            match (name.as_str(), kind.as_str()) {
+                (_, "SCALAR" | "ENUM") => cases.push(name),
+                ("prospect", _) => {
+                    cases.extend(prospect.iter().map(|p| format!("prospect {{ {p} }}")))
+                }
+                ("giver" | "receiver", _) => cases.push(format!(
+                    "{name} {{ __typename ... on Member {{ id name email }} \
+                     ... on PartnerFirm {{ id name }} ... on Contact {{ id name kind }} }}"
+                )),
+                ("delegate", _) => cases.push("delegate { id name }".into()),
+                ("events", _) => cases.push("events { kind at }".into()),
+                _ => panic!("Referral.{name}: give it a selection in this test"),
+            }
+        }
+        assert!(cases.len() >= 27, "{cases:?}");
+        // A value a narrowed read could not have made up from an unread column.
+        let telling = |case: &str, v: &Value| match v {
+            Value::Null | Value::Bool(false) => false,
+            Value::Number(n) => n.as_f64() != Some(0.0),
+            Value::String(s) => {
+                !(s.is_empty()
+                    || s.starts_with("1970-01-01")
+                    || (case == "status" && s == "SUBMITTED")
+                    || (case == "channel" && s == "PORTAL"))
+            }
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => o.values().any(|v| !v.is_null()),
+            _ => true,
+        };
+        let mut told = vec![false; cases.len()];
+        let mut compared = 0;
+        for role in ["GIVEN", "RECEIVED"] {
+            let list = |selection: String, fragment: bool| async move {
+                let (node, tail) = match fragment {
+                    true => (
+                        "...F".to_string(),
+                        format!("fragment F on Referral {{ {selection} }}"),
+                    ),
+                    false => (selection, String::new()),
+                };
+                let q = format!(
+                    "query {{ me {{ referrals(role: {role}, first: 100) {{ edges {{ node {{ id {node} }} }} }} }} }} {tail}"
+                );
+                let r = app.gql(t, &q, json!({})).await;
+                assert!(r.get("errors").is_none(), "{q}: {r:#}");
+                r["data"]["me"]["referrals"]["edges"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["node"].clone())
+                    .collect::<Vec<Value>>()
+            };
+            let ids: Vec<String> = list(String::new(), false)
+                .await
+                .iter()
+                .map(|n| n["id"].as_str().unwrap().to_string())
+                .collect();
+            assert!(ids.len() >= 5, "{role}: {ids:?}");
+            // Read whole, by id, in documents within the token limit.
+            let mut whole: Vec<Value> = Vec::new();
+            for chunk in ids.chunks(10) {
+                let by_id = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| format!("r{i}: referral(id: \"{id}\") {{ ...W }}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let q = format!(
+                    "{{ {by_id} }} fragment W on Referral {{ id {} }}",
+                    cases.join(" ")
+                );
+                let r = app.gql(t, &q, json!({})).await;
+                assert!(r.get("errors").is_none(), "{r:#}");
+                whole.extend((0..chunk.len()).map(|i| r["data"][format!("r{i}")].clone()));
+            }
+            for (c, case) in cases.iter().enumerate() {
+                let nodes = list(case.clone(), c % 2 == 1).await;
+                assert_eq!(nodes.len(), ids.len(), "{role} {case}");
+                // The case's value: the field, or the prospect's one field.
+                let pick = |v: &Value| match case.strip_prefix("prospect { ") {
+                    Some(part) => v["prospect"][part.trim_end_matches(" }")].clone(),
+                    None => v[case.split(' ').next().unwrap()].clone(),
+                };
+                for (i, node) in nodes.iter().enumerate() {
+                    let by_id = &whole[i];
+                    assert_eq!(node["id"], by_id["id"], "{role}: the page's order");
+                    assert_eq!(pick(node), pick(by_id), "{role} {case} of {}", node["id"]);
+                    told[c] |= telling(case, &pick(node));
+                    compared += 1;
+                }
+            }
+        }
+        let untold: Vec<&String> = cases
+            .iter()
+            .zip(&told)
+            .filter(|(_, t)| !**t)
+            .map(|(c, _)| c)
+            .collect();
+        assert!(untold.is_empty(), "no referral had these set: {untold:?}");
+        assert!(compared > 27 * 10, "{compared}");
     }
 );
