@@ -231,15 +231,7 @@ impl Member {
             role,
             status.map(|s| s.into_iter().map(Into::into).collect()),
             page,
-            domain::referrals::PageColumns {
-                referral: crate::referrals::types::columns_read(
-                    &ctx.look_ahead()
-                        .field("edges")
-                        .field("node")
-                        .selection_fields(),
-                ),
-                parties: party_columns_asked(ctx),
-            },
+            crate::referrals::types::page_columns_asked(ctx),
         )
         .await?;
         let nodes = rows.into_iter().map(Referral::party_with).collect();
@@ -335,25 +327,5 @@ impl Member {
             .into_iter()
             .map(|(c, b)| CurrencyBalance::new(c, b))
             .collect())
-    }
-}
-
-/// The parties' columns a page of referrals needs: only their names when
-/// every field the document selects under `giver` and `receiver` (in any
-/// fragment, on any kind of party) is one the names carry; the whole rows
-/// otherwise.
-fn party_columns_asked(ctx: &Context<'_>) -> domain::referrals::PartyColumns {
-    const CARRIED: [&str; 4] = ["__typename", "id", "name", "kind"];
-    let node = ctx.look_ahead().field("edges").field("node");
-    let names_only = ["giver", "receiver"].iter().all(|side| {
-        node.field(side)
-            .selection_fields()
-            .iter()
-            .all(|party| party.selection_set().all(|f| CARRIED.contains(&f.name())))
-    });
-    if names_only {
-        domain::referrals::PartyColumns::Names
-    } else {
-        domain::referrals::PartyColumns::All
     }
 }

@@ -48,13 +48,17 @@ impl ReferralsQuery {
         since: Option<DateTime<Utc>>,
     ) -> ApiResult<AwayDigest> {
         let me = caller(ctx).member()?;
-        let since = match since {
-            Some(s) => s,
-            None => service::default_since(&state(ctx)?.db, &me.id).await?,
+        // By default, from the previous sign-in: in the row the session
+        // was checked with, when the caller carries it.
+        let since = match (since, &me.profile) {
+            (Some(s), _) => s,
+            (None, Some(m)) => m.previous_sign_in_at.unwrap_or(m.created_at),
+            (None, None) => service::default_since(&state(ctx)?.db, &me.id).await?,
         };
         Ok(AwayDigest {
             member_id: me.id.clone(),
             since,
+            counts: Default::default(),
         })
     }
 }

@@ -454,6 +454,37 @@ impl Referral {
 
 crate::connection_type!(ReferralConnection, ReferralEdge, Referral);
 
+/// The columns a connection of referrals needs for what the document
+/// selects under `edges { node }` (see `columns_read` and `party_columns_read`).
+pub fn page_columns_asked(ctx: &Context<'_>) -> service::PageColumns {
+    let nodes = ctx
+        .look_ahead()
+        .field("edges")
+        .field("node")
+        .selection_fields();
+    service::PageColumns {
+        referral: columns_read(&nodes),
+        parties: party_columns_read(&nodes),
+    }
+}
+
+/// The parties' columns a page of referrals needs: only their names when
+/// every field selected under `giver` and `receiver` (in any fragment, on
+/// any kind of party) is one the names carry; the whole rows otherwise.
+fn party_columns_read(nodes: &[async_graphql::SelectionField<'_>]) -> service::PartyColumns {
+    const CARRIED: [&str; 4] = ["__typename", "id", "name", "kind"];
+    let names_only = nodes.iter().all(|node| {
+        node.selection_set()
+            .filter(|f| matches!(f.name(), "giver" | "receiver"))
+            .all(|party| party.selection_set().all(|f| CARRIED.contains(&f.name())))
+    });
+    if names_only {
+        service::PartyColumns::Names
+    } else {
+        service::PartyColumns::All
+    }
+}
+
 /// The referral columns the `Referral` fields selected under `nodes` read
 /// (in any fragment, each occurrence): what a page of referrals may
 /// narrow its statement to. Keep it in step with the resolvers above; a
@@ -517,6 +548,19 @@ pub struct ReasonCount {
 pub struct AwayDigest {
     pub member_id: String,
     pub since: DateTime<Utc>,
+    /// `total` and `byReason`, counted together by whichever runs first.
+    pub counts: tokio::sync::OnceCell<service::AwayCounts>,
+}
+
+impl AwayDigest {
+    async fn counts(&self, ctx: &Context<'_>) -> ApiResult<&service::AwayCounts> {
+        self.counts
+            .get_or_try_init(|| async {
+                let db = &state(ctx)?.db;
+                Ok::<_, ApiError>(service::away_counts(db, &self.member_id, self.since).await?)
+            })
+            .await
+    }
 }
 
 #[Object]
@@ -527,16 +571,18 @@ impl AwayDigest {
 
     /// Referrals received since then.
     async fn total(&self, ctx: &Context<'_>) -> ApiResult<i32> {
-        let total = service::away_total(&state(ctx)?.db, &self.member_id, self.since).await?;
+        let total = self.counts(ctx).await?.total;
         Ok(i32::try_from(total).unwrap_or(i32::MAX))
     }
 
     /// Of those, how many were made in absence, by reason.
     async fn by_reason(&self, ctx: &Context<'_>) -> ApiResult<Vec<ReasonCount>> {
-        let counts = service::away_by_reason(&state(ctx)?.db, &self.member_id, self.since).await?;
-        Ok(counts
-            .into_iter()
-            .map(|(reason, count)| ReasonCount {
+        Ok(self
+            .counts(ctx)
+            .await?
+            .by_reason
+            .iter()
+            .map(|&(reason, count)| ReasonCount {
                 reason: reason.into(),
                 count: count as i32,
             })
@@ -551,8 +597,14 @@ impl AwayDigest {
         after: Option<String>,
     ) -> ApiResult<ReferralConnection> {
         let page = page_of(ctx, first, after.as_deref())?;
-        let (rows, total) =
-            service::away_page(&state(ctx)?.db, &self.member_id, self.since, page).await?;
-        Ok(page.connection(rows.into_iter().map(Referral::party).collect(), total))
+        let (rows, total) = service::away_page(
+            &state(ctx)?.db,
+            &self.member_id,
+            self.since,
+            page,
+            page_columns_asked(ctx),
+        )
+        .await?;
+        Ok(page.connection(rows.into_iter().map(Referral::party_with).collect(), total))
     }
 }

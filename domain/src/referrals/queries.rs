@@ -127,48 +127,52 @@ pub fn received_since(member_id: &str, since: DateTime<Utc>) -> sea_orm::Select<
         .filter(referral::Column::CreatedAt.gt(since))
 }
 
-/// How many referrals the member received since `since`.
-pub async fn away_total(
-    db: &DatabaseConnection,
-    member_id: &str,
-    since: DateTime<Utc>,
-) -> DomainResult<u64> {
-    Ok(received_since(member_id, since).count(db).await?)
+/// The while-you-were-away inbox's counts: the referrals received since
+/// its start, and of those made in absence how many for each reason (in
+/// the reasons' declared order; reasons with none left out).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwayCounts {
+    pub total: u64,
+    pub by_reason: Vec<(AbsenceReason, i64)>,
 }
 
-/// Of the referrals received since `since`, how many were made in absence,
-/// by reason (in the reasons' declared order; reasons with none left out).
-pub async fn away_by_reason(
-    db: &DatabaseConnection,
+/// The inbox's counts in one statement: the referrals received since
+/// `since`, counted by presence and reason.
+pub async fn away_counts(
+    db: &impl ConnectionTrait,
     member_id: &str,
     since: DateTime<Utc>,
-) -> DomainResult<Vec<(AbsenceReason, i64)>> {
-    let rows: Vec<(Option<AbsenceReason>, i64)> = received_since(member_id, since)
+) -> DomainResult<AwayCounts> {
+    let rows: Vec<(bool, Option<AbsenceReason>, i64)> = received_since(member_id, since)
         .select_only()
+        .column(referral::Column::MadeInAbsence)
         .column(referral::Column::AbsenceReason)
         .column_as(Expr::cust("COUNT(*)"), "n")
-        .filter(referral::Column::MadeInAbsence.eq(true))
+        .group_by(referral::Column::MadeInAbsence)
         .group_by(referral::Column::AbsenceReason)
         .into_tuple()
         .all(db)
         .await?;
-    let mut counts: Vec<(AbsenceReason, i64)> = rows
+    let total = rows.iter().map(|(_, _, n)| (*n).max(0) as u64).sum();
+    let mut by_reason: Vec<(AbsenceReason, i64)> = rows
         .into_iter()
-        .filter_map(|(reason, n)| reason.map(|r| (r, n)))
+        .filter_map(|(absent, reason, n)| reason.filter(|_| absent).map(|r| (r, n)))
         .collect();
-    counts.sort_by_key(|(r, _)| AbsenceReason::iter().position(|x| x == *r));
-    Ok(counts)
+    by_reason.sort_by_key(|(r, _)| AbsenceReason::iter().position(|x| x == *r));
+    Ok(AwayCounts { total, by_reason })
 }
 
 /// One page of the referrals received since `since`, newest first, with
-/// their count when the page asks (see [`paging::read`]).
+/// their givers and their count when the page asks (see
+/// [`newest_first_with_parties`]).
 pub async fn away_page(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     member_id: &str,
     since: DateTime<Utc>,
     page: Page,
-) -> DomainResult<(Vec<referral::Model>, u64)> {
-    paging::read(db, received_since(member_id, since), in_list_order, page).await
+    columns: PageColumns,
+) -> DomainResult<(Vec<ReferralWithParties>, u64)> {
+    newest_first_with_parties(db, received_since(member_id, since), page, columns).await
 }
 
 /// Where the while-you-were-away inbox starts by default: the member's

@@ -367,6 +367,16 @@ impl TestApp {
         resp["data"].clone()
     }
 
+    /// Records a one-to-one between the token's member and `with` on `held_on`.
+    pub async fn one_to_one(&self, token: &str, with: &str, held_on: &str) {
+        self.ok(
+            Some(token),
+            "RecordOneToOne",
+            json!({ "input": { "withMemberId": with, "heldOn": held_on } }),
+        )
+        .await;
+    }
+
     /// Registers a member; returns (access token, member id).
     pub async fn register(&self, email: &str, name: &str, profession: &str) -> (String, String) {
         let data = self

@@ -1029,12 +1029,7 @@ db_test!(
         let pro = add_contact(&app, r, "Pat Pro", "PROFESSIONAL", None).await;
         let prospect = add_contact(&app, r, "Pam Prospect", "PROSPECT", None).await;
         let other = add_contact(&app, r, "Oz Other", "OTHER", None).await;
-        app.ok(
-            Some(&m2.token),
-            "RecordOneToOne",
-            json!({ "input": { "withMemberId": r.id, "heldOn": day(0) } }),
-        )
-        .await;
+        app.one_to_one(&m2.token, &r.id, &day(0)).await;
 
         // Received by Member 0 (channel, temperature, outcome):
         //   from Member 1: a PORTAL 4 WON 1000.00, l PORTAL 4 WON 1.00,

@@ -321,12 +321,7 @@ db_test!(
             (code(&resp), field(&resp)),
             ("BAD_USER_INPUT", "input.channel")
         );
-        app.ok(
-            Some(&a.token),
-            "RecordOneToOne",
-            json!({ "input": { "withMemberId": b.id, "heldOn": day(0) } }),
-        )
-        .await;
+        app.one_to_one(&a.token, &b.id, &day(0)).await;
         let data = app
             .ok(
                 Some(&a.token),
@@ -875,6 +870,14 @@ db_test!(
             give_vars(&b.id, "MEETING", Some(&meeting)),
         )
         .await;
+        // One made with b present (at a one-to-one): in the total, under no reason.
+        app.one_to_one(&a.token, &b.id, &day(0)).await;
+        app.ok(
+            Some(&a.token),
+            "GiveReferral",
+            give_vars(&b.id, "ONE_TO_ONE", None),
+        )
+        .await;
         // b signs in again: everything since their last visit is in the inbox.
         let session = app
             .ok(
@@ -888,15 +891,17 @@ db_test!(
             .ok(Some(token), "WhileYouWereAway", json!({ "first": 10 }))
             .await;
         let d = &digest["whileYouWereAway"];
-        assert_eq!(d["total"], 2);
+        assert_eq!(d["total"], 3);
         assert_eq!(
             d["byReason"],
             json!([{ "reason": "MISSED_MEETING", "count": 1 }, { "reason": "REMOTE", "count": 1 }])
         );
         let edges = d["referrals"]["edges"].as_array().unwrap();
-        assert_eq!(edges.len(), 2);
-        assert_eq!(edges[1]["node"]["id"], json!(first), "newest first");
-        assert_eq!(edges[0]["node"]["giver"]["name"], "Member 2");
+        assert_eq!(edges.len(), 3);
+        assert_eq!(edges[2]["node"]["id"], json!(first), "newest first");
+        assert_eq!(edges[1]["node"]["giver"]["name"], "Member 2");
+        assert_eq!(edges[0]["node"]["giver"]["name"], "Member 0");
+        assert_eq!(edges[0]["node"]["absenceReason"], Value::Null);
         // An explicit `since` after both gives an empty inbox.
         let later = (chrono::Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
         let empty = app
@@ -1666,7 +1671,22 @@ db_test!(
         };
         let mut told = vec![false; cases.len()];
         let mut compared = 0;
-        for role in ["GIVEN", "RECEIVED"] {
+        // The member's two lists, and the while-you-were-away inbox over
+        // all time (the demo leader's received referrals again).
+        let lists = [
+            ("GIVEN", "me { referrals(role: GIVEN, first: 100)", "me"),
+            (
+                "RECEIVED",
+                "me { referrals(role: RECEIVED, first: 100)",
+                "me",
+            ),
+            (
+                "inbox",
+                "whileYouWereAway(since: \"2000-01-01T00:00:00Z\") { referrals(first: 100)",
+                "whileYouWereAway",
+            ),
+        ];
+        for (role, opening, top) in lists {
             let list = |selection: String, fragment: bool| async move {
                 let (node, tail) = match fragment {
                     true => (
@@ -1676,11 +1696,11 @@ db_test!(
                     false => (selection, String::new()),
                 };
                 let q = format!(
-                    "query {{ me {{ referrals(role: {role}, first: 100) {{ edges {{ node {{ id {node} }} }} }} }} }} {tail}"
+                    "query {{ {opening} {{ edges {{ node {{ id {node} }} }} }} }} }} {tail}"
                 );
                 let r = app.gql(t, &q, json!({})).await;
                 assert!(r.get("errors").is_none(), "{q}: {r:#}");
-                r["data"]["me"]["referrals"]["edges"]
+                r["data"][top]["referrals"]["edges"]
                     .as_array()
                     .unwrap()
                     .iter()
@@ -1734,6 +1754,6 @@ db_test!(
             .map(|(c, _)| c)
             .collect();
         assert!(untold.is_empty(), "no referral had these set: {untold:?}");
-        assert!(compared > 27 * 10, "{compared}");
+        assert!(compared > 27 * 15, "{compared}");
     }
 );

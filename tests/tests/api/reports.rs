@@ -167,24 +167,9 @@ async fn build(app: &TestApp) -> Built {
     visitor(app, t, &m0, &a.id, "Vic Visitor").await;
     visitor(app, t, &m0, &b.id, "Val Visitor").await;
     visitor(app, t, &m21, &c.id, "Vin Visitor").await;
-    app.ok(
-        Some(&a.token),
-        "RecordOneToOne",
-        json!({ "input": { "withMemberId": b.id, "heldOn": day(0) } }),
-    )
-    .await;
-    app.ok(
-        Some(&c.token),
-        "RecordOneToOne",
-        json!({ "input": { "withMemberId": a.id, "heldOn": day(-10) } }),
-    )
-    .await;
-    app.ok(
-        Some(&a.token),
-        "RecordOneToOne",
-        json!({ "input": { "withMemberId": leader.id, "heldOn": day(-100) } }),
-    )
-    .await;
+    app.one_to_one(&a.token, &b.id, &day(0)).await;
+    app.one_to_one(&c.token, &a.id, &day(-10)).await;
+    app.one_to_one(&a.token, &leader.id, &day(-100)).await;
 
     // A partner firm of the group, as issue 5 creates them (inserted directly here).
     let firm = uuid::Uuid::now_v7().to_string();
@@ -696,12 +681,7 @@ db_test!(
         let mut to_x = give_vars(&x.id, "PORTAL", None);
         to_x["input"]["prospect"]["email"] = json!("Nell@Example.com");
         give_ok(&app, &p1, to_x).await;
-        app.ok(
-            Some(&p2.token),
-            "RecordOneToOne",
-            json!({ "input": { "withMemberId": x.id, "heldOn": day(0) } }),
-        )
-        .await;
+        app.one_to_one(&p2.token, &x.id, &day(0)).await;
         let in_presence = give_ok(&app, &p2, give_vars(&x.id, "ONE_TO_ONE", None)).await;
         to_won(&app, &x, &in_presence, "100.00").await;
         give_ok(&app, &q, give_vars(&x.id, "PORTAL", None)).await;
