@@ -72,10 +72,26 @@ fn parts_asked(ctx: &Context<'_>) -> Parts {
         || ["oneToOnes", "visitors"]
             .iter()
             .any(|f| totals.field(f).exists());
+    // Members shown by name only (in every occurrence, fragments included)
+    // need no more than their ids and names.
+    let one_way = report.field("oneWayPartnerships");
+    let names_only = [
+        rows.field("member"),
+        one_way.field("from"),
+        one_way.field("to"),
+    ]
+    .iter()
+    .flat_map(|m| m.selection_fields())
+    .all(|m| {
+        m.selection_set()
+            .all(|f| matches!(f.name(), "__typename" | "id" | "name"))
+    });
     Parts {
         meeting_figures,
-        one_way: report.field("oneWayPartnerships").exists(),
+        one_way: one_way.exists(),
         lists: report.field("unthankedWins").exists() || report.field("overdueFollowUps").exists(),
+        history: rows.field("groupHopping").exists(),
+        whole_members: !names_only,
     }
 }
 

@@ -29,6 +29,30 @@ pub fn with_member_columns<E: EntityTrait>(mut q: Select<E>, prefix: &str) -> Se
     q
 }
 
+/// A member known by id and name only, every other field empty: for
+/// answers that read nothing else of it (the API decides by looking ahead
+/// at the selection).
+pub fn named(id: String, name: String) -> member::Model {
+    member::Model {
+        id,
+        name,
+        email: String::new(),
+        email_lower: String::new(),
+        password_hash: String::new(),
+        profession: String::new(),
+        business_name: None,
+        phone: None,
+        brief_ideal_referral: None,
+        brief_target_market: None,
+        brief_talking_points: None,
+        brief_intro_template: None,
+        is_admin: false,
+        created_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+        last_seen_at: None,
+        previous_sign_in_at: None,
+    }
+}
+
 /// A member read by position, for [`find`]'s statements only
 /// (`find()…into_model::<FirstColumns>()`, as the members' loader does):
 /// it skips sea-orm's look-up of each column by name. The prefix sea-orm

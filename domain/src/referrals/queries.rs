@@ -512,24 +512,7 @@ fn party_of(
         };
         let never = DateTime::<Utc>::UNIX_EPOCH;
         return Ok(Some(match kind {
-            PartyKind::Member => PartyRow::Member(member::Model {
-                id,
-                name,
-                email: String::new(),
-                email_lower: String::new(),
-                password_hash: String::new(),
-                profession: String::new(),
-                business_name: None,
-                phone: None,
-                brief_ideal_referral: None,
-                brief_target_market: None,
-                brief_talking_points: None,
-                brief_intro_template: None,
-                is_admin: false,
-                created_at: never,
-                last_seen_at: None,
-                previous_sign_in_at: None,
-            }),
+            PartyKind::Member => PartyRow::Member(crate::members::rows::named(id, name)),
             PartyKind::Firm => PartyRow::Firm(partner_firm::Model {
                 id,
                 name,

@@ -12,7 +12,7 @@ use entities::{AttendanceStatus, ReferralStatus, member, membership, referral};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect, RelationTrait, Statement,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationTrait, Statement,
 };
 
 use super::score::{Activity, Score, TrafficLight, WINDOW_DAYS, score, window_start};
@@ -92,6 +92,15 @@ pub struct Parts {
     /// Unthanked wins and overdue follow-ups, as whole referrals (a
     /// statement of their own).
     pub lists: bool,
+    /// The members' seats in other groups, for `group_hopping` (without
+    /// them it is left false): the seats' statement then reads the seats in
+    /// this group only.
+    pub history: bool,
+    /// The members' whole rows (a member's without the password hash);
+    /// without it only their ids and names, every other field empty, for
+    /// answers that show nothing else of the rows' or the one-way pairs'
+    /// members.
+    pub whole_members: bool,
 }
 
 impl Parts {
@@ -99,6 +108,8 @@ impl Parts {
         meeting_figures: true,
         one_way: true,
         lists: true,
+        history: true,
+        whole_members: true,
     };
 }
 
@@ -483,12 +494,15 @@ async fn lists(
 }
 
 /// Members holding a seat in the group that overlaps the period, with every
-/// seat they ever held (any group), oldest first: one statement.
+/// seat they ever held (any group; with `parts.history`, else their seats
+/// in this group), oldest first, with their whole rows or (without
+/// `parts.whole_members`) their ids and names: one statement.
 async fn seats_with_history(
     db: &impl ConnectionTrait,
     group_id: &str,
     from: NaiveDate,
     to: NaiveDate,
+    parts: Parts,
 ) -> DomainResult<Vec<(membership::Model, member::Model)>> {
     let in_period = Query::select()
         .column(membership::Column::MemberId)
@@ -501,29 +515,39 @@ async fn seats_with_history(
                 .add(membership::Column::LeftOn.gte(from)),
         )
         .to_owned();
-    /// A seat with its member (read without the password hash).
-    struct SeatOf(membership::Model, member::Model);
-    impl FromQueryResult for SeatOf {
-        fn from_query_result(row: &QueryResult, _pre: &str) -> Result<Self, DbErr> {
-            // By position: the seat's columns, then the member's.
-            Ok(SeatOf(
-                membership::Model::at(row, 0)?,
-                member::Model::at(row, membership::Model::COLUMNS)?,
-            ))
-        }
-    }
-    let joined = membership::Entity::find().join(
-        sea_orm::JoinType::InnerJoin,
-        membership::Relation::Member.def(),
-    );
-    let rows = crate::members::rows::with_member_columns(joined, "m_")
+    let mut seats = membership::Entity::find()
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            membership::Relation::Member.def(),
+        )
         .filter(membership::Column::MemberId.in_subquery(in_period))
         .order_by_asc(membership::Column::JoinedOn)
-        .order_by_asc(membership::Column::CreatedAt)
-        .into_model::<SeatOf>()
-        .all(db)
+        .order_by_asc(membership::Column::CreatedAt);
+    if !parts.history {
+        seats = seats.filter(membership::Column::GroupId.eq(group_id));
+    }
+    // The seat's columns, then the member's (without the password hash),
+    // or only the member's id and name: read by position.
+    let seats = if parts.whole_members {
+        crate::members::rows::with_member_columns(seats, "m_")
+    } else {
+        seats
+            .column_as(Expr::col((member::Entity, member::Column::Id)), "m_id")
+            .column_as(Expr::col((member::Entity, member::Column::Name)), "m_name")
+    };
+    let at = membership::Model::COLUMNS;
+    let rows = db
+        .query_all_raw(seats.build(db.get_database_backend()))
         .await?;
-    Ok(rows.into_iter().map(|SeatOf(seat, m)| (seat, m)).collect())
+    let read = |row: &QueryResult| -> Result<(membership::Model, member::Model), DbErr> {
+        let member = if parts.whole_members {
+            member::Model::at(row, at)?
+        } else {
+            crate::members::rows::named(row.try_get_by_index(at)?, row.try_get_by_index(at + 1)?)
+        };
+        Ok((membership::Model::at(row, 0)?, member))
+    };
+    Ok(rows.iter().map(read).collect::<Result<_, _>>()?)
 }
 
 pub async fn build(
@@ -533,7 +557,7 @@ pub async fn build(
     to: NaiveDate,
     parts: Parts,
 ) -> DomainResult<Report> {
-    let history = seats_with_history(db, group_id, from, to).await?;
+    let history = seats_with_history(db, group_id, from, to, parts).await?;
     // The latest seat in the group overlapping the period stands for the member.
     let mut latest: HashMap<String, (membership::Model, member::Model)> = HashMap::new();
     for (seat, m) in &history {
@@ -571,15 +595,18 @@ pub async fn build(
                 won_given: w.won_given,
             });
             let seat_end = seat.left_on.unwrap_or(to).min(to);
-            let own: Vec<Seat> = history
-                .iter()
-                .filter(|(s, _)| s.member_id == m.id)
-                .map(|(s, _)| Seat {
-                    group_key: usize::from(s.group_id != group_id),
-                    joined_on: s.joined_on,
-                    left_on: s.left_on,
-                })
-                .collect();
+            let group_hopping = parts.history && {
+                let own: Vec<Seat> = history
+                    .iter()
+                    .filter(|(s, _)| s.member_id == m.id)
+                    .map(|(s, _)| Seat {
+                        group_key: usize::from(s.group_id != group_id),
+                        joined_on: s.joined_on,
+                        left_on: s.left_on,
+                    })
+                    .collect();
+                tenure(&own, to).group_hopping
+            };
             Row {
                 given: p.given,
                 given_inside_group: p.inside,
@@ -595,7 +622,7 @@ pub async fn build(
                 tenure_days: (seat_end - seat.joined_on).num_days().max(0),
                 traffic_light: TrafficLight::for_score(score.total()),
                 score,
-                group_hopping: tenure(&own, to).group_hopping,
+                group_hopping,
                 member: m,
             }
         })

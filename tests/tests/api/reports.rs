@@ -587,6 +587,87 @@ db_test!(
 );
 
 db_test!(
+    a_report_asked_in_part_shows_what_the_whole_report_shows,
+    |app: TestApp| async move {
+        let x = build(&app).await;
+        let vars = json!({ "groupId": x.group, "from": day(-27), "to": day(0) });
+        let report = |selection: &str| {
+            let fragment = match selection.contains("...Job") {
+                true => "fragment Job on Member { id profession }",
+                false => "",
+            };
+            let q = format!(
+                "query($groupId: ID!, $from: Date!, $to: Date!) {{ groupReport(groupId: $groupId, from: $from, to: $to) {{ {selection} }} }} {fragment}"
+            );
+            let (app, vars, token) = (&app, vars.clone(), x.leader.token.clone());
+            async move {
+                let r = app.gql(Some(&token), &q, vars).await;
+                assert!(r.get("errors").is_none(), "{q}: {r:#}");
+                r["data"]["groupReport"].clone()
+            }
+        };
+        let whole = report(&format!(
+            "rows {{ {ROW_FIELDS} }} oneWayPartnerships {{ from {{ id name profession }} to {{ id name profession }} given }}"
+        ))
+        .await;
+        // Each part below reads less (members by name only, no seats in
+        // other groups, no meeting figures); what it shows is the same.
+        let parts = [
+            "rows { member { id name } given received closedValueGiven closedValueReceived }",
+            "rows { member { name id } tenureDays groupHopping }",
+            "rows { member { __typename id name } givenInAbsence } oneWayPartnerships { from { id name } to { name } given }",
+            "rows { member { id ...Job } given } oneWayPartnerships { from { id name } to { id name profession } given }",
+            "rows { member { id name } score trafficLight }",
+        ];
+        let mut compared = 0;
+        for selection in parts {
+            let part = report(selection).await;
+            let rows = part["rows"].as_array().unwrap();
+            assert_eq!(rows.len(), 4, "{selection}");
+            for r in rows {
+                let id = r["member"]["id"].as_str().unwrap();
+                let w = row(&whole, id);
+                for (field, value) in r.as_object().unwrap() {
+                    if field == "member" {
+                        for (f, v) in value.as_object().unwrap() {
+                            let expected = match f.as_str() {
+                                "__typename" => json!("Member"),
+                                _ => w["member"][f].clone(),
+                            };
+                            assert_eq!(v, &expected, "{selection}: {id} member.{f}");
+                            compared += 1;
+                        }
+                    } else {
+                        assert_eq!(value, &w[field], "{selection}: {id} {field}");
+                        compared += 1;
+                    }
+                }
+            }
+            if let Some(pairs) = part.get("oneWayPartnerships") {
+                let pairs = pairs.as_array().unwrap();
+                let expected = whole["oneWayPartnerships"].as_array().unwrap();
+                assert_eq!(pairs.len(), expected.len(), "{selection}");
+                for (p, e) in pairs.iter().zip(expected) {
+                    for side in ["from", "to"] {
+                        for (f, v) in p[side].as_object().unwrap() {
+                            assert_eq!(v, &e[side][f], "{selection}: {side}.{f}");
+                            compared += 1;
+                        }
+                    }
+                    assert_eq!(p["given"], e["given"]);
+                }
+            }
+        }
+        // Telling values were among those compared: Cid hops groups, and
+        // the one-way pair's receiver has a profession.
+        assert_eq!(row(&whole, &x.c.id)["groupHopping"], true);
+        assert_eq!(whole["oneWayPartnerships"][0]["to"]["profession"], "Chef");
+        assert_eq!(row(&whole, &x.a.id)["member"]["profession"], "Accountant");
+        assert!(compared >= 70, "{compared}");
+    }
+);
+
+db_test!(
     the_report_costs_the_same_statements_for_a_bigger_group,
     |app: TestApp| async move {
         let x = build(&app).await;
