@@ -78,9 +78,9 @@ pub struct OneWay {
 }
 
 /// The parts of the report a reader asked for. The rows with their
-/// referral figures, tenure and group-hopping always come (one statement
-/// for the seats, one for the figures); each part here costs work of its
-/// own and, when not asked for, is left at zero or empty.
+/// referral figures and tenure always come (one statement for the seats,
+/// one for the figures); each part here costs work of its own and, when
+/// not asked for, is left at zero, false or empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parts {
     /// Attendance, visitors and one-to-ones, and the score and traffic
@@ -522,7 +522,8 @@ async fn seats_with_history(
         )
         .filter(membership::Column::MemberId.in_subquery(in_period))
         .order_by_asc(membership::Column::JoinedOn)
-        .order_by_asc(membership::Column::CreatedAt);
+        .order_by_asc(membership::Column::CreatedAt)
+        .order_by_asc(membership::Column::Id);
     if !parts.history {
         seats = seats.filter(membership::Column::GroupId.eq(group_id));
     }
