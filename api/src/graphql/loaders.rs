@@ -14,6 +14,10 @@ pub struct Loaders {
     pub members: DataLoader<MemberLoader>,
     pub groups: DataLoader<GroupLoader>,
     pub memberships: DataLoader<MembershipsOfMemberLoader>,
+    /// The same, without the wait, for a member alone at its level (see
+    /// [`alone_at_its_level`]): its own fields' look-ups, enqueued in the
+    /// same poll, still share one statement.
+    pub memberships_alone: DataLoader<MembershipsOfMemberLoader>,
     pub firms: DataLoader<PartnerFirmLoader>,
     pub contacts: DataLoader<ContactLoader>,
     pub events: DataLoader<EventsOfReferralLoader>,
@@ -47,6 +51,16 @@ impl Loaders {
     }
 }
 
+/// Whether the object whose field is being resolved is a root field's own
+/// value (`me`, `member(id:)`), not one of a list: no other keys can join
+/// its batch, so a loader's wait would only add latency (a portal's `me`
+/// with its seats answered `RX_LOADER_DELAY_US` sooner).
+pub fn alone_at_its_level(ctx: &async_graphql::Context<'_>) -> bool {
+    ctx.path_node
+        .and_then(|field| field.parent)
+        .is_some_and(|object| object.parent.is_none())
+}
+
 /// A batching loader that waits `delay` for more keys before it fetches.
 /// async-graphql's default is 1 ms, which costs a millisecond (more with
 /// the timer's rounding) on each level of every nested request; the keys
@@ -62,6 +76,7 @@ impl Loaders {
             members: loader(MemberLoader(db.clone()), delay),
             groups: loader(GroupLoader(db.clone()), delay),
             memberships: loader(MembershipsOfMemberLoader(db.clone()), delay),
+            memberships_alone: loader(MembershipsOfMemberLoader(db.clone()), Duration::ZERO),
             firms: loader(PartnerFirmLoader(db.clone()), delay),
             contacts: loader(ContactLoader(db.clone()), delay),
             events: loader(EventsOfReferralLoader(db.clone()), delay),

@@ -125,8 +125,12 @@ impl Member {
         &self,
         ctx: &Context<'_>,
     ) -> ApiResult<Vec<crate::graphql::loaders::SeatInGroup>> {
-        Ok(loaders(ctx)?
-            .memberships
+        let loaders = loaders(ctx)?;
+        let memberships = match crate::graphql::loaders::alone_at_its_level(ctx) {
+            true => &loaders.memberships_alone,
+            false => &loaders.memberships,
+        };
+        Ok(memberships
             .load_one(self.0.id.clone())
             .await?
             .unwrap_or_default())
