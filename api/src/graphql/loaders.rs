@@ -52,7 +52,7 @@ impl Loaders {
 }
 
 /// Whether the object whose field is being resolved is a root field's own
-/// value (`me`, `member(id:)`), not one of a list: no other keys can join
+/// value (`me`, `node(id:)`), not one of a list: no other keys can join
 /// its batch, so a loader's wait would only add latency (a portal's `me`
 /// with its seats answered `RX_LOADER_DELAY_US` sooner).
 pub fn alone_at_its_level(ctx: &async_graphql::Context<'_>) -> bool {
