@@ -1,5 +1,6 @@
-//! What a resolver gets from the request context: the state, the caller and
-//! the per-request loaders. Missing data is an `INTERNAL` error, not a panic.
+//! What a resolver gets from the request context: the state, the caller,
+//! the per-request loaders, and what the document selects. Missing data is
+//! an `INTERNAL` error, not a panic.
 
 use async_graphql::Context;
 
@@ -23,4 +24,10 @@ pub fn loaders<'a>(ctx: &Context<'a>) -> ApiResult<&'a Loaders> {
     ctx.data::<Loaders>().map_err(|_| {
         ApiError::internal(anyhow::anyhow!("loaders missing from the GraphQL context"))
     })
+}
+
+/// Whether every field the document selects on `object` (in any fragment)
+/// is one of `fields`: how a resolver learns it may read less of a row.
+pub fn selects_only(object: &async_graphql::SelectionField<'_>, fields: &[&str]) -> bool {
+    object.selection_set().all(|f| fields.contains(&f.name()))
 }

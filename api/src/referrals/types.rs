@@ -476,7 +476,7 @@ fn party_columns_read(nodes: &[async_graphql::SelectionField<'_>]) -> service::P
     let names_only = nodes.iter().all(|node| {
         node.selection_set()
             .filter(|f| matches!(f.name(), "giver" | "receiver"))
-            .all(|party| party.selection_set().all(|f| CARRIED.contains(&f.name())))
+            .all(|party| crate::graphql::context::selects_only(&party, &CARRIED))
     });
     if names_only {
         service::PartyColumns::Names

@@ -82,10 +82,7 @@ fn parts_asked(ctx: &Context<'_>) -> Parts {
     ]
     .iter()
     .flat_map(|m| m.selection_fields())
-    .all(|m| {
-        m.selection_set()
-            .all(|f| matches!(f.name(), "__typename" | "id" | "name"))
-    });
+    .all(|m| crate::graphql::context::selects_only(&m, &["__typename", "id", "name"]));
     Parts {
         meeting_figures,
         one_way: one_way.exists(),
