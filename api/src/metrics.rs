@@ -159,6 +159,7 @@ pub struct Metrics {
     operations: Family<OperationLabels, Counter>,
     operation_seconds: Timings<OperationLabel>,
     db_connections: Family<StateLabel, Gauge>,
+    reader_connections: Family<StateLabel, Gauge>,
     webhook_deliveries: Family<StateLabel, Gauge>,
     sockets: Gauge,
     subscriptions: Gauge,
@@ -180,6 +181,7 @@ impl Default for Metrics {
             operations: Family::default(),
             operation_seconds: Family::new_with_constructor(latency),
             db_connections: Family::default(),
+            reader_connections: Family::default(),
             webhook_deliveries: Family::default(),
             sockets: Gauge::default(),
             subscriptions: Gauge::default(),
@@ -210,6 +212,11 @@ impl Default for Metrics {
             "db_connections",
             "Database pool connections, in use and idle",
             m.db_connections.clone(),
+        );
+        registry.register(
+            "db_reader_connections",
+            "On SQLite, connections of the pool queries read through, in use and idle",
+            m.reader_connections.clone(),
         );
         registry.register(
             "webhook_deliveries",
@@ -275,14 +282,27 @@ impl Metrics {
     }
 
     /// Figures read at scrape time, then the text format.
-    pub fn render(&self, pool: (u32, u32), webhooks: (i64, i64)) -> String {
-        let (in_use, idle) = pool;
-        self.db_connections
-            .get_or_create(&StateLabel { state: "in_use" })
-            .set(i64::from(in_use));
-        self.db_connections
-            .get_or_create(&StateLabel { state: "idle" })
-            .set(i64::from(idle));
+    /// `readers`: the SQLite readers' pool, none on PostgreSQL.
+    pub fn render(
+        &self,
+        pool: (u32, u32),
+        readers: Option<(u32, u32)>,
+        webhooks: (i64, i64),
+    ) -> String {
+        let gauges = [
+            (&self.db_connections, Some(pool)),
+            (&self.reader_connections, readers),
+        ];
+        for (family, figures) in gauges {
+            if let Some((in_use, idle)) = figures {
+                family
+                    .get_or_create(&StateLabel { state: "in_use" })
+                    .set(i64::from(in_use));
+                family
+                    .get_or_create(&StateLabel { state: "idle" })
+                    .set(i64::from(idle));
+            }
+        }
         self.webhook_deliveries
             .get_or_create(&StateLabel { state: "pending" })
             .set(webhooks.0);
@@ -330,7 +350,7 @@ mod tests {
                 Duration::ZERO,
             );
         }
-        let text = m.render((1, 2), (3, 4));
+        let text = m.render((1, 2), Some((5, 6)), (3, 4));
         assert_eq!(
             text.matches("rx_graphql_operations_total{").count(),
             1,
@@ -341,6 +361,10 @@ mod tests {
         );
         assert!(
             text.contains(r#"rx_db_connections{state="idle"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"rx_db_reader_connections{state="in_use"} 5"#),
             "{text}"
         );
         assert!(

@@ -103,7 +103,7 @@ impl Application {
         };
         let sqlite_readers = if crate::db::is_sqlite(&settings.database_url) {
             let mut readers =
-                crate::db::connect_sqlite_readers(&settings.database_url, settings.db_pool_size)
+                crate::db::connect_sqlite_readers(&settings.database_url, settings.sqlite_readers)
                     .await?;
             crate::db::instrument_with(&mut readers, &statements);
             Some(readers)
@@ -240,6 +240,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
 /// Prometheus text format. Pool and webhook figures are read now.
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = crate::db::pool_use(&state.db);
+    let readers = state.sqlite_readers.as_ref().map(crate::db::pool_use);
     let webhooks = domain::webhooks::service::delivery_backlog(&state.db)
         .await
         .unwrap_or_else(|e| {
@@ -248,7 +249,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         });
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(pool, webhooks))
+        .body(state.metrics.render(pool, readers, webhooks))
 }
 
 async fn healthz() -> HttpResponse {

@@ -306,3 +306,26 @@ crate::db_test_with!(
         );
     }
 );
+
+crate::db_test_with!(
+    the_sqlite_readers_pool_size_is_a_setting,
+    |s: &mut api::settings::Settings| s.sqlite_readers = 2,
+    |app: TestApp| async move {
+        let c = chapter(&app, 1).await;
+        let token = &c.members[0].token;
+        // Twenty queries at once would open up to twenty readers if allowed.
+        join_all((0..20).map(|_| app.ok(Some(token), "Me", serde_json::json!({})))).await;
+        let text = scrape(&app).await;
+        let readers = [
+            sample(&text, r#"rx_db_reader_connections{state="in_use"}"#),
+            sample(&text, r#"rx_db_reader_connections{state="idle"}"#),
+        ];
+        if app.settings.database_url.starts_with("sqlite") {
+            let open = readers[0].unwrap() + readers[1].unwrap();
+            assert!((1.0..=2.0).contains(&open), "{open} readers open, cap 2");
+        } else {
+            // PostgreSQL has no readers' pool: nothing to report.
+            assert_eq!(readers, [None, None], "{text}");
+        }
+    }
+);
