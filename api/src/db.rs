@@ -10,42 +10,53 @@ pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
 
-/// SQLite gets a single connection: it allows one writer at a time anyway,
-/// and one connection makes write transactions queue instead of failing
-/// with "database is locked". PostgreSQL gets a real pool.
-/// Counts SQL statements sent (and logs slow ones): an operational metric,
-/// and how the tests prove list queries stay free of N+1 patterns.
+/// Counts SQL statements sent (and logs slow ones), or connections checked
+/// out of the pools: operational metrics, and how the tests prove list
+/// queries stay free of N+1 patterns and a request holds one connection.
 #[derive(Clone, Default)]
-pub struct StatementCounter(std::sync::Arc<std::sync::atomic::AtomicU64>);
+pub struct Counter(std::sync::Arc<std::sync::atomic::AtomicU64>);
 
-impl StatementCounter {
+impl Counter {
     pub fn get(&self) -> u64 {
         self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn add(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
 const SLOW_STATEMENT: Duration = Duration::from_millis(250);
 
-pub fn instrument(db: &mut DatabaseConnection) -> StatementCounter {
-    let counter = StatementCounter::default();
+pub fn instrument(db: &mut DatabaseConnection) -> Counter {
+    let counter = Counter::default();
     instrument_with(db, &counter);
     counter
 }
 
 /// Counts `db`'s statements on an existing counter (a second pool of the
 /// same server: SQLite's readers).
-pub fn instrument_with(db: &mut DatabaseConnection, counter: &StatementCounter) {
-    let inner = counter.0.clone();
-    db.set_metric_callback(move |info| {
-        inner.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        // Every statement at trace level (RUST_LOG=api::db=trace), the SQL
-        // text only: how statement budgets are investigated.
-        tracing::trace!(elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "SQL");
-        if info.elapsed > SLOW_STATEMENT {
-            // The SQL text only: bound values may hold personal data.
-            tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
-        }
-    });
+pub fn instrument_with(db: &mut DatabaseConnection, counter: &Counter) {
+    let hook = counter.hook();
+    db.set_metric_callback(move |info| hook(info.statement, info.elapsed));
+}
+
+impl Counter {
+    /// What is done with each statement, on a pool or on a connection held
+    /// for a request (`domain::Db::held`): counted, and logged.
+    pub fn hook(&self) -> domain::db::StatementHook {
+        let counter = self.clone();
+        std::sync::Arc::new(move |statement, elapsed| {
+            counter.add();
+            // Every statement at trace level (RUST_LOG=api::db=trace), the
+            // SQL text only: how statement budgets are investigated.
+            tracing::trace!(elapsed_us = elapsed.as_micros() as u64, sql = %statement.sql, "SQL");
+            if elapsed > SLOW_STATEMENT {
+                // The SQL text only: bound values may hold personal data.
+                tracing::warn!(elapsed_ms = elapsed.as_millis() as u64, sql = %statement.sql, "slow SQL statement");
+            }
+        })
+    }
 }
 
 /// PostgreSQL pool size unless `RX_DB_POOL_SIZE` says otherwise.
@@ -55,10 +66,29 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     connect_sized(url, DEFAULT_POOL_SIZE).await
 }
 
-/// `connect` with a PostgreSQL pool of `pool_size` connections (SQLite
-/// always has one).
+/// `connect` with a PostgreSQL pool of `pool_size` connections. SQLite gets
+/// a single connection: it allows one writer at a time anyway, and one
+/// connection makes write transactions queue instead of failing with
+/// "database is locked".
 pub async fn connect_sized(url: &str, pool_size: u32) -> anyhow::Result<DatabaseConnection> {
-    connect_pool(url, if is_sqlite(url) { 1 } else { pool_size.max(1) }).await
+    connect_pool(
+        url,
+        if is_sqlite(url) { 1 } else { pool_size.max(1) },
+        None,
+        false,
+    )
+    .await
+}
+
+/// `connect_sized` counting each connection the pool hands out on
+/// `checkouts` (the server's pools).
+pub async fn connect_counted(
+    url: &str,
+    pool_size: u32,
+    checkouts: &Counter,
+) -> anyhow::Result<DatabaseConnection> {
+    let size = if is_sqlite(url) { 1 } else { pool_size.max(1) };
+    connect_pool(url, size, Some(checkouts.clone()), false).await
 }
 
 /// A second pool on an SQLite database for queries (operations that only
@@ -67,11 +97,25 @@ pub async fn connect_sized(url: &str, pool_size: u32) -> anyhow::Result<Database
 pub async fn connect_sqlite_readers(
     url: &str,
     pool_size: u32,
+    checkouts: Option<&Counter>,
 ) -> anyhow::Result<DatabaseConnection> {
-    connect_pool(url, pool_size.max(1)).await
+    connect_pool(url, pool_size.max(1), checkouts.cloned(), true).await
 }
 
-async fn connect_pool(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+/// `query_only`: SQLite connections refuse to write (the readers': a write
+/// that strayed there would fail in the tests instead of quietly taking the
+/// write lock beside the one writer).
+async fn connect_pool(
+    url: &str,
+    max_connections: u32,
+    checkouts: Option<Counter>,
+    query_only: bool,
+) -> anyhow::Result<DatabaseConnection> {
+    // A checkout is an idle connection handed out (`before_acquire`) or a
+    // new one opened for the caller (`after_connect`; also the one the pool
+    // opens at start for `min_connections`). These `after_connect`s replace
+    // sea-orm's, which only sets a schema search path, never set here.
+    let (idle, new) = (checkouts.clone(), checkouts);
     let mut options = ConnectOptions::new(url.to_string());
     options
         .max_connections(max_connections)
@@ -94,15 +138,52 @@ async fn connect_pool(url: &str, max_connections: u32) -> anyhow::Result<Databas
         // must not come back with weaker settings. WAL lets readers run
         // beside the writer; FULL syncs the WAL at each commit, so an
         // acknowledged write survives a crash or power loss.
-        .map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
+        .map_sqlx_sqlite_opts(move |o| {
+            let o = o
+                .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5))
+                .busy_timeout(Duration::from_secs(5));
+            // After journal_mode, which a first connection may have to set.
+            if query_only {
+                o.pragma("query_only", "ON")
+            } else {
+                o
+            }
         })
-        .map_sqlx_sqlite_pool_opts(|pool| {
-            pool.after_connect(|conn, _| Box::pin(stable_query_plans(conn)))
+        .map_sqlx_sqlite_pool_opts({
+            let new = new.clone();
+            move |pool| {
+                let new = new.clone();
+                pool.after_connect(move |conn, _| {
+                    if let Some(new) = &new {
+                        new.add();
+                    }
+                    Box::pin(stable_query_plans(conn))
+                })
+            }
+        })
+        .map_sqlx_postgres_pool_opts(move |pool| {
+            let new = new.clone();
+            pool.after_connect(move |_, _| {
+                if let Some(new) = &new {
+                    new.add();
+                }
+                Box::pin(async { Ok(()) })
+            })
         });
+    if let Some(idle) = idle {
+        let on_sqlite = idle.clone();
+        options
+            .map_sqlx_postgres_before_acquire(move |_, _| {
+                idle.add();
+                Box::pin(async { Ok(true) })
+            })
+            .map_sqlx_sqlite_before_acquire(move |_, _| {
+                on_sqlite.add();
+                Box::pin(async { Ok(true) })
+            });
+    }
     Ok(Database::connect(options).await?)
 }
 
@@ -290,7 +371,7 @@ mod tests {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
         // Each connection the readers' pool opens (two held at once), and
         // the writer's.
-        let readers = super::connect_sqlite_readers(&url, 2).await.unwrap();
+        let readers = super::connect_sqlite_readers(&url, 2, None).await.unwrap();
         let pool = readers.get_sqlite_connection_pool();
         let (mut a, mut b) = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
         assert_eq!(repreparations(&mut a).await, 0);

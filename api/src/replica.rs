@@ -42,7 +42,7 @@ fn lsn(text: &str) -> Option<u64> {
     Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
 }
 
-async fn position(db: &DatabaseConnection, sql: &str) -> Option<u64> {
+async fn position(db: &impl ConnectionTrait, sql: &str) -> Option<u64> {
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
@@ -80,7 +80,7 @@ impl Replicas {
 
     /// A replica that has replayed everything `primary` had acknowledged
     /// when this was called, or None (read the primary).
-    pub async fn caught_up(&self, primary: &DatabaseConnection) -> Option<DatabaseConnection> {
+    pub async fn caught_up(&self, primary: &impl ConnectionTrait) -> Option<DatabaseConnection> {
         // The flush position: every commit acknowledged so far is at or
         // before it (the server insists on synchronous_commit; with it off,
         // by RX_ALLOW_WEAK_DURABILITY, a read may miss a write just made).

@@ -17,7 +17,8 @@ use domain::webhooks::worker::{self, WorkerHandle};
 pub struct Application {
     port: u16,
     server: Server,
-    statements: crate::db::StatementCounter,
+    statements: crate::db::Counter,
+    checkouts: crate::db::Counter,
     handle: AppHandle,
 }
 
@@ -82,8 +83,10 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         // Process-wide: the first application built sets it.
         domain::auth::passwords::set_hash_concurrency(settings.password_hash_concurrency);
+        let checkouts = crate::db::Counter::default();
         let mut db =
-            crate::db::connect_sized(&settings.database_url, settings.db_pool_size).await?;
+            crate::db::connect_counted(&settings.database_url, settings.db_pool_size, &checkouts)
+                .await?;
         crate::db::check_durability(&db, settings.allow_weak_durability).await?;
         crate::db::migrate(&db).await?;
         // The worker's polling is not request work: it uses a connection
@@ -102,9 +105,12 @@ impl Application {
             )),
         };
         let sqlite_readers = if crate::db::is_sqlite(&settings.database_url) {
-            let mut readers =
-                crate::db::connect_sqlite_readers(&settings.database_url, settings.sqlite_readers)
-                    .await?;
+            let mut readers = crate::db::connect_sqlite_readers(
+                &settings.database_url,
+                settings.sqlite_readers,
+                Some(&checkouts),
+            )
+            .await?;
             crate::db::instrument_with(&mut readers, &statements);
             Some(readers)
         } else {
@@ -113,6 +119,7 @@ impl Application {
         let mut state = AppState::new(db, settings);
         state.replicas = replicas;
         state.sqlite_readers = sqlite_readers;
+        state.statement_hook = Some(statements.hook());
         let worker = worker::spawn(
             worker_db,
             webhook_config(&state.settings.partners),
@@ -167,6 +174,7 @@ impl Application {
             port,
             server,
             statements,
+            checkouts,
             handle,
         })
     }
@@ -181,8 +189,14 @@ impl Application {
     }
 
     /// SQL statements this application has sent so far.
-    pub fn statement_counter(&self) -> crate::db::StatementCounter {
+    pub fn statement_counter(&self) -> crate::db::Counter {
         self.statements.clone()
+    }
+
+    /// Connections this application's pools have handed out so far (the
+    /// primary's, and on SQLite the readers').
+    pub fn checkout_counter(&self) -> crate::db::Counter {
+        self.checkouts.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -239,7 +253,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Prometheus text format. Pool and webhook figures are read now.
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let pool = crate::db::pool_use(&state.db);
+    let pool = crate::db::pool_use(state.db.pool());
     let readers = state.sqlite_readers.as_ref().map(crate::db::pool_use);
     let webhooks = domain::webhooks::service::delivery_backlog(&state.db)
         .await

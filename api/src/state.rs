@@ -5,7 +5,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use domain::auth::jwt::JwtKeys;
-use domain::{Config, Ctx, WebhookConfig};
+use domain::db::StatementHook;
+use domain::{Config, Ctx, Db, WebhookConfig};
 use sea_orm::DatabaseConnection;
 
 use crate::rate_limit::RateLimits;
@@ -24,6 +25,9 @@ pub struct AppState {
     pub replicas: Option<Arc<crate::replica::Replicas>>,
     /// On SQLite, the pool queries read through (see `db::connect_sqlite_readers`).
     pub sqlite_readers: Option<DatabaseConnection>,
+    /// What the pools do with each statement (counted, logged), for the
+    /// connections requests hold.
+    pub statement_hook: Option<StatementHook>,
 }
 
 /// Domain functions take the `Ctx`; a `&AppState` passes as one.
@@ -36,32 +40,42 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// The state a query (an operation that only reads) runs with: on
-    /// SQLite its statements go to the readers' pool. Every commit is
-    /// durable in the one database file before it is acknowledged, so a
-    /// reader sees the caller's own writes.
-    pub fn for_queries(&self) -> AppState {
-        match &self.sqlite_readers {
-            Some(readers) => AppState {
-                ctx: Ctx {
-                    db: readers.clone(),
-                    ..self.ctx.clone()
-                },
-                ..self.clone()
+    /// The state one HTTP request reads with: its statements share one
+    /// connection, checked out at the first and given back when the request
+    /// is done (see `domain::db`). On SQLite that is one of the readers'
+    /// (every commit is durable in the one database file before it is
+    /// acknowledged, so a reader sees the caller's own writes), and the few
+    /// writes made while reading go to the writer. A request that may write
+    /// gives it back before it runs (`http::graphql::execute`).
+    pub fn for_request(&self) -> AppState {
+        let (pool, writer) = match &self.sqlite_readers {
+            Some(readers) => (readers.clone(), Some(self.ctx.db.pool().clone())),
+            None => (self.ctx.db.pool().clone(), None),
+        };
+        AppState {
+            ctx: Ctx {
+                db: Db::held(pool, writer, self.statement_hook.clone()),
+                ..self.ctx.clone()
             },
-            None => self.clone(),
+            ..self.clone()
         }
     }
 
     /// The context a report or list reads through: a replica that holds
     /// every write acknowledged before this call (see `replica`), else the
-    /// primary.
+    /// primary. On a replica the request holds one of its connections, and
+    /// gives back the primary's until it needs it again; the few writes made
+    /// while reading (a member's last sign-in) go to the primary.
     pub async fn reading(&self) -> Ctx {
         if let Some(replicas) = &self.replicas
-            && let Some(db) = replicas.caught_up(&self.ctx.db).await
+            && let Some(replica) = replicas.caught_up(&self.ctx.db).await
         {
+            self.ctx.db.release().await;
+            let primary = self.ctx.db.writer().pool().clone();
             return Ctx {
-                db,
+                // Not counted: the counter is the primary's (the scale
+                // tests tell the two apart by it).
+                db: Db::held(replica, Some(primary), None),
                 ..self.ctx.clone()
             };
         }
@@ -95,6 +109,7 @@ impl AppState {
             shutdown: Arc::new(tokio::sync::watch::Sender::new(false)),
             replicas: None,
             sqlite_readers: None,
+            statement_hook: None,
             settings: Arc::new(settings),
         }
     }

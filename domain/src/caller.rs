@@ -142,7 +142,7 @@ impl Caller {
             member::Entity::update_many()
                 .col_expr(member::Column::LastSeenAt, Expr::value(now))
                 .filter(member::Column::Id.eq(member.id.as_str()))
-                .exec(&state.db)
+                .exec(&state.db.writer())
                 .await?;
         }
         Ok(Caller::Member(MemberCaller {

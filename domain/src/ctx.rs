@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+use crate::db::Db;
+
 use crate::auth::jwt::JwtKeys;
 use crate::auth::throttle::AccountThrottle;
 use crate::notifications::Notifier;
 
 #[derive(Clone)]
 pub struct Ctx {
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub jwt: JwtKeys,
     pub notifier: Notifier,
     pub config: Arc<Config>,
@@ -52,7 +54,7 @@ pub struct WebhookConfig {
 impl Ctx {
     pub fn new(db: DatabaseConnection, jwt: JwtKeys, config: Config) -> Ctx {
         Ctx {
-            db,
+            db: Db::Pool(db),
             jwt,
             notifier: Notifier::default(),
             throttle: Arc::new(AccountThrottle::new(config.password_attempts_per_minute)),

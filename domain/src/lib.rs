@@ -15,6 +15,7 @@ pub mod bench_seed;
 pub mod caller;
 pub mod contacts;
 pub mod ctx;
+pub mod db;
 pub mod demo;
 pub mod error;
 pub mod groups;
@@ -36,6 +37,7 @@ pub mod webhooks;
 
 pub use caller::{Caller, MemberCaller, PartnerCaller};
 pub use ctx::{Config, Ctx, WebhookConfig};
+pub use db::Db;
 pub use error::{DomainError, DomainResult};
 pub use money::Money;
 pub use paging::Page;

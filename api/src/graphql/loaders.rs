@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
+use domain::Db;
 use entities::{attendance, contact, group, member, membership, partner_firm, referral_event};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::ApiError;
 
@@ -46,7 +47,7 @@ impl Loaders {
         })
     }
 
-    pub fn new(db: &DatabaseConnection, delay: Duration) -> Loaders {
+    pub fn new(db: &Db, delay: Duration) -> Loaders {
         Loaders::build(db, delay)
     }
 }
@@ -71,7 +72,7 @@ fn loader<T: Loader<String>>(inner: T, delay: Duration) -> DataLoader<T> {
 }
 
 impl Loaders {
-    fn build(db: &DatabaseConnection, delay: Duration) -> Loaders {
+    fn build(db: &Db, delay: Duration) -> Loaders {
         Loaders {
             members: loader(MemberLoader(db.clone()), delay),
             groups: loader(GroupLoader(db.clone()), delay),
@@ -98,7 +99,7 @@ impl Loaders {
 }
 
 /// Each partnership's stages, oldest first (one query per page).
-pub struct StagesOfPartnershipLoader(DatabaseConnection);
+pub struct StagesOfPartnershipLoader(Db);
 
 impl Loader<String> for StagesOfPartnershipLoader {
     type Value = Vec<entities::partnership_stage::Model>;
@@ -110,7 +111,7 @@ impl Loader<String> for StagesOfPartnershipLoader {
 }
 
 /// Each contact's NPS scores with their days, oldest first (one query per page).
-pub struct NpsOfContactLoader(DatabaseConnection);
+pub struct NpsOfContactLoader(Db);
 
 impl Loader<String> for NpsOfContactLoader {
     type Value = Vec<(i32, chrono::NaiveDate)>;
@@ -122,7 +123,7 @@ impl Loader<String> for NpsOfContactLoader {
 }
 
 /// The referrals that answered each referral request, oldest first.
-pub struct ReferralsOfRequestLoader(DatabaseConnection);
+pub struct ReferralsOfRequestLoader(Db);
 
 impl Loader<String> for ReferralsOfRequestLoader {
     type Value = Vec<entities::referral::Model>;
@@ -134,7 +135,7 @@ impl Loader<String> for ReferralsOfRequestLoader {
 }
 
 /// Each member's home currency (the longest-held active seat's group's).
-pub struct HomeCurrencyLoader(DatabaseConnection);
+pub struct HomeCurrencyLoader(Db);
 
 impl Loader<String> for HomeCurrencyLoader {
     type Value = String;
@@ -151,7 +152,7 @@ pub type SeatInGroup = (membership::Model, group::Model);
 
 /// Every seat (active and ended) of each member with its group, oldest
 /// first: one statement for any number of members.
-pub struct MembershipsOfMemberLoader(DatabaseConnection);
+pub struct MembershipsOfMemberLoader(Db);
 
 impl Loader<String> for MembershipsOfMemberLoader {
     type Value = Vec<SeatInGroup>;
@@ -184,7 +185,7 @@ impl Loader<String> for MembershipsOfMemberLoader {
 /// Loads rows of one entity by primary key.
 macro_rules! by_id_loader {
     ($name:ident, $module:ident) => {
-        pub struct $name(DatabaseConnection);
+        pub struct $name(Db);
 
         impl Loader<String> for $name {
             type Value = $module::Model;
@@ -205,7 +206,7 @@ macro_rules! by_id_loader {
 }
 
 /// Members by id, without password hashes (see `domain::members::rows`).
-pub struct MemberLoader(DatabaseConnection);
+pub struct MemberLoader(Db);
 
 impl Loader<String> for MemberLoader {
     type Value = member::Model;
@@ -226,7 +227,7 @@ by_id_loader!(PartnerFirmLoader, partner_firm);
 by_id_loader!(ContactLoader, contact);
 
 /// The event history of each referral, oldest first.
-pub struct EventsOfReferralLoader(DatabaseConnection);
+pub struct EventsOfReferralLoader(Db);
 
 impl Loader<String> for EventsOfReferralLoader {
     type Value = Vec<referral_event::Model>;
@@ -252,7 +253,7 @@ impl Loader<String> for EventsOfReferralLoader {
 }
 
 /// The attendance recorded at each meeting, by member name.
-pub struct AttendanceOfMeetingLoader(DatabaseConnection);
+pub struct AttendanceOfMeetingLoader(Db);
 
 impl Loader<String> for AttendanceOfMeetingLoader {
     type Value = Vec<attendance::Model>;

@@ -87,7 +87,9 @@ pub async fn identify(state: &AppState, authorization: Option<&str>) -> Result<C
 /// Extracts the caller of an HTTP request: the per-IP limit, then the
 /// `Authorization` header. Handlers take `Result<Identified, Refused>` to
 /// choose how a refusal is answered (GraphQL-over-HTTP or plain HTTP).
-pub struct Identified(pub Caller);
+/// With the caller comes the state the request reads with
+/// (`AppState::for_request`), whose connection the token's check used.
+pub struct Identified(pub Caller, pub AppState);
 
 impl FromRequest for Identified {
     type Error = Refused;
@@ -96,10 +98,7 @@ impl FromRequest for Identified {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let peer = req.peer_addr().map(|a| a.ip());
-        let authorization = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().map(str::to_string));
+        let authorization = authorization(req);
         Box::pin(async move {
             let Some(state) = state else {
                 return Err(Refused::Denied(ApiError::internal(anyhow::anyhow!(
@@ -107,20 +106,39 @@ impl FromRequest for Identified {
                 ))));
             };
             admit(&state, peer)?;
-            let authorization = match authorization {
-                None => None,
-                Some(Ok(v)) => Some(v),
-                Some(Err(_)) => {
-                    return Err(Refused::Denied(ApiError::unauthenticated(
-                        "expected 'Authorization: Bearer <token>'",
-                    )));
-                }
-            };
-            identify(&state, authorization.as_deref())
-                .await
-                .map(Identified)
+            identified(&state, authorization).await
         })
     }
+}
+
+/// The `Authorization` header as text (an error if it is not).
+pub fn authorization(req: &HttpRequest) -> Option<Result<String, ()>> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().map(str::to_string).map_err(|_| ()))
+}
+
+/// The caller named by an `Authorization` header, checked on the connection
+/// the request will hold (`AppState::for_request`). A handler that reads a
+/// body calls this after reading it (`graphql_post`): the connection is
+/// checked out by the token's check, and a client slow to send its body
+/// must not keep one.
+pub async fn identified(
+    state: &AppState,
+    authorization: Option<Result<String, ()>>,
+) -> Result<Identified, Refused> {
+    let authorization = match authorization {
+        None => None,
+        Some(Ok(v)) => Some(v),
+        Some(Err(())) => {
+            return Err(Refused::Denied(ApiError::unauthenticated(
+                "expected 'Authorization: Bearer <token>'",
+            )));
+        }
+    };
+    let state = state.for_request();
+    let caller = identify(&state, authorization.as_deref()).await?;
+    Ok(Identified(caller, state))
 }
 
 impl std::fmt::Display for Refused {

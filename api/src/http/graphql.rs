@@ -72,12 +72,13 @@ fn request_error(status: StatusCode, err: &ApiError) -> HttpResponse {
 
 pub async fn graphql_post(
     req: HttpRequest,
-    caller: Result<Identified, Refused>,
     mut payload: web::Payload,
     state: web::Data<AppState>,
     schema: web::Data<Served>,
 ) -> HttpResponse {
-    if let Err(limited @ Refused::RateLimited(_)) = &caller {
+    // The per-IP limit first; the token is checked once the body is in
+    // (below), so that no connection waits on a client sending it.
+    if let Err(limited) = super::caller::admit(&state, req.peer_addr().map(|a| a.ip())) {
         return limited.response(StatusCode::TOO_MANY_REQUESTS);
     }
     let Some(media) = negotiate(&req) else {
@@ -141,6 +142,7 @@ pub async fn graphql_post(
             );
         }
     };
+    let caller = super::caller::identified(&state, super::caller::authorization(&req)).await;
     execute(caller, request, Transport::Post, media, &state, &schema).await
 }
 
@@ -198,8 +200,8 @@ async fn execute(
     state: &AppState,
     schema: &Served,
 ) -> HttpResponse {
-    let caller = match caller {
-        Ok(Identified(caller)) => caller,
+    let (caller, reading) = match caller {
+        Ok(Identified(caller, reading)) => (caller, reading),
         // GraphQL-over-HTTP: a credential error is 401 for the GraphQL media
         // type, and 200 with the error in the body for plain JSON.
         Err(refused) => {
@@ -226,16 +228,20 @@ async fn execute(
         Err(Refusal::MutationOverGet) => return mutation_over_get(),
         Err(Refusal::Invalid(refused)) => Err(refused),
     };
-    // Queries read through SQLite's readers' pool; anything that may write
-    // keeps the writer. Decided on the document that runs, so a persisted
-    // query sent by its hash alone reads beside the writer too.
+    // Queries read on the connection the caller was checked on (on SQLite
+    // one of the readers'); anything that may write gives it back first.
+    // Decided on the document that runs, so a persisted query sent by its
+    // hash alone reads beside the writer too.
     let reads = match &mut prepared {
         Ok(request) => request.parsed_query().is_ok_and(reads_only),
         Err(_) => false,
     };
+    // A mutation's statements take the pool's connections as they come
+    // (its transaction one of its own; on SQLite the writer), one at a time.
     let state = if reads {
-        state.for_queries()
+        reading
     } else {
+        reading.db.release().await;
         state.clone()
     };
     let started = std::time::Instant::now();

@@ -127,7 +127,8 @@ pub async fn report_page(
             "open this page through a report link from your portal",
         ));
     };
-    match leader_page::open(&state.reading().await, link, &path, from, to).await {
+    // One connection for the page's statements, as for any request.
+    match leader_page::open(&state.for_request().reading().await, link, &path, from, to).await {
         Ok(p) => page(StatusCode::OK, render(&p)),
         Err(e) => error_page(e.into()),
     }

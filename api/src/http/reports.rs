@@ -12,7 +12,6 @@ use domain::reports::group_report::{Parts, Report, group_report};
 
 use super::caller::{Identified, Refused};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct Period {
@@ -80,13 +79,12 @@ pub async fn group_report_csv(
     caller: Result<Identified, Refused>,
     path: web::Path<String>,
     query: web::Query<Period>,
-    state: web::Data<AppState>,
 ) -> HttpResponse {
     let Some(group_id) = path.strip_suffix(".csv").map(str::to_string) else {
         return error(ApiError::not_found("report"));
     };
-    let caller = match caller {
-        Ok(Identified(caller)) => caller,
+    let (caller, state) = match caller {
+        Ok(Identified(caller, state)) => (caller, state),
         Err(refused) => return refused.response(status_of(&refused.error())),
     };
     let (from, to) = match (

@@ -4,14 +4,15 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
+use domain::Db;
 use entities::api_token;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::error::ApiError;
 use domain::balances::service::Balance;
 
 /// Each firm's balance with its group (two grouped queries per batch).
-pub struct FirmBalanceLoader(pub DatabaseConnection);
+pub struct FirmBalanceLoader(pub Db);
 
 impl Loader<String> for FirmBalanceLoader {
     type Value = Balance;
@@ -23,7 +24,7 @@ impl Loader<String> for FirmBalanceLoader {
 }
 
 /// Each firm's tokens, newest first.
-pub struct TokensOfFirmLoader(pub DatabaseConnection);
+pub struct TokensOfFirmLoader(pub Db);
 
 impl Loader<String> for TokensOfFirmLoader {
     type Value = Vec<api_token::Model>;

@@ -127,7 +127,7 @@ async fn touch(state: &Ctx, token: &api_token::Model, now: DateTime<Utc>) -> Dom
                 .add(api_token::Column::LastUsedAt.is_null())
                 .add(api_token::Column::LastUsedAt.lte(stale_before)),
         )
-        .exec(&state.db)
+        .exec(&state.db.writer())
         .await?;
     Ok(())
 }

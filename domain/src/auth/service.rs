@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use entities::{member, refresh_family, refresh_token};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    SqlErr, TransactionTrait,
 };
 
 use super::passwords::{hash_password, validate_password, verify_password};
@@ -80,7 +80,7 @@ pub async fn register(state: &Ctx, input: NewAccount) -> DomainResult<IssuedSess
 
 /// Creates an administrator, or promotes and re-keys an existing account.
 pub async fn create_admin(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     email: &str,
     name: &str,
     password: String,
@@ -271,7 +271,7 @@ pub async fn sign_out(state: &Ctx, caller: &MemberCaller) -> DomainResult<bool> 
 }
 
 async fn revoke_family(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     family_id: &str,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
@@ -328,7 +328,7 @@ async fn insert_refresh_token(
     Ok(secret)
 }
 
-async fn email_taken(db: &DatabaseConnection, email: &Email) -> DomainResult<bool> {
+async fn email_taken(db: &impl ConnectionTrait, email: &Email) -> DomainResult<bool> {
     Ok(member::Entity::find()
         .select_only()
         .column(member::Column::Id)

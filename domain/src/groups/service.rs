@@ -4,8 +4,8 @@
 use chrono::{NaiveDate, Utc};
 use entities::{group, member, membership};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
 };
 
 use crate::access::{self, require_admin, require_group_leader};
@@ -268,7 +268,7 @@ pub async fn end_membership(
 
 /// One page of a group's active seats, longest-standing first, and the total.
 pub async fn roster(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     group_id: &str,
     page: Page,
 ) -> DomainResult<(Vec<membership::Model>, u64)> {

@@ -4,8 +4,8 @@
 use chrono::{Duration, NaiveDate, Utc};
 use entities::{PartnershipStage, member, partnership, partnership_stage};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    SqlErr, TransactionTrait,
 };
 
 use crate::balances::service::{Counterpart, PairStats, pair_stats};
@@ -221,7 +221,7 @@ pub fn counterpart(p: &partnership::Model) -> Option<Counterpart> {
 /// A page of the member's partnerships, each with its figures (two grouped
 /// queries for the whole page). Ended ones only when `include_ended`.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     member_id: &str,
     include_ended: bool,
     page: Page,
@@ -240,7 +240,7 @@ pub async fn list(
 }
 
 pub async fn with_stats(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     member_id: &str,
     rows: Vec<partnership::Model>,
 ) -> DomainResult<Vec<(partnership::Model, PairStats)>> {

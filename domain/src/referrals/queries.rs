@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entities::{AbsenceReason, ReferralStatus, absence, member, referral};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Iterable, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::today;
@@ -83,7 +83,7 @@ pub async fn newest_first(
 /// giver records): in-progress ones by next date, parked ones by revisit
 /// date; the longest overdue first.
 pub async fn due_follow_ups(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     member_id: &str,
     on: NaiveDate,
     page: Page,
@@ -178,7 +178,7 @@ pub async fn away_page(
 /// Where the while-you-were-away inbox starts by default: the member's
 /// previous sign-in, or their registration if they never signed in again.
 pub async fn default_since(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     member_id: &str,
 ) -> DomainResult<DateTime<Utc>> {
     let m = crate::members::rows::find()
@@ -658,7 +658,7 @@ pub async fn newest_first_with_parties(
 /// delegate), optionally by status, newest first, with their parties
 /// joined in (see [`newest_first_with_parties`]).
 pub async fn list_for_member_with_parties(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     member_id: &str,
     role: ListRole,
     statuses: Option<Vec<ReferralStatus>>,

@@ -160,7 +160,9 @@ pub struct TestApp {
     /// The test's own connection, for checking what was (not) written.
     pub db: DatabaseConnection,
     /// SQL statements the server has sent (for N+1 checks).
-    pub statements: api::db::StatementCounter,
+    pub statements: api::db::Counter,
+    /// Connections the server's pools have handed out.
+    pub checkouts: api::db::Counter,
     /// Stops the server and its background tasks (for restart tests).
     pub handle: api::startup::AppHandle,
     /// The settings the server was built with.
@@ -248,6 +250,7 @@ impl TestApp {
             .expect("application builds");
         let port = app.port();
         let statements = app.statement_counter();
+        let checkouts = app.checkout_counter();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         TestApp {
@@ -255,6 +258,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             db,
             statements,
+            checkouts,
             handle,
             settings,
             _dir: dir,

@@ -78,6 +78,54 @@ db_test!(
     }
 );
 
+/// Connections the server's pools handed out while answering one request.
+async fn checkouts(app: &TestApp, token: &str, name: &str, variables: serde_json::Value) -> u64 {
+    let before = app.checkouts.get();
+    app.ok(Some(token), name, variables).await;
+    app.checkouts.get() - before
+}
+
+crate::db_test_with!(
+    a_query_runs_on_one_connection_checked_out_once,
+    // One connection in each pool: a request that needed a second while
+    // holding one would wait for itself until the acquire timeout. The
+    // webhook worker polls through the same pool; at this pace it does not
+    // wake during the test (the one referral given has no webhook to send).
+    |s: &mut api::settings::Settings| {
+        s.db_pool_size = 1;
+        s.sqlite_readers = 1;
+        s.request_timeout_ms = 10_000;
+        s.partners.webhook_poll_ms = 600_000;
+    },
+    |app: TestApp| async move {
+        api::cli::seed_demo(&app.settings.database_url)
+            .await
+            .expect("demo seeded");
+        let (token, group) = app.demo_leader().await;
+        let report = json!({ "groupId": group, "from": day(-365), "to": day(0) });
+        let page = json!({ "role": "RECEIVED", "first": 20 });
+        // Each twice: the first also fills the document cache.
+        for _ in 0..2 {
+            let me = checkouts(&app, &token, "Me", json!({})).await;
+            let mine = checkouts(&app, &token, "MyReferrals", page.clone()).await;
+            let whole = checkouts(&app, &token, "GroupReport", report.clone()).await;
+            // Authentication and 2, 3 and 6 statements after it, each of
+            // which checked a connection out of the pool before.
+            assert_eq!((me, mine, whole), (1, 1, 1), "Me, MyReferrals, GroupReport");
+        }
+        // A mutation gives its connection back before its transaction takes
+        // one: one after the other, never two at once.
+        let c = crate::fixtures::chapter(&app, 2).await;
+        let vars = crate::fixtures::give_vars(&c.members[1].id, "PORTAL", None);
+        let before = app.checkouts.get();
+        app.ok(Some(&c.members[0].token), "GiveReferral", vars)
+            .await;
+        let give = app.checkouts.get() - before;
+        eprintln!("GiveReferral {give} checkouts");
+        assert!(give <= 4, "GiveReferral: {give} checkouts");
+    }
+);
+
 db_test!(
     cached_documents_answer_like_fresh_ones_and_refusals_are_never_cached,
     |app: TestApp| async move {

@@ -209,6 +209,64 @@ db_test!(
                 break;
             }
         }
+        // The leader's page read from the replica still records the
+        // leader's sign-in (stale after five minutes) on the primary: a
+        // standby refuses writes.
+        let linked = reader
+            .gql(
+                Some(&token),
+                "mutation($g: ID!, $f: Date!, $t: Date!) { groupReportLink(groupId: $g, from: $f, to: $t) { path } }",
+                json!({ "g": c.group, "f": crate::helpers::day(-30), "t": crate::helpers::day(0) }),
+            )
+            .await;
+        let path = linked["data"]["groupReportLink"]["path"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{linked:#}"))
+            .to_string();
+        let seen = format!(
+            "SELECT last_seen_at IS NOT NULL FROM members WHERE id = '{}'",
+            c.leader.id
+        );
+        let mut page_statements = u64::MAX;
+        for _ in 0..150 {
+            // Committed durably (this connection predates the database's
+            // setting), so a replica that has caught up has it.
+            app.db
+                .execute_unprepared(&format!(
+                    "BEGIN; SET LOCAL synchronous_commit = on; \
+                     UPDATE members SET last_seen_at = NULL WHERE id = '{}'; COMMIT",
+                    c.leader.id
+                ))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let before = reader.statements.get();
+            let page = reader.client.get(reader.url(&path)).send().await.unwrap();
+            let status = page.status();
+            assert_eq!(status, 200, "{}", page.text().await.unwrap());
+            page_statements = page_statements.min(reader.statements.get() - before);
+            let row = app
+                .db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DatabaseBackend::Postgres,
+                    seen.clone(),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                row.try_get_by_index::<bool>(0).unwrap(),
+                "last sign-in not recorded"
+            );
+            // On the primary: the WAL position and the sign-in's record.
+            if page_statements <= 2 {
+                break;
+            }
+        }
+        assert!(
+            page_statements <= 2,
+            "the replica never served the leader's page ({page_statements} statements on the primary)"
+        );
         // With the standby stopped, reads go to the primary, and readyz says so.
         let stop = std::env::var("RX_TEST_STANDBY_STOP").unwrap();
         let user = std::env::var("RX_TEST_STANDBY_USER").unwrap_or_default();
