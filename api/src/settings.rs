@@ -457,8 +457,13 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_readers_default_to_two_per_core() {
-        let cores = std::thread::available_parallelism().unwrap().get() as u32;
-        assert_eq!(default_sqlite_readers(), (2 * cores).clamp(2, 64));
+    fn sqlite_readers_default_to_at_least_two() {
+        // Two readers let a long report and a short query run side by
+        // side, on any machine.
+        assert!(
+            default_sqlite_readers() >= 2,
+            "{}",
+            default_sqlite_readers()
+        );
     }
 }
