@@ -98,7 +98,9 @@ impl Db {
 
     /// Gives a held connection back to the pool now; the next statement
     /// checks one out again. Before a transaction, which takes a connection
-    /// of its own, so that a request never holds two.
+    /// of its own, so that a request never holds two — as long as nothing
+    /// else of the request runs a statement while the transaction is open
+    /// (true today: only mutations begin transactions, and they run alone).
     pub async fn release(&self) {
         if let Db::Held(held) = self {
             held.conn.lock().await.take();

@@ -109,8 +109,8 @@ crate::db_test_with!(
             let me = checkouts(&app, &token, "Me", json!({})).await;
             let mine = checkouts(&app, &token, "MyReferrals", page.clone()).await;
             let whole = checkouts(&app, &token, "GroupReport", report.clone()).await;
-            // Authentication and 2, 3 and 6 statements after it, each of
-            // which checked a connection out of the pool before.
+            // Authentication and 2, 1 and 5 statements after it (3, 2 and
+            // 6 in all), each of which checked a connection out before.
             assert_eq!((me, mine, whole), (1, 1, 1), "Me, MyReferrals, GroupReport");
         }
         // A mutation gives its connection back before its transaction takes
