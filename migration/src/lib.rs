@@ -8,6 +8,7 @@ mod m20261123_000002_webhooks;
 mod m20261201_000003_everyday_edits;
 mod m20261202_000004_referral_requests;
 mod m20261202_000005_referrals_by_group_status;
+mod m20261207_000006_report_covering_indexes;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_everyday_edits::Migration),
             Box::new(m20261202_000004_referral_requests::Migration),
             Box::new(m20261202_000005_referrals_by_group_status::Migration),
+            Box::new(m20261207_000006_report_covering_indexes::Migration),
         ]
     }
 }

@@ -83,12 +83,18 @@ fn parts_asked(ctx: &Context<'_>) -> Parts {
     .iter()
     .flat_map(|m| m.selection_fields())
     .all(|m| crate::graphql::context::selects_only(&m, &["__typename", "id", "name"]));
+    // The lists' referrals read only the columns their fields show.
+    let lists: Vec<_> = ["unthankedWins", "overdueFollowUps"]
+        .iter()
+        .flat_map(|list| report.field(list).selection_fields())
+        .collect();
     Parts {
         meeting_figures,
         one_way: one_way.exists(),
         lists: report.field("unthankedWins").exists() || report.field("overdueFollowUps").exists(),
         history: rows.field("groupHopping").exists(),
         whole_members: !names_only,
+        list_columns: crate::referrals::types::columns_read(&lists),
     }
 }
 

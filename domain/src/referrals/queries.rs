@@ -292,6 +292,15 @@ impl ReferralColumns {
         )
     }
 
+    /// These and `columns` (`ALL` stays `ALL`).
+    pub fn and(self, columns: impl IntoIterator<Item = referral::Column>) -> ReferralColumns {
+        ReferralColumns(
+            columns
+                .into_iter()
+                .fold(self.0, |read, column| read | column_bit(column)),
+        )
+    }
+
     /// The columns read, in the order `referral::Entity::find()` selects
     /// them (the order `referral::Model::at_only` reads them in).
     fn selected(self) -> impl Iterator<Item = referral::Column> {
@@ -346,6 +355,28 @@ fn unread() -> referral::Model {
         created_at: never,
         updated_at: never,
     }
+}
+
+/// The referrals `q` selects, reading only `columns` (every other field
+/// left as [`unread`] leaves it): for answers that read nothing else. A
+/// referral's row is 36 columns, and a list of them shown by id and one
+/// field or two reads a quarter of that.
+pub async fn all_reading(
+    db: &impl ConnectionTrait,
+    q: sea_orm::Select<referral::Entity>,
+    columns: ReferralColumns,
+) -> DomainResult<Vec<referral::Model>> {
+    use sea_orm::QueryTrait;
+    if columns == ReferralColumns::ALL {
+        return Ok(q.all(db).await?);
+    }
+    let statement = q
+        .select_only()
+        .columns(columns.selected())
+        .build(db.get_database_backend());
+    let rows = db.query_all_raw(statement).await?;
+    let read = |row: &sea_orm::QueryResult| referral::Model::at_only(row, 0, columns.0, unread());
+    Ok(rows.iter().map(read).collect::<Result<_, _>>()?)
 }
 
 /// The columns a page of referrals reads, of the referrals and of their parties.

@@ -21,6 +21,7 @@ use crate::ctx::Ctx;
 use crate::error::{DomainError, DomainResult};
 use crate::members::tenure::{Seat, tenure};
 use crate::money::Money;
+use crate::referrals::{ReferralColumns, all_reading};
 use crate::sql::day_range;
 use crate::validation::id;
 
@@ -89,8 +90,7 @@ pub struct Parts {
     pub meeting_figures: bool,
     /// The one-way partnerships (a statement over the pairs).
     pub one_way: bool,
-    /// Unthanked wins and overdue follow-ups, as whole referrals (a
-    /// statement of their own).
+    /// Unthanked wins and overdue follow-ups (a statement of their own).
     pub lists: bool,
     /// The members' seats in other groups, for `group_hopping` (without
     /// them it is left false): the seats' statement then reads the seats in
@@ -101,6 +101,9 @@ pub struct Parts {
     /// answers that show nothing else of the rows' or the one-way pairs'
     /// members.
     pub whole_members: bool,
+    /// The columns of the lists' referrals the reader shows (those the
+    /// lists' order and split need are read anyway): `ALL` for whole rows.
+    pub list_columns: ReferralColumns,
 }
 
 impl Parts {
@@ -110,6 +113,7 @@ impl Parts {
         lists: true,
         history: true,
         whole_members: true,
+        list_columns: ReferralColumns::ALL,
     };
 }
 
@@ -252,45 +256,67 @@ struct Figures {
     one_to_ones: HashMap<String, Both>,
 }
 
-/// The figures of the group's referrals, per member, summed over the rows
-/// of `REFERRAL_ROWS`: made in the period (`n_p`), inside the group and in
-/// absence among them, the value of wins in the period (`closed_p`), made
-/// in the score's window (`n_w`) and won among them. Parameters: $1 group,
-/// $2 the earliest creation read, $3 the period's end, $4 its start, $5 the
-/// window's start, $6 WON, $7 WITHDRAWN.
-const REFERRAL_SUMS: &str = "\
- CAST(SUM(CASE WHEN status <> $7 AND created_at >= $4 AND created_at < $3 THEN 1 ELSE 0 END) AS BIGINT) AS n_p, \
- CAST(SUM(CASE WHEN status <> $7 AND created_at >= $4 AND created_at < $3 AND inside_group THEN 1 ELSE 0 END) AS BIGINT) AS inside_p, \
- CAST(SUM(CASE WHEN status <> $7 AND created_at >= $4 AND created_at < $3 AND made_in_absence THEN 1 ELSE 0 END) AS BIGINT) AS absent_p, \
- CAST(SUM(CASE WHEN status = $6 AND won_at >= $4 AND won_at < $3 THEN COALESCE(closed_value_e4, 0) ELSE 0 END) AS BIGINT) AS closed_p, \
- CAST(SUM(CASE WHEN status <> $7 AND created_at >= $5 AND created_at < $3 THEN 1 ELSE 0 END) AS BIGINT) AS n_w, \
- CAST(SUM(CASE WHEN status = $6 AND created_at >= $5 AND created_at < $3 THEN 1 ELSE 0 END) AS BIGINT) AS won_w ";
+/// A referral counted in the period: made in it and not withdrawn.
+/// Parameters: $3 the period's end, $4 its start, $7 WITHDRAWN.
+const MADE_IN_PERIOD: &str = "(status <> $7 AND created_at >= $4 AND created_at < $3)";
 
-/// The referrals the sums read: made since $2, or won in the period.
+/// The value a referral won in the period adds ($6 WON).
+const WON_VALUE: &str = "CASE WHEN status = $6 AND won_at >= $4 AND won_at < $3 THEN COALESCE(closed_value_e4, 0) ELSE 0 END";
+
+/// The referrals the sums read: made since $2, or won in the period. $1 is
+/// the group; `idx_referrals_group_id_created_at_cover` holds every column
+/// the sums read, so no row is fetched from the table.
 const REFERRAL_ROWS: &str = "\
 FROM referrals WHERE group_id = $1 \
  AND ((created_at >= $2 AND created_at < $3) OR (status = $6 AND won_at >= $4 AND won_at < $3))";
 
-/// The sums per giver ('G') and per receiver ('R') from one pass over the
-/// rows: PostgreSQL groups both ways at once; SQLite, which has no
-/// grouping sets, reads the rows once into a materialised table and groups
-/// that twice. A side that is not a member comes back with no member id.
-fn referral_counts(backend: DbBackend) -> String {
+/// The figures of the group's referrals, per giver ('G') and per receiver
+/// ('R'), in the columns `figures` reads: made in the period (`n_p`), inside
+/// the group and in absence among them, the value of wins in the period
+/// (`closed_p`) and, with `window`, made in the score's window (`n_w`,
+/// from $5) and won among them; without it those two are 0. A side that is
+/// not a member comes back with no member id.
+///
+/// PostgreSQL groups both ways in one pass. SQLite, which has no grouping
+/// sets, reads the rows once into a materialised table of per-row flags
+/// (each condition evaluated once, not once per side) and groups that
+/// twice, the receivers' side summing only what `figures` reads of it.
+fn referral_counts(backend: DbBackend, window: bool) -> String {
+    const MADE_IN_WINDOW: &str = "(status <> $7 AND created_at >= $5 AND created_at < $3)";
+    const WON_IN_WINDOW: &str = "(status = $6 AND created_at >= $5 AND created_at < $3)";
     if backend == DbBackend::Postgres {
+        let count = |flag: &str| format!("CAST(SUM(CASE WHEN {flag} THEN 1 ELSE 0 END) AS BIGINT)");
+        let windowed = if window {
+            format!("{}, {}", count(MADE_IN_WINDOW), count(WON_IN_WINDOW))
+        } else {
+            "CAST(0 AS BIGINT), CAST(0 AS BIGINT)".to_string()
+        };
         format!(
             "SELECT CASE WHEN GROUPING(giver_member_id) = 0 THEN 'G' ELSE 'R' END AS kind, \
              COALESCE(giver_member_id, receiver_member_id) AS member_id, NULL AS status, \
-             {REFERRAL_SUMS}{REFERRAL_ROWS} \
-             GROUP BY GROUPING SETS ((giver_member_id), (receiver_member_id))"
+             {}, {}, {}, CAST(SUM({WON_VALUE}) AS BIGINT), {windowed} {REFERRAL_ROWS} \
+             GROUP BY GROUPING SETS ((giver_member_id), (receiver_member_id))",
+            count(MADE_IN_PERIOD),
+            count(&format!("{MADE_IN_PERIOD} AND inside_group")),
+            count(&format!("{MADE_IN_PERIOD} AND made_in_absence")),
         )
     } else {
+        let (flags, sums) = if window {
+            (
+                format!(", {MADE_IN_WINDOW} AS pw, {WON_IN_WINDOW} AS ww"),
+                "SUM(pw), SUM(ww)",
+            )
+        } else {
+            (String::new(), "0, 0")
+        };
         format!(
-            "WITH r AS MATERIALIZED (SELECT giver_member_id, receiver_member_id, status, \
-             inside_group, made_in_absence, created_at, won_at, closed_value_e4 {REFERRAL_ROWS}) \
-             SELECT 'G' AS kind, giver_member_id AS member_id, NULL AS status, {REFERRAL_SUMS}\
-             FROM r GROUP BY giver_member_id \
+            "WITH x AS MATERIALIZED (SELECT giver_member_id AS g, receiver_member_id AS r, \
+             {MADE_IN_PERIOD} AS p, {MADE_IN_PERIOD} AND inside_group AS i, \
+             {MADE_IN_PERIOD} AND made_in_absence AS a, {WON_VALUE} AS c{flags} {REFERRAL_ROWS}) \
+             SELECT 'G' AS kind, g AS member_id, NULL AS status, \
+             SUM(p), SUM(i), SUM(a), SUM(c), {sums} FROM x GROUP BY g \
              UNION ALL \
-             SELECT 'R', receiver_member_id, NULL, {REFERRAL_SUMS}FROM r GROUP BY receiver_member_id"
+             SELECT 'R', r, NULL, SUM(p), 0, SUM(a), SUM(c), 0, 0 FROM x GROUP BY r"
         )
     }
 }
@@ -354,7 +380,7 @@ async fn figures(
         start
     };
     let backend = db.get_database_backend();
-    let mut sql = referral_counts(backend);
+    let mut sql = referral_counts(backend, parts.meeting_figures);
     let mut values: Vec<sea_orm::Value> = vec![
         group_id.into(),
         made_from.into(),
@@ -448,7 +474,8 @@ const OPEN: [ReferralStatus; 3] = [
     ReferralStatus::MeetingSet,
 ];
 
-/// The report's two lists as whole referrals, from one statement: wins in
+/// The report's two lists, from one statement reading `columns` of each
+/// referral (`ReferralColumns::ALL` for whole rows): wins in
 /// the period still unthanked `UNTHANKED_AFTER_DAYS` after the win (oldest
 /// first), and open referrals whose follow-up day has passed, of any date
 /// (most overdue first).
@@ -457,11 +484,18 @@ async fn lists(
     group_id: &str,
     from: NaiveDate,
     to: NaiveDate,
+    columns: ReferralColumns,
 ) -> DomainResult<(Vec<referral::Model>, Vec<referral::Model>)> {
     let (start, end) = day_range(from, to);
     let thanks_due_before = Utc::now() - Duration::days(UNTHANKED_AFTER_DAYS);
     let today = Utc::now().date_naive();
-    let rows = referral::Entity::find()
+    // The split and the orders below read these.
+    let columns = columns.and([
+        referral::Column::Status,
+        referral::Column::WonAt,
+        referral::Column::NextFollowUpOn,
+    ]);
+    let wanted = referral::Entity::find()
         .filter(referral::Column::GroupId.eq(group_id))
         .filter(
             Condition::any()
@@ -478,9 +512,8 @@ async fn lists(
                         .add(referral::Column::Status.is_in(OPEN))
                         .add(referral::Column::NextFollowUpOn.lt(today)),
                 ),
-        )
-        .all(db)
-        .await?;
+        );
+    let rows = all_reading(db, wanted, columns).await?;
     let (mut unthanked, mut overdue): (Vec<_>, Vec<_>) = rows
         .into_iter()
         .partition(|r| r.status == ReferralStatus::Won);
@@ -572,7 +605,7 @@ pub async fn build(
     let score_from = to - Duration::days(WINDOW_DAYS - 1);
     let figures = figures(db, group_id, from, score_from, to, parts).await?;
     let (unthanked_wins, overdue_follow_ups) = if parts.lists {
-        lists(db, group_id, from, to).await?
+        lists(db, group_id, from, to, parts.list_columns).await?
     } else {
         (Vec::new(), Vec::new())
     };
@@ -664,7 +697,13 @@ pub async fn build(
 /// Declared partnerships between members of the report where, in the year
 /// up to `to`, one side gave 3 or more and the other none (referrals made
 /// in any group count). One statement: the declared pairs with both
-/// directions' counts.
+/// directions' counts, each read from the receiver's covering index.
+///
+/// One side is an `EXISTS` and the other an `IN`: with two `IN` lists
+/// SQLite probed the pairs' index for every pair of the group's members
+/// (1,600 probes for 40 seats) instead of reading each partner's pairs;
+/// 560 µs → 180 µs on the bench data with the covering index, and the
+/// same plan as before on PostgreSQL.
 async fn one_way_partnerships(
     db: &impl ConnectionTrait,
     group_id: &str,
@@ -684,7 +723,7 @@ SELECT p.member_id AS a, p.partner_member_id AS b, \
    AND r.receiver_member_id = p.member_id AND r.status <> $1 \
    AND r.created_at >= $2 AND r.created_at < $3) AS ba \
 FROM partnerships p \
-WHERE p.member_id IN (SELECT ms.member_id FROM memberships ms WHERE ms.group_id = $4 \
+WHERE EXISTS (SELECT 1 FROM memberships ms WHERE ms.member_id = p.member_id AND ms.group_id = $4 \
    AND ms.joined_on <= $5 AND (ms.left_on IS NULL OR ms.left_on >= $6)) \
  AND p.partner_member_id IN (SELECT ms.member_id FROM memberships ms WHERE ms.group_id = $4 \
    AND ms.joined_on <= $5 AND (ms.left_on IS NULL OR ms.left_on >= $6))";

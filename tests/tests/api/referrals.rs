@@ -1582,7 +1582,7 @@ db_test!(
 );
 
 /// The innermost kind of an introspected type (through NON_NULL and LIST).
-fn leaf_kind(t: &Value) -> &str {
+pub(crate) fn leaf_kind(t: &Value) -> &str {
     match t["ofType"].is_object() {
         true => leaf_kind(&t["ofType"]),
         false => t["kind"].as_str().unwrap(),

@@ -1168,3 +1168,105 @@ db_test!(
         assert_eq!(code(&r), "FORBIDDEN");
     }
 );
+
+db_test!(
+    the_reports_lists_read_narrowed_show_what_they_show_read_whole,
+    |app: TestApp| async move {
+        // The lists' statement reads only the referral columns the fields
+        // asked need. Each field of `Referral` (from the schema: a field
+        // added later must be given a selection here) is read alone and
+        // compared with the lists read with every field at once, which
+        // reads every column a field shows.
+        api::cli::seed_demo(&app.settings.database_url)
+            .await
+            .expect("demo seeded");
+        let (token, group) = app.demo_leader().await;
+        let (app, t) = (&app, Some(token.as_str()));
+        let vars = json!({ "groupId": group, "from": day(-365), "to": day(0) });
+        let shape = app
+            .gql(
+                t,
+                "{ __type(name: \"Referral\") { fields { name type { kind ofType { kind ofType { kind ofType { kind } } } } } } }",
+                json!({}),
+            )
+            .await;
+        let mut cases: Vec<String> = Vec::new();
+        for f in shape["data"]["__type"]["fields"].as_array().unwrap() {
+            let name = f["name"].as_str().unwrap();
+            match (name, crate::referrals::leaf_kind(&f["type"])) {
+                (_, "SCALAR" | "ENUM") => cases.push(name.to_string()),
+                ("prospect", _) => cases.push("prospect { name email phone company need }".into()),
+                ("giver" | "receiver", _) => cases.push(format!(
+                    "{name} {{ __typename ... on Member {{ id name }} \
+                     ... on PartnerFirm {{ id name }} ... on Contact {{ id name }} }}"
+                )),
+                ("delegate", _) => cases.push("delegate { id name }".into()),
+                ("events", _) => cases.push("events { kind }".into()),
+                _ => panic!("Referral.{name}: give it a selection in this test"),
+            }
+        }
+        assert!(cases.len() >= 23, "{cases:?}");
+        let lists = |selection: String| {
+            let q = format!(
+                "query($groupId: ID!, $from: Date!, $to: Date!) {{ groupReport(groupId: $groupId, from: $from, to: $to) {{ \
+                 unthankedWins {{ id {selection} }} overdueFollowUps {{ id {selection} }} }} }}"
+            );
+            let vars = vars.clone();
+            async move {
+                let r = app.gql(t, &q, vars).await;
+                assert!(r.get("errors").is_none(), "{q}: {r:#}");
+                r["data"]["groupReport"].clone()
+            }
+        };
+        let whole = lists(cases.join(" ")).await;
+        let mut told: Vec<&str> = Vec::new();
+        for list in ["unthankedWins", "overdueFollowUps"] {
+            assert!(
+                !whole[list].as_array().unwrap().is_empty(),
+                "the demo's report has {list}"
+            );
+        }
+        for case in &cases {
+            let part = lists(case.clone()).await;
+            let field = case.split(' ').next().unwrap();
+            for list in ["unthankedWins", "overdueFollowUps"] {
+                let (got, want) = (
+                    part[list].as_array().unwrap(),
+                    whole[list].as_array().unwrap(),
+                );
+                assert_eq!(got.len(), want.len(), "{list} {case}");
+                for (g, w) in got.iter().zip(want) {
+                    assert_eq!(g["id"], w["id"], "{list}: the order");
+                    assert_eq!(g[field], w[field], "{list} {case} of {}", g["id"]);
+                    let set = match &g[field] {
+                        Value::Null | Value::Bool(false) => false,
+                        Value::String(s) => !s.is_empty() && !s.starts_with("1970-01-01"),
+                        Value::Number(n) => n.as_f64() != Some(0.0),
+                        _ => true,
+                    };
+                    if set && !told.contains(&field) {
+                        told.push(field);
+                    }
+                }
+            }
+        }
+        // Fields the lists always have set, so an unread column would show.
+        for field in [
+            "status",
+            "closedValue",
+            "nextFollowUpOn",
+            "createdAt",
+            "updatedAt",
+            "temperature",
+            "version",
+            "giver",
+            "receiver",
+            "prospect",
+        ] {
+            assert!(
+                told.contains(&field),
+                "no listed referral had {field} set: {told:?}"
+            );
+        }
+    }
+);
