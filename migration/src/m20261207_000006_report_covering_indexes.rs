@@ -16,8 +16,11 @@
 //!
 //! The two referral indexes replace `idx_referrals_group_id_created_at`
 //! and `idx_referrals_receiver_member_id_created_at` (their key columns
-//! come first, so they serve the same lookups and orderings), so a
-//! referral's write still updates as many indexes as before.
+//! come first, so they serve the same lookups and orderings), so a new
+//! referral still writes as many index entries as before. An update that
+//! changes a carried column (a status, a win's `won_at` and value) rewrites
+//! those entries too; the status was indexed before, so such updates were
+//! not HOT updates on PostgreSQL already.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;

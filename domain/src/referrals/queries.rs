@@ -263,7 +263,7 @@ pub enum PartyColumns {
 /// parties' look-ups, and the parties of a referral whose party row is
 /// gone). A field whose column is not read is left empty (see
 /// [`unread`]), so a narrowed page is for answers that read nothing else.
-/// A bench member's `MyReferrals` reads 12 of the 36.
+/// A bench member's `MyReferrals` reads 12 of the 35.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReferralColumns(u64);
 
@@ -359,8 +359,8 @@ fn unread() -> referral::Model {
 
 /// The referrals `q` selects, reading only `columns` (every other field
 /// left as [`unread`] leaves it): for answers that read nothing else. A
-/// referral's row is 36 columns, and a list of them shown by id and one
-/// field or two reads a quarter of that.
+/// referral's row is 35 columns, and a list of them shown by id and one
+/// field or two reads about a third of that.
 pub async fn all_reading(
     db: &impl ConnectionTrait,
     q: sea_orm::Select<referral::Entity>,

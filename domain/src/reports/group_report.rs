@@ -476,10 +476,10 @@ type FigureRow = (
 
 /// The figures' rows. SQLite hands them over as one JSON array built by the
 /// statement: sqlx passes each row from the connection's thread to the
-/// request's, waking it once per row, and for the whole report's 290 rows
-/// that hand-off cost about as much as SQLite's own counting of the
-/// referrals (a profile: a sixth of the server's CPU in the kernel, nearly
-/// all of it those wake-ups).
+/// request's, waking it once per row (in a profile of the whole report,
+/// a sixth of the server's CPU was in the kernel, nearly all of it those
+/// wake-ups); for the whole report's 290 rows the array took the statement
+/// from 2,279 to 2,068 µs at one client.
 async fn figure_rows(
     db: &impl ConnectionTrait,
     sql: String,

@@ -1175,8 +1175,8 @@ db_test!(
         // The lists' statement reads only the referral columns the fields
         // asked need. Each field of `Referral` (from the schema: a field
         // added later must be given a selection here) is read alone and
-        // compared with the lists read with every field at once, which
-        // reads every column a field shows.
+        // compared with the lists read with every field at once; those are
+        // compared with the rows in the database.
         api::cli::seed_demo(&app.settings.database_url)
             .await
             .expect("demo seeded");
@@ -1248,6 +1248,50 @@ db_test!(
                         told.push(field);
                     }
                 }
+            }
+        }
+        // The lists read with every field, against the rows in the database:
+        // a field mapped to the wrong columns would show the same wrong value
+        // in both reads above.
+        use sea_orm::ActiveEnum;
+        let date = |d: Option<chrono::NaiveDate>| json!(d.map(|d| d.to_string()));
+        for list in ["unthankedWins", "overdueFollowUps"] {
+            for w in whole[list].as_array().unwrap() {
+                let id = w["id"].as_str().unwrap();
+                let row = entities::referral::Entity::find_by_id(id.to_string())
+                    .one(&app.db)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let expected = [
+                    ("status", json!(row.status.to_value())),
+                    ("channel", json!(row.channel.to_value())),
+                    ("temperature", json!(row.temperature)),
+                    ("version", json!(row.version)),
+                    ("madeInAbsence", json!(row.made_in_absence)),
+                    ("insideGroup", json!(row.inside_group)),
+                    (
+                        "absenceReason",
+                        json!(row.absence_reason.map(|r| r.to_value())),
+                    ),
+                    (
+                        "businessKind",
+                        json!(row.business_kind.map(|k| k.to_value())),
+                    ),
+                    ("followUpCount", json!(row.follow_up_count)),
+                    ("unansweredFollowUps", json!(row.unanswered_follow_ups)),
+                    ("nextFollowUpOn", date(row.next_follow_up_on)),
+                    ("revisitOn", date(row.revisit_on)),
+                    ("thanked", json!(row.thanked_at.is_some())),
+                ];
+                for (field, value) in expected {
+                    assert_eq!(w[field], value, "{list} {field} of {id}");
+                }
+                assert_eq!(
+                    w["delegate"]["id"].as_str(),
+                    row.delegate_id.as_deref(),
+                    "{list} delegate of {id}"
+                );
             }
         }
         // Fields the lists always have set, so an unread column would show.
