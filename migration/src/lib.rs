@@ -9,6 +9,7 @@ mod m20261201_000003_everyday_edits;
 mod m20261202_000004_referral_requests;
 mod m20261202_000005_referrals_by_group_status;
 mod m20261207_000006_report_covering_indexes;
+mod m20261207_000007_sparse_referral_indexes;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000004_referral_requests::Migration),
             Box::new(m20261202_000005_referrals_by_group_status::Migration),
             Box::new(m20261207_000006_report_covering_indexes::Migration),
+            Box::new(m20261207_000007_sparse_referral_indexes::Migration),
         ]
     }
 }

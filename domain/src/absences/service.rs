@@ -4,8 +4,8 @@
 use chrono::{NaiveDate, Utc};
 use entities::{absence, member};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
+    Set, TransactionTrait,
 };
 
 use crate::access;
@@ -150,15 +150,19 @@ pub async fn active_absence(
     member_id: &str,
     on: NaiveDate,
 ) -> DomainResult<Option<absence::Model>> {
-    Ok(absence::Entity::find()
+    Ok(active_absence_query(member_id, on).one(db).await?)
+}
+
+/// The query `active_absence` runs (its first row is the answer), for a
+/// statement that reads it along with other things.
+pub fn active_absence_query(member_id: &str, on: NaiveDate) -> Select<absence::Entity> {
+    absence::Entity::find()
         .filter(absence::Column::MemberId.eq(member_id))
         .filter(absence::Column::FromOn.lte(on))
         .filter(absence::Column::ToOn.gte(on))
         .order_by_desc(absence::Column::CreatedAt)
         // Ids are UUIDv7 (time-ordered): a stable tie-break for equal timestamps.
         .order_by_desc(absence::Column::Id)
-        .one(db)
-        .await?)
 }
 
 /// Whether `delegate_id` is the delegate of the absence in force for

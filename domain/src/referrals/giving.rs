@@ -6,17 +6,19 @@
 
 use chrono::{Duration, Utc};
 use entities::{
-    AttendanceStatus, Channel, EventKind, ReferralStatus, member, partner_firm, referral,
+    AttendanceStatus, Channel, EventKind, ReferralStatus, member, membership, partner_firm,
+    referral,
 };
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set, TransactionTrait,
 };
 
 use super::events::{EventActor, record_event};
 use super::prospect::{ProspectData, ProspectInputData, validate_passed};
 use super::queries::{PartyRow, ReferralWithParties};
-use super::routing::{Presence, decide_presence};
+use super::routing::{Presence, decide_presence, receiver_today};
 use super::today;
 use crate::access::active_group_ids;
 use crate::caller::Caller;
@@ -187,12 +189,19 @@ async fn resolve_receiver(
             "you cannot refer business to yourself",
         ));
     }
-    let (mine, theirs) = crate::access::active_seats_of_pair(db, my_id, receiver_id).await?;
-    let (receiver, shared): (Receiver, Vec<String>) = if let Some(m) = crate::members::rows::find()
-        .filter(member::Column::Id.eq(receiver_id))
-        .one(db)
-        .await?
-    {
+    let (mine, theirs, seated) = seats_of_pair_and_receiver(db, my_id, receiver_id).await?;
+    // A member with no seat comes without their row: read it to tell
+    // FORBIDDEN (a member) from NOT_FOUND.
+    let member = match seated {
+        Some(m) => Some(m),
+        None => {
+            crate::members::rows::find()
+                .filter(member::Column::Id.eq(receiver_id))
+                .one(db)
+                .await?
+        }
+    };
+    let (receiver, shared): (Receiver, Vec<String>) = if let Some(m) = member {
         let shared = crate::access::shared_active_groups(&mine, &theirs)
             .into_iter()
             .map(str::to_string)
@@ -218,6 +227,73 @@ async fn resolve_receiver(
     }
 
     Ok((receiver, shared))
+}
+
+/// Both members' active seats, longest-held first (as
+/// `access::active_seats_of_pair` reads them), and the receiver's member
+/// row, read with the receiver's seats in the same statement; `None` when
+/// the receiver holds no active seat (or is no member).
+async fn seats_of_pair_and_receiver(
+    db: &impl ConnectionTrait,
+    my_id: &str,
+    receiver_id: &str,
+) -> DomainResult<(
+    Vec<membership::Model>,
+    Vec<membership::Model>,
+    Option<member::Model>,
+)> {
+    let receiver = receiver_id.to_string();
+    let rows = crate::members::rows::with_member_columns(
+        membership::Entity::find().join(
+            JoinType::LeftJoin,
+            membership::Relation::Member
+                .def()
+                .on_condition(move |seat, _| {
+                    Expr::col((seat, membership::Column::MemberId))
+                        .eq(receiver.clone())
+                        .into_condition()
+                }),
+        ),
+        RECEIVER,
+    )
+    .filter(membership::Column::MemberId.is_in([my_id, receiver_id]))
+    .filter(membership::Column::LeftOn.is_null())
+    .order_by_asc(membership::Column::JoinedOn)
+    .into_model::<SeatAndMember>()
+    .all(db)
+    .await?;
+    let mut receiver = None;
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    for row in rows {
+        if row.seat.member_id == my_id {
+            mine.push(row.seat);
+        } else {
+            receiver = receiver.or(row.member);
+            theirs.push(row.seat);
+        }
+    }
+    Ok((mine, theirs, receiver))
+}
+
+/// The prefix of the receiver's member columns in `seats_of_pair_and_receiver`.
+const RECEIVER: &str = "receiver_";
+
+/// A seat, and its member's row when the statement joined it.
+struct SeatAndMember {
+    seat: membership::Model,
+    member: Option<member::Model>,
+}
+
+impl sea_orm::FromQueryResult for SeatAndMember {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        let seat = membership::Model::from_query_result(row, pre)?;
+        let joined: Option<String> = row.try_get(RECEIVER, "id")?;
+        let member = match joined {
+            Some(_) => Some(member::Model::from_query_result(row, RECEIVER)?),
+            None => None,
+        };
+        Ok(SeatAndMember { seat, member })
+    }
 }
 
 /// Where a referral belongs, and the receiver's attendance if it was passed
@@ -445,10 +521,6 @@ pub async fn create_in(
     meeting_attendance: Option<AttendanceStatus>,
 ) -> DomainResult<referral::Model> {
     let now = Utc::now();
-    let Presence {
-        reason,
-        delegate_id,
-    } = decide_presence(txn, &draft, meeting_attendance, now).await?;
     let (giver_member, giver_firm, giver_contact) = match &draft.giver {
         Giver::Member(m) => (Some(m.clone()), None, None),
         Giver::Firm(f) => (None, Some(f.clone()), None),
@@ -465,14 +537,13 @@ pub async fn create_in(
         (Giver::Contact(c), Receiver::Member(_)) => Some(Asked::Contact(c.clone())),
         _ => None,
     };
-    let request = match (&asked, &receiver_member) {
-        (Some(asked), Some(receiver)) => {
-            crate::requests::service::answered_by(txn, asked, receiver, now).await?
-        }
-        _ => None,
-    };
-    let request_id = request.as_ref().map(|r| r.id.clone());
-    if let Some(request) = request {
+    let today = receiver_today(txn, receiver_member.as_deref(), asked.as_ref(), now).await?;
+    let Presence {
+        reason,
+        delegate_id,
+    } = decide_presence(txn, &draft, meeting_attendance, now, &today).await?;
+    let request_id = today.request_id;
+    if let Some(request) = &request_id {
         crate::requests::service::mark_answered(txn, request, now).await?;
     }
     let row = referral::ActiveModel {

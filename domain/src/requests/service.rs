@@ -7,8 +7,8 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entities::{RequestResponse, contact, group, referral, referral_request};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
 };
 
 use crate::access::active_group_ids;
@@ -107,6 +107,19 @@ pub async fn latest_to(
     asked: &Asked,
     at_or_before: Option<DateTime<Utc>>,
 ) -> DomainResult<Option<referral_request::Model>> {
+    Ok(latest_to_query(requester, asked, at_or_before)
+        .one(db)
+        .await?)
+}
+
+/// The query `latest_to` runs (its first row is the answer). With
+/// `at_or_before` it locks the row it finds, which is about to be marked
+/// answered.
+fn latest_to_query(
+    requester: &str,
+    asked: &Asked,
+    at_or_before: Option<DateTime<Utc>>,
+) -> Select<referral_request::Entity> {
     let mut q = referral_request::Entity::find()
         .filter(referral_request::Column::RequesterId.eq(requester))
         .filter(asked.filter());
@@ -116,10 +129,8 @@ pub async fn latest_to(
             .filter(referral_request::Column::CreatedAt.lte(at))
             .lock_exclusive();
     }
-    Ok(q.order_by_desc(referral_request::Column::CreatedAt)
+    q.order_by_desc(referral_request::Column::CreatedAt)
         .order_by_desc(referral_request::Column::Id)
-        .one(db)
-        .await?)
 }
 
 /// The first day `requester` may ask `asked` again, given the delay.
@@ -317,32 +328,51 @@ pub async fn due(
 }
 
 /// The request a new referral answers: the receiver's latest request to
-/// the giver (a member, or one of the receiver's contacts), made before it.
-pub async fn answered_by(
-    db: &impl ConnectionTrait,
+/// the giver (a member, or one of the receiver's contacts), made before it;
+/// the query, for the giving transaction's read of the receiver's day.
+pub fn answered_by(
     giver: &Asked,
     receiver_member: &str,
     now: DateTime<Utc>,
-) -> DomainResult<Option<referral_request::Model>> {
-    latest_to(db, receiver_member, giver, Some(now)).await
+) -> Select<referral_request::Entity> {
+    latest_to_query(receiver_member, giver, Some(now))
 }
 
-/// A referral answered the request: it counts as YES from the referral's
-/// day (an earlier recorded YES keeps its day), and nothing is due.
+/// A referral answered the request `request_id`: it counts as YES from the
+/// referral's day (an earlier recorded YES keeps its day), and nothing is
+/// due. One statement, in the giving transaction, which has locked the row.
 pub async fn mark_answered(
     db: &impl ConnectionTrait,
-    request: referral_request::Model,
+    request_id: &str,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    if request.response == Some(RequestResponse::Yes) && request.circle_back_on.is_none() {
-        return Ok(());
-    }
-    let mut active: referral_request::ActiveModel = request.into();
-    active.response = Set(Some(RequestResponse::Yes));
-    active.answered_on = Set(Some(now.date_naive()));
-    active.circle_back_on = Set(None);
-    active.updated_at = Set(now);
-    active.update(db).await?;
+    use sea_orm::sea_query::Expr;
+    let yes = Condition::all()
+        .add(referral_request::Column::Response.eq(RequestResponse::Yes))
+        .add(referral_request::Column::CircleBackOn.is_null());
+    referral_request::Entity::update_many()
+        .col_expr(
+            referral_request::Column::Response,
+            Expr::value(RequestResponse::Yes),
+        )
+        .col_expr(
+            referral_request::Column::AnsweredOn,
+            Expr::value(now.date_naive()),
+        )
+        .col_expr(
+            referral_request::Column::CircleBackOn,
+            Expr::value(Option::<NaiveDate>::None),
+        )
+        .col_expr(referral_request::Column::UpdatedAt, Expr::value(now))
+        .filter(referral_request::Column::Id.eq(request_id))
+        // Not `NOT yes`: with no response yet, that is NULL, not true.
+        .filter(
+            Condition::any()
+                .add(referral_request::Column::Response.is_null())
+                .add(yes.not()),
+        )
+        .exec(db)
+        .await?;
     Ok(())
 }
 

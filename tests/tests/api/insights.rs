@@ -784,9 +784,21 @@ db_test!(
             (Some(RequestResponse::Yes), Some(date(0)), None)
         );
         assert!(due_ids(&app, &a.token, Some(day(400))).await.is_empty());
-        // Until the next request, every referral from them counts for it.
+        // Until the next request, every referral from them counts for it;
+        // the recorded YES keeps its day, and the row is not rewritten.
+        referral_request::Entity::update_many()
+            .set(referral_request::ActiveModel {
+                answered_on: Set(Some(date(-3))),
+                ..Default::default()
+            })
+            .filter(referral_request::Column::Id.eq(first.as_str()))
+            .exec(&app.db)
+            .await
+            .expect("move the answer's day back");
+        let answered = request_row(&app, &first).await;
         let more = give(&app, b, &a.id).await;
         assert_eq!(attributed_to(&app, &more).await, Some(first.clone()));
+        assert_eq!(request_row(&app, &first).await, answered);
 
         // A second request (the first moved back past Harbour's 90 days):
         // new referrals count for it, not the first.

@@ -331,9 +331,10 @@ crate::db_test_with!(
 );
 
 db_test!(migrations_go_down_and_up_again, |app: TestApp| async move {
-    // Every migration's `down` undoes its `up`: the last one alone (it
-    // swaps the report's plain indexes for covering ones), then all the
-    // way down to an empty schema and back up.
+    // Every migration's `down` undoes its `up`: the last two one at a time
+    // (they make the sparse referral indexes partial, and swap the
+    // report's plain indexes for covering ones), then all the way down to
+    // an empty schema and back up.
     use migration::MigratorTrait;
     use sea_orm::ConnectionTrait;
     // Borrowed whole: an `async move` block that named only `app.db` would
@@ -378,6 +379,40 @@ db_test!(migrations_go_down_and_up_again, |app: TestApp| async move {
         "idx_attendance_meeting_id_cover",
     ] {
         assert!(has(&all_indexes, cover), "{cover}: {all_indexes:?}");
+    }
+
+    // The sparse columns' indexes hold only the rows with a value…
+    let sparse = [
+        "idx_referrals_delegate_id",
+        "idx_referrals_giver_firm_id",
+        "idx_referrals_giver_contact_id",
+        "idx_referrals_receiver_firm_id",
+        "idx_referrals_receiver_contact_id",
+        "idx_referrals_meeting_id",
+        "idx_referrals_request_id",
+        "idx_referrals_prospect_email",
+    ];
+    let definition = |list: &[String], name: &str| {
+        list.iter()
+            .find(|n| n.starts_with(&format!("{name}: ")))
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}: {list:?}"))
+    };
+    for name in sparse {
+        let column = name.trim_start_matches("idx_referrals_");
+        let d = definition(&all_indexes, name).replace('"', "");
+        assert!(
+            d.ends_with(&format!("WHERE {column} IS NOT NULL"))
+                || d.ends_with(&format!("WHERE ({column} IS NOT NULL)")),
+            "{d}"
+        );
+    }
+    // …and every row once the last migration is undone.
+    migration::Migrator::down(db, Some(1)).await.unwrap();
+    let whole = indexes().await;
+    for name in sparse {
+        let d = definition(&whole, name);
+        assert!(!d.contains("WHERE"), "{d}");
     }
 
     migration::Migrator::down(db, Some(1)).await.unwrap();
