@@ -18,7 +18,10 @@ use sea_orm::{
 use super::events::{EventActor, record_event};
 use super::prospect::{ProspectData, ProspectInputData, validate_passed};
 use super::queries::{PartyRow, ReferralWithParties};
-use super::routing::{Presence, decide_presence, receiver_today};
+use super::routing::{
+    Presence, ReceiverToday, decide_presence, receiver_today, receiver_today_columns,
+    receiver_today_of,
+};
 use super::today;
 use crate::access::active_group_ids;
 use crate::caller::Caller;
@@ -86,7 +89,7 @@ pub async fn give(
     let me = caller.member()?;
     let valid = validate_give(input)?;
     let db = &state.db;
-    let (receiver, shared) = resolve_receiver(db, &me.id, &valid.receiver_id).await?;
+    let (receiver, shared, today) = resolve_receiver(db, &me.id, &valid.receiver_id).await?;
     let receiver_row = match &receiver {
         Receiver::Member(m) => Some(PartyRow::Member((**m).clone())),
         Receiver::Firm(f) => Some(PartyRow::Firm(f.clone())),
@@ -116,7 +119,7 @@ pub async fn give(
         actor_member: Some(me.id.clone()),
         actor_firm: None,
     };
-    let row = create(state, draft, place.meeting_attendance).await?;
+    let row = create_knowing(state, draft, place.meeting_attendance, Some(today)).await?;
     let giver = me.profile.as_deref().cloned().map(PartyRow::Member);
     Ok(ReferralWithParties::new(row, giver, receiver_row))
 }
@@ -177,19 +180,20 @@ fn validate_give(input: GiveInput) -> DomainResult<ValidGive> {
 }
 
 /// Step 2: the receiver (a member or a partner firm) and the groups the
-/// giver shares with them; none shared is `FORBIDDEN`.
+/// giver shares with them (none shared is `FORBIDDEN`), and a member
+/// receiver's day as of now.
 async fn resolve_receiver(
     db: &impl ConnectionTrait,
     my_id: &str,
     receiver_id: &str,
-) -> DomainResult<(Receiver, Vec<String>)> {
+) -> DomainResult<(Receiver, Vec<String>, ReceiverToday)> {
     if receiver_id == my_id {
         return Err(DomainError::bad_input(
             "input.receiverId",
             "you cannot refer business to yourself",
         ));
     }
-    let (mine, theirs, seated) = seats_of_pair_and_receiver(db, my_id, receiver_id).await?;
+    let (mine, theirs, seated, today) = seats_of_pair_and_receiver(db, my_id, receiver_id).await?;
     // A member with no seat comes without their row: read it to tell
     // FORBIDDEN (a member) from NOT_FOUND.
     let member = match seated {
@@ -226,13 +230,15 @@ async fn resolve_receiver(
         ));
     }
 
-    Ok((receiver, shared))
+    Ok((receiver, shared, today))
 }
 
 /// Both members' active seats, longest-held first (as
 /// `access::active_seats_of_pair` reads them), and the receiver's member
-/// row, read with the receiver's seats in the same statement; `None` when
-/// the receiver holds no active seat (or is no member).
+/// row, read with the receiver's seats in the same statement (`None` when
+/// the receiver holds no active seat, or is no member); and, in that
+/// statement too, the receiver's day, for when they are a member: the
+/// giving transaction then reads nothing before it writes.
 async fn seats_of_pair_and_receiver(
     db: &impl ConnectionTrait,
     my_id: &str,
@@ -241,9 +247,10 @@ async fn seats_of_pair_and_receiver(
     Vec<membership::Model>,
     Vec<membership::Model>,
     Option<member::Model>,
+    ReceiverToday,
 )> {
     let receiver = receiver_id.to_string();
-    let rows = crate::members::rows::with_member_columns(
+    let mut q = crate::members::rows::with_member_columns(
         membership::Entity::find().join(
             JoinType::LeftJoin,
             membership::Relation::Member
@@ -255,16 +262,23 @@ async fn seats_of_pair_and_receiver(
                 }),
         ),
         RECEIVER,
-    )
-    .filter(membership::Column::MemberId.is_in([my_id, receiver_id]))
-    .filter(membership::Column::LeftOn.is_null())
-    .order_by_asc(membership::Column::JoinedOn)
-    .into_model::<SeatAndMember>()
-    .all(db)
-    .await?;
+    );
+    let asked = Asked::Member(my_id.to_string());
+    for (alias, column) in receiver_today_columns(receiver_id, Some(&asked), Utc::now(), false) {
+        q = q.column_as(column, alias);
+    }
+    let rows = q
+        .filter(membership::Column::MemberId.is_in([my_id, receiver_id]))
+        .filter(membership::Column::LeftOn.is_null())
+        .order_by_asc(membership::Column::JoinedOn)
+        .into_model::<SeatAndMember>()
+        .all(db)
+        .await?;
     let mut receiver = None;
+    let mut today = None;
     let (mut mine, mut theirs) = (Vec::new(), Vec::new());
     for row in rows {
+        today = today.or(Some(row.today));
         if row.seat.member_id == my_id {
             mine.push(row.seat);
         } else {
@@ -272,16 +286,18 @@ async fn seats_of_pair_and_receiver(
             theirs.push(row.seat);
         }
     }
-    Ok((mine, theirs, receiver))
+    Ok((mine, theirs, receiver, today.unwrap_or_default()))
 }
 
 /// The prefix of the receiver's member columns in `seats_of_pair_and_receiver`.
 const RECEIVER: &str = "receiver_";
 
-/// A seat, and its member's row when the statement joined it.
+/// A seat, its member's row when the statement joined it, and the
+/// receiver's day (the same on every row).
 struct SeatAndMember {
     seat: membership::Model,
     member: Option<member::Model>,
+    today: ReceiverToday,
 }
 
 impl sea_orm::FromQueryResult for SeatAndMember {
@@ -292,7 +308,11 @@ impl sea_orm::FromQueryResult for SeatAndMember {
             Some(_) => Some(member::Model::from_query_result(row, RECEIVER)?),
             None => None,
         };
-        Ok(SeatAndMember { seat, member })
+        Ok(SeatAndMember {
+            seat,
+            member,
+            today: receiver_today_of(row)?,
+        })
     }
 }
 
@@ -502,8 +522,18 @@ pub async fn create(
     draft: Draft,
     meeting_attendance: Option<AttendanceStatus>,
 ) -> DomainResult<referral::Model> {
+    create_knowing(state, draft, meeting_attendance, None).await
+}
+
+/// `create`, given the receiver's day when it was read already.
+async fn create_knowing(
+    state: &Ctx,
+    draft: Draft,
+    meeting_attendance: Option<AttendanceStatus>,
+    today: Option<ReceiverToday>,
+) -> DomainResult<referral::Model> {
     let txn = state.db.begin().await?;
-    let row = create_in(&txn, draft, meeting_attendance).await?;
+    let row = create_in_knowing(&txn, draft, meeting_attendance, today).await?;
     let staged = notify_received(&txn, &row).await?;
     txn.commit().await?;
     staged.after_commit(&state.notifier);
@@ -519,6 +549,19 @@ pub async fn create_in(
     txn: &DatabaseTransaction,
     draft: Draft,
     meeting_attendance: Option<AttendanceStatus>,
+) -> DomainResult<referral::Model> {
+    create_in_knowing(txn, draft, meeting_attendance, None).await
+}
+
+/// `create_in`, given the receiver's day when it was read already (`None`:
+/// read it here, in the transaction, the request locked). A request read
+/// before the transaction is locked by its update here, which checks its
+/// answer again.
+async fn create_in_knowing(
+    txn: &DatabaseTransaction,
+    draft: Draft,
+    meeting_attendance: Option<AttendanceStatus>,
+    today: Option<ReceiverToday>,
 ) -> DomainResult<referral::Model> {
     let now = Utc::now();
     let (giver_member, giver_firm, giver_contact) = match &draft.giver {
@@ -537,7 +580,10 @@ pub async fn create_in(
         (Giver::Contact(c), Receiver::Member(_)) => Some(Asked::Contact(c.clone())),
         _ => None,
     };
-    let today = receiver_today(txn, receiver_member.as_deref(), asked.as_ref(), now).await?;
+    let today = match today {
+        Some(today) => today,
+        None => receiver_today(txn, receiver_member.as_deref(), asked.as_ref(), now).await?,
+    };
     let Presence {
         reason,
         delegate_id,

@@ -5,16 +5,19 @@
 use chrono::{DateTime, Utc};
 use entities::{AbsenceReason, AttendanceStatus, absence, referral_request};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, QuerySelect, QueryTrait, Select};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryResult, QuerySelect, QueryTrait,
+    Select,
+};
 
 use super::giving::{Draft, Giver, Receiver};
 use super::presence::{Circumstances, absence_reason};
 use crate::error::DomainResult;
 use crate::requests::service::Asked;
 
-/// What the giving transaction reads of a member receiver's day before the
-/// referral is written: whether an absence is in force today, and its
-/// delegate; and the request of theirs the referral answers, locked.
+/// What is read of a member receiver's day before the referral is
+/// written: whether an absence is in force today, and its delegate; and the
+/// request of theirs the referral answers.
 #[derive(Default)]
 pub(super) struct ReceiverToday {
     /// `Some` while an absence is in force: its delegate, if it names one.
@@ -22,10 +25,57 @@ pub(super) struct ReceiverToday {
     pub request_id: Option<String>,
 }
 
-/// `ReceiverToday` in one statement: each part is a scalar subquery (the
-/// queries `active_absence` and `answered_by` run, cut to a column), so the
-/// giving transaction spends one round trip on them, not two. A firm or a
-/// contact receives with no absence or request: nothing is read.
+/// The select-list entries that read `ReceiverToday` for `receiver`, each a
+/// scalar subquery (the queries `active_absence` and `answered_by` run, cut
+/// to a column), so that a statement reading something else reads it too;
+/// `lock` locks the request found (in the writing transaction).
+pub(super) fn receiver_today_columns(
+    receiver: &str,
+    asked: Option<&Asked>,
+    now: DateTime<Utc>,
+    lock: bool,
+) -> [(&'static str, Expr); 3] {
+    fn first<E: EntityTrait>(q: Select<E>, column: E::Column) -> Expr {
+        let q = q.select_only().column(column).limit(1).into_query();
+        Expr::SubQuery(None, Box::new(q.into()))
+    }
+    let absence = crate::absences::service::active_absence_query(receiver, now.date_naive());
+    let request = match asked {
+        Some(asked) => {
+            let q = crate::requests::service::answered_by(asked, receiver, now);
+            first(
+                if lock { q.lock_exclusive() } else { q },
+                referral_request::Column::Id,
+            )
+        }
+        None => Expr::cust("NULL"),
+    };
+    [
+        (TODAY_ABSENCE, first(absence.clone(), absence::Column::Id)),
+        (TODAY_DELEGATE, first(absence, absence::Column::DelegateId)),
+        (TODAY_REQUEST, request),
+    ]
+}
+
+const TODAY_ABSENCE: &str = "today_absence_id";
+const TODAY_DELEGATE: &str = "today_delegate_id";
+const TODAY_REQUEST: &str = "today_request_id";
+
+/// `ReceiverToday` from a row that selected `receiver_today_columns`.
+pub(super) fn receiver_today_of(row: &QueryResult) -> Result<ReceiverToday, DbErr> {
+    let absence_id: Option<String> = row.try_get("", TODAY_ABSENCE)?;
+    Ok(ReceiverToday {
+        away: absence_id
+            .map(|_| row.try_get::<Option<String>>("", TODAY_DELEGATE))
+            .transpose()?,
+        request_id: row.try_get("", TODAY_REQUEST)?,
+    })
+}
+
+/// `ReceiverToday` in one statement of the writing transaction, the request
+/// locked, for the ways of giving that have not read it with the receiver
+/// (`give` has). A firm or a contact receives with no absence or request:
+/// nothing is read.
 pub(super) async fn receiver_today(
     txn: &DatabaseTransaction,
     receiver_member: Option<&str>,
@@ -35,35 +85,16 @@ pub(super) async fn receiver_today(
     let Some(receiver) = receiver_member else {
         return Ok(ReceiverToday::default());
     };
-    fn first<E: EntityTrait>(q: Select<E>, column: E::Column) -> Expr {
-        let q = q.select_only().column(column).limit(1).into_query();
-        Expr::SubQuery(None, Box::new(q.into()))
+    let mut statement = Query::select();
+    for (alias, column) in receiver_today_columns(receiver, asked, now, true) {
+        statement.expr_as(column, alias);
     }
-    let absence = crate::absences::service::active_absence_query(receiver, now.date_naive());
-    let request = match asked {
-        Some(asked) => first(
-            crate::requests::service::answered_by(asked, receiver, now),
-            referral_request::Column::Id,
-        ),
-        None => Expr::cust("NULL"),
-    };
-    let statement = Query::select()
-        .expr_as(first(absence.clone(), absence::Column::Id), "absence_id")
-        .expr_as(first(absence, absence::Column::DelegateId), "delegate_id")
-        .expr_as(request, "request_id")
-        .to_owned();
     let row = txn
         .query_one_raw(txn.get_database_backend().build(&statement))
         .await?;
-    let Some(row) = row else {
-        return Ok(ReceiverToday::default());
-    };
-    let absence_id: Option<String> = row.try_get("", "absence_id")?;
-    Ok(ReceiverToday {
-        away: absence_id
-            .map(|_| row.try_get::<Option<String>>("", "delegate_id"))
-            .transpose()?,
-        request_id: row.try_get("", "request_id")?,
+    Ok(match row {
+        Some(row) => receiver_today_of(&row)?,
+        None => ReceiverToday::default(),
     })
 }
 

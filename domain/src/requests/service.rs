@@ -112,9 +112,8 @@ pub async fn latest_to(
         .await?)
 }
 
-/// The query `latest_to` runs (its first row is the answer). With
-/// `at_or_before` it locks the row it finds, which is about to be marked
-/// answered.
+/// The query `latest_to` runs (its first row is the answer), up to
+/// `at_or_before` when given.
 fn latest_to_query(
     requester: &str,
     asked: &Asked,
@@ -124,10 +123,7 @@ fn latest_to_query(
         .filter(referral_request::Column::RequesterId.eq(requester))
         .filter(asked.filter());
     if let Some(at) = at_or_before {
-        // Attribution: the row is about to be marked answered.
-        q = q
-            .filter(referral_request::Column::CreatedAt.lte(at))
-            .lock_exclusive();
+        q = q.filter(referral_request::Column::CreatedAt.lte(at));
     }
     q.order_by_desc(referral_request::Column::CreatedAt)
         .order_by_desc(referral_request::Column::Id)
@@ -329,7 +325,7 @@ pub async fn due(
 
 /// The request a new referral answers: the receiver's latest request to
 /// the giver (a member, or one of the receiver's contacts), made before it;
-/// the query, for the giving transaction's read of the receiver's day.
+/// the query, unlocked, for the read of the receiver's day.
 pub fn answered_by(
     giver: &Asked,
     receiver_member: &str,
@@ -340,7 +336,8 @@ pub fn answered_by(
 
 /// A referral answered the request `request_id`: it counts as YES from the
 /// referral's day (an earlier recorded YES keeps its day), and nothing is
-/// due. One statement, in the giving transaction, which has locked the row.
+/// due. One statement, in the giving transaction: the update locks the row
+/// and checks its answer as it stands then.
 pub async fn mark_answered(
     db: &impl ConnectionTrait,
     request_id: &str,
