@@ -2,10 +2,10 @@
 //! contact parties, the delegate, the meeting, the request, the prospect's
 //! email) hold only the referrals that have a value.
 //!
-//! A new referral between two members, passed in the portal, leaves all
-//! eight of them empty, yet wrote an entry (a NULL) into each: eight of the
-//! fourteen index entries of every such referral, in the writing
-//! transaction and in the WAL. Partial indexes (`WHERE column IS NOT NULL`)
+//! A new referral between two members, passed in the portal without the
+//! prospect's email, leaves all eight of them empty, yet wrote an entry (a
+//! NULL) into each: eight of the fourteen index entries of such a referral,
+//! in the writing transaction and in the WAL. Partial indexes (`WHERE column IS NOT NULL`)
 //! skip those entries. Every lookup on these columns compares them with a
 //! value (`=`, `IN`, and the foreign keys' checks), which no NULL matches,
 //! so PostgreSQL and SQLite use the partial index wherever they used the
@@ -41,7 +41,7 @@ fn index(name: &str, column: Referrals, partial: bool) -> IndexCreateStatement {
     if partial {
         index.and_where(Expr::col(column).is_not_null());
     }
-    index.to_owned()
+    index
 }
 
 /// Replaces each index by its other form: drop, then create under the same
@@ -58,6 +58,12 @@ async fn rebuild(manager: &SchemaManager<'_>, partial: bool) -> Result<(), DbErr
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// In one transaction on SQLite too (sea-orm-migration makes one on
+    /// PostgreSQL only): a failure half-way leaves every index as it was.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         rebuild(manager, true).await
     }

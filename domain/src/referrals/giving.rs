@@ -4,7 +4,7 @@
 //! routes to a delegate and writes the referral, its events and its webhook
 //! deliveries in one transaction.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entities::{
     AttendanceStatus, Channel, EventKind, ReferralStatus, member, membership, partner_firm,
     referral,
@@ -89,7 +89,9 @@ pub async fn give(
     let me = caller.member()?;
     let valid = validate_give(input)?;
     let db = &state.db;
-    let (receiver, shared, today) = resolve_receiver(db, &me.id, &valid.receiver_id).await?;
+    // One clock for the receiver's day as read and the referral's time.
+    let now = Utc::now();
+    let (receiver, shared, today) = resolve_receiver(db, &me.id, &valid.receiver_id, now).await?;
     let receiver_row = match &receiver {
         Receiver::Member(m) => Some(PartyRow::Member((**m).clone())),
         Receiver::Firm(f) => Some(PartyRow::Firm(f.clone())),
@@ -119,7 +121,7 @@ pub async fn give(
         actor_member: Some(me.id.clone()),
         actor_firm: None,
     };
-    let row = create_knowing(state, draft, place.meeting_attendance, Some(today)).await?;
+    let row = create_knowing(state, draft, place.meeting_attendance, Some((today, now))).await?;
     let giver = me.profile.as_deref().cloned().map(PartyRow::Member);
     Ok(ReferralWithParties::new(row, giver, receiver_row))
 }
@@ -186,6 +188,7 @@ async fn resolve_receiver(
     db: &impl ConnectionTrait,
     my_id: &str,
     receiver_id: &str,
+    now: DateTime<Utc>,
 ) -> DomainResult<(Receiver, Vec<String>, ReceiverToday)> {
     if receiver_id == my_id {
         return Err(DomainError::bad_input(
@@ -193,7 +196,8 @@ async fn resolve_receiver(
             "you cannot refer business to yourself",
         ));
     }
-    let (mine, theirs, seated, today) = seats_of_pair_and_receiver(db, my_id, receiver_id).await?;
+    let (mine, theirs, seated, mut today) =
+        seats_of_pair_and_receiver(db, my_id, receiver_id, now).await?;
     // A member with no seat comes without their row: read it to tell
     // FORBIDDEN (a member) from NOT_FOUND.
     let member = match seated {
@@ -220,6 +224,8 @@ async fn resolve_receiver(
             .filter(|s| s.group_id == f.group_id)
             .map(|s| s.group_id.clone())
             .collect();
+        // A firm is never away and asks nothing of members.
+        today = ReceiverToday::default();
         (Receiver::Firm(f), shared)
     } else {
         return Err(DomainError::not_found_at("input.receiverId", "receiver"));
@@ -237,12 +243,14 @@ async fn resolve_receiver(
 /// `access::active_seats_of_pair` reads them), and the receiver's member
 /// row, read with the receiver's seats in the same statement (`None` when
 /// the receiver holds no active seat, or is no member); and, in that
-/// statement too, the receiver's day, for when they are a member: the
-/// giving transaction then reads nothing before it writes.
+/// statement too, the receiver's day as of `now`, for when they are a
+/// member: the giving transaction then writes without reading first (but
+/// for a meeting referral's meeting).
 async fn seats_of_pair_and_receiver(
     db: &impl ConnectionTrait,
     my_id: &str,
     receiver_id: &str,
+    now: DateTime<Utc>,
 ) -> DomainResult<(
     Vec<membership::Model>,
     Vec<membership::Model>,
@@ -264,7 +272,7 @@ async fn seats_of_pair_and_receiver(
         RECEIVER,
     );
     let asked = Asked::Member(my_id.to_string());
-    for (alias, column) in receiver_today_columns(receiver_id, Some(&asked), Utc::now(), false) {
+    for (alias, column) in receiver_today_columns(receiver_id, Some(&asked), now, false) {
         q = q.column_as(column, alias);
     }
     let rows = q
@@ -525,12 +533,13 @@ pub async fn create(
     create_knowing(state, draft, meeting_attendance, None).await
 }
 
-/// `create`, given the receiver's day when it was read already.
+/// `create`, given the receiver's day when it was read already, with the
+/// time it was read as of.
 async fn create_knowing(
     state: &Ctx,
     draft: Draft,
     meeting_attendance: Option<AttendanceStatus>,
-    today: Option<ReceiverToday>,
+    today: Option<(ReceiverToday, DateTime<Utc>)>,
 ) -> DomainResult<referral::Model> {
     let txn = state.db.begin().await?;
     let row = create_in_knowing(&txn, draft, meeting_attendance, today).await?;
@@ -553,17 +562,21 @@ pub async fn create_in(
     create_in_knowing(txn, draft, meeting_attendance, None).await
 }
 
-/// `create_in`, given the receiver's day when it was read already (`None`:
-/// read it here, in the transaction, the request locked). A request read
-/// before the transaction is locked by its update here, which checks its
-/// answer again.
+/// `create_in`, given the receiver's day when it was read already and the
+/// time it was read as of, which is then the referral's (`None`: read it
+/// here, in the transaction, the request locked). A request read before
+/// the transaction is locked by its update here, which checks its answer
+/// again.
 async fn create_in_knowing(
     txn: &DatabaseTransaction,
     draft: Draft,
     meeting_attendance: Option<AttendanceStatus>,
-    today: Option<ReceiverToday>,
+    known: Option<(ReceiverToday, DateTime<Utc>)>,
 ) -> DomainResult<referral::Model> {
-    let now = Utc::now();
+    let (known, now) = match known {
+        Some((today, at)) => (Some(today), at),
+        None => (None, Utc::now()),
+    };
     let (giver_member, giver_firm, giver_contact) = match &draft.giver {
         Giver::Member(m) => (Some(m.clone()), None, None),
         Giver::Firm(f) => (None, Some(f.clone()), None),
@@ -580,7 +593,7 @@ async fn create_in_knowing(
         (Giver::Contact(c), Receiver::Member(_)) => Some(Asked::Contact(c.clone())),
         _ => None,
     };
-    let today = match today {
+    let today = match known {
         Some(today) => today,
         None => receiver_today(txn, receiver_member.as_deref(), asked.as_ref(), now).await?,
     };

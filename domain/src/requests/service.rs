@@ -335,18 +335,27 @@ pub fn answered_by(
 }
 
 /// A referral answered the request `request_id`: it counts as YES from the
-/// referral's day (an earlier recorded YES keeps its day), and nothing is
-/// due. One statement, in the giving transaction: the update locks the row
-/// and checks its answer as it stands then.
+/// referral's day (an earlier recorded YES keeps its day, and its row its
+/// `updated_at`), and nothing is due. One statement, in the giving
+/// transaction. It updates the row whatever its answer, so the row stays
+/// locked until the referral commits: `record_response`, which locks it
+/// and then counts the referrals that answer it, waits for this one.
 pub async fn mark_answered(
     db: &impl ConnectionTrait,
     request_id: &str,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
     use sea_orm::sea_query::Expr;
-    let yes = Condition::all()
-        .add(referral_request::Column::Response.eq(RequestResponse::Yes))
-        .add(referral_request::Column::CircleBackOn.is_null());
+    // With no response yet `response = 'YES'` is NULL, which CASE takes as
+    // false: such a request is answered today.
+    let stands = || {
+        Condition::all()
+            .add(referral_request::Column::Response.eq(RequestResponse::Yes))
+            .add(referral_request::Column::CircleBackOn.is_null())
+    };
+    let kept = |column: referral_request::Column, new: Expr| -> Expr {
+        Expr::case(stands(), Expr::col(column)).finally(new).into()
+    };
     referral_request::Entity::update_many()
         .col_expr(
             referral_request::Column::Response,
@@ -354,20 +363,20 @@ pub async fn mark_answered(
         )
         .col_expr(
             referral_request::Column::AnsweredOn,
-            Expr::value(now.date_naive()),
+            kept(
+                referral_request::Column::AnsweredOn,
+                Expr::value(now.date_naive()),
+            ),
         )
         .col_expr(
             referral_request::Column::CircleBackOn,
             Expr::value(Option::<NaiveDate>::None),
         )
-        .col_expr(referral_request::Column::UpdatedAt, Expr::value(now))
-        .filter(referral_request::Column::Id.eq(request_id))
-        // Not `NOT yes`: with no response yet, that is NULL, not true.
-        .filter(
-            Condition::any()
-                .add(referral_request::Column::Response.is_null())
-                .add(yes.not()),
+        .col_expr(
+            referral_request::Column::UpdatedAt,
+            kept(referral_request::Column::UpdatedAt, Expr::value(now)),
         )
+        .filter(referral_request::Column::Id.eq(request_id))
         .exec(db)
         .await?;
     Ok(())

@@ -867,6 +867,64 @@ db_test!(
 );
 
 db_test!(
+    a_referral_answering_a_request_waits_for_a_change_to_its_answer,
+    |app: TestApp| async move {
+        // The requester records an answer while a referral answering the
+        // request is written: one waits for the other, even when the
+        // request reads YES already (the referral's update then changes
+        // nothing, but still holds the row), so the answer's check of the
+        // referrals that answer the request sees this one.
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let app = &app;
+        let c = chapter(app, 2).await;
+        let (a, b) = (&c.members[0], &c.members[1]);
+        let request = ask_member(app, a, &b.id).await;
+        data(respond(app, Some(&a.token), &request, "YES", None).await);
+        let answered = request_row(app, &request).await;
+
+        // Another writer holds the request (on SQLite, the database).
+        let holder = app.db.begin().await.unwrap();
+        holder
+            .execute_raw(sea_orm::Statement::from_sql_and_values(
+                holder.get_database_backend(),
+                match holder.get_database_backend() {
+                    sea_orm::DbBackend::Postgres => {
+                        "UPDATE referral_requests SET text = text WHERE id = $1"
+                    }
+                    _ => "UPDATE referral_requests SET text = text WHERE id = ?",
+                },
+                [request.clone().into()],
+            ))
+            .await
+            .unwrap();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let giving = async {
+            let given = app
+                .ok(
+                    Some(&b.token),
+                    "GiveReferral",
+                    give_vars(&a.id, "PORTAL", None),
+                )
+                .await;
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            given
+        };
+        let release = async {
+            tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+            let early = done.load(std::sync::atomic::Ordering::SeqCst);
+            holder.commit().await.unwrap();
+            early
+        };
+        let (given, early) = tokio::join!(giving, release);
+        assert!(!early, "the referral did not wait");
+        let id = s(&given["giveReferral"]["id"]);
+        assert_eq!(attributed_to(app, &id).await, Some(request.clone()));
+        // The YES keeps its day and the row its time.
+        assert_eq!(request_row(app, &request).await, answered);
+    }
+);
+
+db_test!(
     a_referral_answer_stands_and_a_new_request_replaces_a_waiting_one,
     |app: TestApp| async move {
         let c = chapter(&app, 2).await;

@@ -1757,3 +1757,102 @@ db_test!(
         assert!(compared > 27 * 15, "{compared}");
     }
 );
+
+db_test!(
+    a_member_who_holds_no_seat_receives_nothing,
+    |app: TestApp| async move {
+        // The receiver's row comes with their seats; with none left it is
+        // read alone, and the member is found but shares no group.
+        let c = chapter(&app, 2).await;
+        let (a, b) = (&c.members[0], &c.members[1]);
+        app.unseat(&c.leader.token, &c.group, &b.id, &day(0)).await;
+        let before = app.snapshot().await;
+        let resp = app
+            .op(
+                Some(&a.token),
+                "GiveReferral",
+                give_vars(&b.id, "PORTAL", None),
+            )
+            .await;
+        assert_eq!(code(&resp), "FORBIDDEN", "{resp:#}");
+        assert_eq!(app.snapshot().await, before, "nothing written");
+    }
+);
+
+db_test!(
+    a_meeting_referral_is_judged_on_the_meeting_day_and_routed_today,
+    |app: TestApp| async move {
+        // Passed today at yesterday's meeting, where both receivers were
+        // present: absent for the meeting's day only if away that day; held
+        // by a delegate only if the receiver is away today.
+        use sea_orm::EntityTrait;
+        let c = chapter(&app, 4).await;
+        let giver = &c.members[0];
+        let (away_today, away_then, delegate) = (&c.members[1], &c.members[2], &c.members[3]);
+        let meeting = s(&app
+            .ok(
+                Some(&c.leader.token),
+                "ScheduleMeeting",
+                json!({ "groupId": c.group, "heldOn": day(-1) }),
+            )
+            .await["scheduleMeeting"]["id"]);
+        app.ok(
+            Some(&c.leader.token),
+            "RecordAttendance",
+            json!({ "meetingId": meeting, "entries": [
+                { "memberId": giver.id, "status": "PRESENT" },
+                { "memberId": away_today.id, "status": "PRESENT" },
+                { "memberId": away_then.id, "status": "PRESENT" },
+            ]}),
+        )
+        .await;
+        app.ok(
+            Some(&away_today.token),
+            "DeclareAbsence",
+            json!({ "input": { "from": day(0), "to": day(5), "delegateId": delegate.id } }),
+        )
+        .await;
+        // An absence that ended yesterday (the API takes none in the past).
+        let yesterday = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+        entities::absence::Entity::insert(entities::absence::ActiveModel {
+            id: sea_orm::Set(uuid::Uuid::now_v7().to_string()),
+            member_id: sea_orm::Set(away_then.id.clone()),
+            from_on: sea_orm::Set(yesterday),
+            to_on: sea_orm::Set(yesterday),
+            delegate_id: sea_orm::Set(Some(delegate.id.clone())),
+            note: sea_orm::Set(None),
+            created_at: sea_orm::Set(chrono::Utc::now()),
+        })
+        .exec(&app.db)
+        .await
+        .unwrap();
+        let mut outcomes = Vec::new();
+        for who in [away_today, away_then] {
+            let data = app
+                .ok(
+                    Some(&giver.token),
+                    "GiveReferral",
+                    give_vars(&who.id, "MEETING", Some(&meeting)),
+                )
+                .await;
+            let r = &data["giveReferral"];
+            let row = entities::referral::Entity::find_by_id(s(&r["id"]))
+                .one(&app.db)
+                .await
+                .unwrap()
+                .unwrap();
+            outcomes.push((
+                r["madeInAbsence"].clone(),
+                r["absenceReason"].clone(),
+                row.delegate_id,
+            ));
+        }
+        assert_eq!(
+            outcomes,
+            vec![
+                (json!(false), Value::Null, Some(delegate.id.clone())),
+                (json!(true), json!("AWAY"), None),
+            ]
+        );
+    }
+);
