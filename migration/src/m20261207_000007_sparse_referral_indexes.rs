@@ -5,11 +5,11 @@
 //! A new referral between two members, passed in the portal without the
 //! prospect's email, leaves all eight of them empty, yet wrote an entry (a
 //! NULL) into each: eight of the fourteen index entries of such a referral,
-//! in the writing transaction and in the WAL. Partial indexes (`WHERE column IS NOT NULL`)
-//! skip those entries. Every lookup on these columns compares them with a
-//! value (`=`, `IN`, and the foreign keys' checks), which no NULL matches,
-//! so PostgreSQL and SQLite use the partial index wherever they used the
-//! whole one; none looks for the NULLs.
+//! in the writing transaction and in the WAL. Partial indexes (`WHERE
+//! column IS NOT NULL`) skip those entries. Every lookup on these columns
+//! compares them with a value (`=`, `IN`, and the foreign keys' checks),
+//! which no NULL matches, so PostgreSQL and SQLite use the partial index
+//! wherever they used the whole one; none looks for the NULLs.
 //!
 //! The names stay the same. `down` restores the whole indexes.
 
@@ -45,7 +45,7 @@ fn index(name: &str, column: Referrals, partial: bool) -> IndexCreateStatement {
 }
 
 /// Replaces each index by its other form: drop, then create under the same
-/// name (both in the migration's transaction on PostgreSQL).
+/// name, in the migration's transaction.
 async fn rebuild(manager: &SchemaManager<'_>, partial: bool) -> Result<(), DbErr> {
     for (name, column) in SPARSE {
         manager
