@@ -9,7 +9,8 @@
 //! Whenever notices may have been lost (the listener reconnected, or a
 //! subscriber fell behind), subscribers get a `Missed` notice: refetch.
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::sea_query::{Expr, Func, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DbBackend};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
@@ -88,14 +89,17 @@ pub async fn stage(txn: &impl ConnectionTrait, notice: ReferralNotice) -> Domain
     if txn.get_database_backend() != DbBackend::Postgres {
         return Ok(Staged(Some(notice)));
     }
-    let payload = serde_json::to_string(&notice).map_err(crate::error::DomainError::internal)?;
-    txn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT pg_notify($1, $2)",
-        [CHANNEL.into(), payload.into()],
-    ))
-    .await?;
+    txn.execute(&notify_select(&notice)?).await?;
     Ok(Staged(None))
+}
+
+/// `SELECT pg_notify(…)` with `notice` on `CHANNEL` (PostgreSQL only): the
+/// statement `stage` runs, for a caller that writes in the same statement.
+pub fn notify_select(notice: &ReferralNotice) -> DomainResult<SelectStatement> {
+    let payload = serde_json::to_string(notice).map_err(crate::error::DomainError::internal)?;
+    Ok(Query::select()
+        .expr(Func::cust("pg_notify").args([Expr::val(CHANNEL), Expr::val(payload)]))
+        .to_owned())
 }
 
 /// Relays what PostgreSQL's `CHANNEL` carries to this server's subscribers,

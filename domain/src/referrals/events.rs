@@ -25,6 +25,23 @@ pub(super) async fn record_event(
     note: Option<String>,
     at: DateTime<Utc>,
 ) -> DomainResult<()> {
+    event_row(referral_id, kind, actor, from, to, note, at)
+        .insert(db)
+        .await?;
+    Ok(())
+}
+
+/// The row `record_event` writes, for a caller that writes it itself
+/// (with its referral, in one statement).
+pub(super) fn event_row(
+    referral_id: &str,
+    kind: EventKind,
+    actor: &EventActor,
+    from: Option<ReferralStatus>,
+    to: Option<ReferralStatus>,
+    note: Option<String>,
+    at: DateTime<Utc>,
+) -> referral_event::ActiveModel {
     referral_event::ActiveModel {
         id: Set(new_id()),
         referral_id: Set(referral_id.to_string()),
@@ -36,7 +53,4 @@ pub(super) async fn record_event(
         note: Set(note),
         at: Set(at),
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }

@@ -2,20 +2,24 @@
 //! share, a member recording what an outside contact gave them, and the one
 //! writer every way of giving ends in (`create_in`), which decides presence,
 //! routes to a delegate and writes the referral, its events and its webhook
-//! deliveries in one transaction.
+//! deliveries in one transaction (on PostgreSQL a member's give with no
+//! partner firm writes them in one statement instead: `write_at_once`).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use entities::{
     AttendanceStatus, Channel, EventKind, ReferralStatus, member, membership, partner_firm,
-    referral,
+    referral, referral_event,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition};
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, Expr, ExprTrait, IntoCondition, SubQueryStatement, WithClause,
+};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    JoinType, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait, Set,
+    TransactionTrait, TryIntoModel,
 };
 
-use super::events::{EventActor, record_event};
+use super::events::{EventActor, event_row};
 use super::prospect::{ProspectData, ProspectInputData, validate_passed};
 use super::queries::{PartyRow, ReferralWithParties};
 use super::routing::{
@@ -66,6 +70,14 @@ pub struct Draft {
     pub actor_firm: Option<String>,
 }
 
+impl Draft {
+    /// Whether a partner firm gives or receives it (it then queues webhook
+    /// deliveries).
+    fn involves_firm(&self) -> bool {
+        matches!(self.giver, Giver::Firm(_)) || matches!(self.receiver, Receiver::Firm(_))
+    }
+}
+
 pub struct GiveInput {
     pub receiver_id: String,
     pub prospect: ProspectInputData,
@@ -89,8 +101,10 @@ pub async fn give(
     let me = caller.member()?;
     let valid = validate_give(input)?;
     let db = &state.db;
-    // One clock for the receiver's day as read and the referral's time.
-    let now = Utc::now();
+    // One clock for the receiver's day as read and the referral's time, to
+    // the microsecond the databases keep (the referral answered is the one
+    // written, not read back).
+    let now = Utc::now().trunc_subsecs(6);
     let (receiver, shared, today) = resolve_receiver(db, &me.id, &valid.receiver_id, now).await?;
     let receiver_row = match &receiver {
         Receiver::Member(m) => Some(PartyRow::Member((**m).clone())),
@@ -534,14 +548,25 @@ pub async fn create(
 }
 
 /// `create`, given the receiver's day when it was read already, with the
-/// time it was read as of.
+/// time it was read as of. On PostgreSQL a referral with no partner firm
+/// (no webhook deliveries to look up) is written in one statement, with
+/// no transaction around it: see `write_at_once`.
 async fn create_knowing(
     state: &Ctx,
     draft: Draft,
     meeting_attendance: Option<AttendanceStatus>,
     today: Option<(ReceiverToday, DateTime<Utc>)>,
 ) -> DomainResult<referral::Model> {
-    let txn = state.db.begin().await?;
+    let db = &state.db;
+    let at_once = db.get_database_backend() == DbBackend::Postgres && !draft.involves_firm();
+    let today = match today {
+        Some(known) if at_once => {
+            let planned = plan(db, draft, meeting_attendance, Some(known)).await?;
+            return write_at_once(db, planned).await;
+        }
+        today => today,
+    };
+    let txn = db.begin().await?;
     let row = create_in_knowing(&txn, draft, meeting_attendance, today).await?;
     let staged = notify_received(&txn, &row).await?;
     txn.commit().await?;
@@ -573,6 +598,36 @@ async fn create_in_knowing(
     meeting_attendance: Option<AttendanceStatus>,
     known: Option<(ReceiverToday, DateTime<Utc>)>,
 ) -> DomainResult<referral::Model> {
+    let planned = plan(txn, draft, meeting_attendance, known).await?;
+    if let Some(request) = &planned.answers {
+        crate::requests::service::mark_answered(txn, request, planned.now).await?;
+    }
+    let row = planned.row.insert(txn).await?;
+    for event in planned.events {
+        event.insert(txn).await?;
+    }
+    outbox::enqueue(txn, &row, WebhookEvent::Created, planned.now).await?;
+    Ok(row)
+}
+
+/// A referral decided and ready to write: its row, its events, and the
+/// request it answers (marked answered as it is written).
+struct Planned {
+    row: referral::ActiveModel,
+    events: Vec<referral_event::ActiveModel>,
+    answers: Option<String>,
+    now: DateTime<Utc>,
+}
+
+/// Decides presence and routing and builds the rows `draft` writes, reading
+/// through `db` (the receiver's day too, its request locked, when `known`
+/// is `None`: `db` is then the writing transaction).
+async fn plan(
+    db: &impl ConnectionTrait,
+    draft: Draft,
+    meeting_attendance: Option<AttendanceStatus>,
+    known: Option<(ReceiverToday, DateTime<Utc>)>,
+) -> DomainResult<Planned> {
     let (known, now) = match known {
         Some((today, at)) => (Some(today), at),
         None => (None, Utc::now()),
@@ -595,18 +650,41 @@ async fn create_in_knowing(
     };
     let today = match known {
         Some(today) => today,
-        None => receiver_today(txn, receiver_member.as_deref(), asked.as_ref(), now).await?,
+        None => receiver_today(db, receiver_member.as_deref(), asked.as_ref(), now).await?,
     };
     let Presence {
         reason,
         delegate_id,
-    } = decide_presence(txn, &draft, meeting_attendance, now, &today).await?;
+    } = decide_presence(db, &draft, meeting_attendance, now, &today).await?;
     let request_id = today.request_id;
-    if let Some(request) = &request_id {
-        crate::requests::service::mark_answered(txn, request, now).await?;
+    let id = new_id();
+    let actor = EventActor {
+        member: draft.actor_member.clone(),
+        firm: draft.actor_firm.clone(),
+    };
+    let mut events = vec![event_row(
+        &id,
+        EventKind::Created,
+        &actor,
+        None,
+        Some(ReferralStatus::Submitted),
+        None,
+        now,
+    )];
+    if let Some(delegate) = &delegate_id {
+        let note = format!("routed to delegate {delegate} while the receiver is away");
+        events.push(event_row(
+            &id,
+            EventKind::Delegated,
+            &actor,
+            None,
+            None,
+            Some(note),
+            now,
+        ));
     }
     let row = referral::ActiveModel {
-        id: Set(new_id()),
+        id: Set(id),
         group_id: Set(draft.group_id.clone()),
         giver_member_id: Set(giver_member),
         giver_firm_id: Set(giver_firm),
@@ -623,12 +701,12 @@ async fn create_in_knowing(
         channel: Set(draft.channel),
         meeting_id: Set(draft.meeting_id),
         ask_id: Set(draft.ask_id),
-        request_id: Set(request_id),
+        request_id: Set(request_id.clone()),
         note: Set(draft.note),
         made_in_absence: Set(reason.is_some()),
         absence_reason: Set(reason),
         inside_group: Set(draft.inside_group),
-        delegate_id: Set(delegate_id.clone()),
+        delegate_id: Set(delegate_id),
         status: Set(ReferralStatus::Submitted),
         closed_value_e4: Set(None),
         business_kind: Set(None),
@@ -641,39 +719,46 @@ async fn create_in_knowing(
         won_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
-    let actor = EventActor {
-        member: draft.actor_member.clone(),
-        firm: draft.actor_firm.clone(),
     };
-    record_event(
-        txn,
-        &row.id,
-        EventKind::Created,
-        &actor,
-        None,
-        Some(ReferralStatus::Submitted),
-        None,
+    Ok(Planned {
+        row,
+        events,
+        answers: request_id,
         now,
-    )
-    .await?;
-    if let Some(delegate) = &delegate_id {
-        let note = format!("routed to delegate {delegate} while the receiver is away");
-        record_event(
-            txn,
-            &row.id,
-            EventKind::Delegated,
-            &actor,
-            None,
-            None,
-            Some(note),
-            now,
-        )
-        .await?;
+    })
+}
+
+/// Writes a planned referral on PostgreSQL in one statement: the request's
+/// update, the referral and its events as data-modifying `WITH` parts,
+/// and the receiver's `pg_notify`. One statement is its own transaction
+/// (all of it or none; the events' foreign key to the referral is checked
+/// at its end), so a give costs one round trip where BEGIN, each write and
+/// COMMIT cost five. Only for referrals with no partner firm: those look
+/// up webhook endpoints first (`create_in_knowing`).
+async fn write_at_once(
+    db: &impl ConnectionTrait,
+    planned: Planned,
+) -> DomainResult<referral::Model> {
+    let row: referral::Model = planned.row.clone().try_into_model()?;
+    let mut writes: Vec<SubQueryStatement> = Vec::with_capacity(4);
+    if let Some(request) = &planned.answers {
+        writes.push(crate::requests::service::answered_update(request, planned.now).into());
     }
-    outbox::enqueue(txn, &row, WebhookEvent::Created, now).await?;
+    writes.push(referral::Entity::insert(planned.row).into_query().into());
+    for event in planned.events {
+        writes.push(referral_event::Entity::insert(event).into_query().into());
+    }
+    let mut with = WithClause::new();
+    for (i, write) in writes.into_iter().enumerate() {
+        with.cte(
+            CommonTableExpression::new()
+                .query(write)
+                .table_name(Alias::new(format!("write_{i}")))
+                .to_owned(),
+        );
+    }
+    let statement = with.query(crate::notifications::notify_select(&received_notice(&row))?);
+    db.execute(&statement).await?;
     Ok(row)
 }
 
@@ -683,20 +768,21 @@ pub async fn notify_received(
     txn: &impl ConnectionTrait,
     row: &referral::Model,
 ) -> DomainResult<crate::notifications::Staged> {
+    crate::notifications::stage(txn, received_notice(row)).await
+}
+
+/// The notice of `row`'s arrival: to its receiver and delegate.
+fn received_notice(row: &referral::Model) -> ReferralNotice {
     let members: Vec<String> = row
         .receiver_member_id
         .iter()
         .chain(row.delegate_id.iter())
         .cloned()
         .collect();
-    crate::notifications::stage(
-        txn,
-        ReferralNotice {
-            referral_id: row.id.clone(),
-            kind: NoticeKind::Received,
-            members,
-            webhooks: crate::notifications::involves_firm(row),
-        },
-    )
-    .await
+    ReferralNotice {
+        referral_id: row.id.clone(),
+        kind: NoticeKind::Received,
+        members,
+        webhooks: crate::notifications::involves_firm(row),
+    }
 }

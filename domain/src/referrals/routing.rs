@@ -5,10 +5,7 @@
 use chrono::{DateTime, Utc};
 use entities::{AbsenceReason, AttendanceStatus, absence, referral_request};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryResult, QuerySelect, QueryTrait,
-    Select,
-};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryResult, QuerySelect, QueryTrait, Select};
 
 use super::giving::{Draft, Giver, Receiver};
 use super::presence::{Circumstances, absence_reason};
@@ -77,7 +74,7 @@ pub(super) fn receiver_today_of(row: &QueryResult) -> Result<ReceiverToday, DbEr
 /// (`give` has). A firm or a contact receives with no absence or request:
 /// nothing is read.
 pub(super) async fn receiver_today(
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     receiver_member: Option<&str>,
     asked: Option<&Asked>,
     now: DateTime<Utc>,
@@ -107,7 +104,7 @@ pub(super) struct Presence {
 }
 
 pub(super) async fn decide_presence(
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     draft: &Draft,
     meeting_attendance: Option<AttendanceStatus>,
     now: DateTime<Utc>,

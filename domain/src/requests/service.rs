@@ -345,6 +345,17 @@ pub async fn mark_answered(
     request_id: &str,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
+    db.execute(&answered_update(request_id, now)).await?;
+    Ok(())
+}
+
+/// The statement `mark_answered` runs, for a caller that runs it with its
+/// referral's writes.
+pub fn answered_update(
+    request_id: &str,
+    now: DateTime<Utc>,
+) -> sea_orm::sea_query::UpdateStatement {
+    use sea_orm::QueryTrait;
     use sea_orm::sea_query::Expr;
     // With no response yet `response = 'YES'` is NULL, which CASE takes as
     // false: such a request is answered today.
@@ -377,9 +388,7 @@ pub async fn mark_answered(
             kept(referral_request::Column::UpdatedAt, Expr::value(now)),
         )
         .filter(referral_request::Column::Id.eq(request_id))
-        .exec(db)
-        .await?;
-    Ok(())
+        .into_query()
 }
 
 /// The referrals that answered each request (withdrawn ones left out),

@@ -1856,3 +1856,157 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    a_give_that_fails_half_way_leaves_nothing_and_tells_no_one,
+    |app: TestApp| async move {
+        // A give answering a request writes the request's answer, the
+        // referral and its event (on PostgreSQL in one statement with its
+        // notice). The event is refused here by a trigger of this test
+        // database: nothing else may stay, and no one may hear of it.
+        use crate::subscriptions::{connect, next_within, subscribe};
+        use sea_orm::EntityTrait;
+        let c = chapter(&app, 2).await;
+        let (giver, receiver) = (&c.members[0], &c.members[1]);
+        let asked = app
+            .ok(
+                Some(&receiver.token),
+                "RequestReferrals",
+                json!({ "input": { "memberId": giver.id, "text": "Who needs a roof?" } }),
+            )
+            .await;
+        let request = s(&asked["requestReferrals"]["id"]);
+        let mut socket = connect(&app, Some(&receiver.token)).await;
+        assert_eq!(
+            next_within(&mut socket, 10_000).await.unwrap()["type"],
+            "connection_ack"
+        );
+        subscribe(
+            &mut socket,
+            "r",
+            &crate::helpers::operation("ReferralReceived"),
+        )
+        .await;
+        let postgres = app.settings.database_url.starts_with("postgres");
+        let (refuse, allow) = if postgres {
+            (
+                "CREATE FUNCTION rx_test_refuse_event() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN RAISE EXCEPTION 'event refused'; END $$; \
+                 CREATE TRIGGER rx_test_refuse_event BEFORE INSERT ON referral_events \
+                 FOR EACH ROW EXECUTE FUNCTION rx_test_refuse_event();",
+                "DROP TRIGGER rx_test_refuse_event ON referral_events",
+            )
+        } else {
+            (
+                "CREATE TRIGGER rx_test_refuse_event BEFORE INSERT ON referral_events \
+                 BEGIN SELECT RAISE(ABORT, 'event refused'); END",
+                "DROP TRIGGER rx_test_refuse_event",
+            )
+        };
+        app.db.execute_unprepared(refuse).await.unwrap();
+        let before = app.snapshot().await;
+        let unanswered = entities::referral_request::Entity::find_by_id(request.clone())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let refused = app
+            .op(
+                Some(&giver.token),
+                "GiveReferral",
+                give_vars(&receiver.id, "PORTAL", None),
+            )
+            .await;
+        assert_eq!(code(&refused), "INTERNAL", "{refused:#}");
+        assert_eq!(app.snapshot().await, before, "nothing written");
+        let after = entities::referral_request::Entity::find_by_id(request.clone())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(after, unanswered, "the request is not answered");
+        assert_eq!(after.response, None);
+        let heard = next_within(&mut socket, 700).await;
+        assert!(
+            heard.is_none(),
+            "a push for a referral that never was: {heard:?}"
+        );
+
+        // Without the trigger the same give answers the request, and the
+        // receiver hears of that one.
+        app.db.execute_unprepared(allow).await.unwrap();
+        let id = give(&app, giver, &receiver.id).await;
+        let push = next_within(&mut socket, 5_000).await.expect("pushed");
+        assert_eq!(push["payload"]["data"]["referralReceived"]["id"], json!(id));
+        let answered = entities::referral_request::Entity::find_by_id(request.clone())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(answered.response, Some(entities::RequestResponse::Yes));
+        let row = entities::referral::Entity::find_by_id(id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.request_id, Some(request));
+    }
+);
+
+db_test!(
+    a_given_referral_is_answered_as_it_is_stored,
+    |app: TestApp| async move {
+        // The give's answer is built from what it wrote, not read back: it
+        // must match what any later read of the referral says, to the
+        // microsecond, with the receiver away and the referral delegated.
+        let c = chapter(&app, 3).await;
+        let (giver, receiver, delegate) = (&c.members[0], &c.members[1], &c.members[2]);
+        app.ok(
+            Some(&receiver.token),
+            "DeclareAbsence",
+            json!({ "input": { "from": day(0), "to": day(3), "delegateId": delegate.id } }),
+        )
+        .await;
+        let fields = "id status temperature channel madeInAbsence absenceReason version createdAt
+            giver { __typename ... on Member { id name } }
+            receiver { __typename ... on Member { id name } ... on PartnerFirm { id name } }
+            prospect { name email phone company need }";
+        let given = app
+            .ok(
+                Some(&giver.token),
+                "GiveReferral",
+                give_vars(&receiver.id, "PORTAL", None),
+            )
+            .await["giveReferral"]
+            .clone();
+        assert_eq!(given["madeInAbsence"], json!(true), "{given:#}");
+        let read = app
+            .gql(
+                Some(&giver.token),
+                &format!(
+                    "query($id: ID!) {{ referral(id: $id) {{ {fields} delegate {{ id }} events {{ kind at }} }} }}"
+                ),
+                json!({ "id": given["id"] }),
+            )
+            .await;
+        assert!(read.get("errors").is_none(), "{read:#}");
+        let read = &read["data"]["referral"];
+        for (key, value) in given.as_object().unwrap() {
+            assert_eq!(&read[key], value, "{key}: given {given:#}, read {read:#}");
+        }
+        assert_eq!(read["delegate"]["id"], json!(delegate.id));
+        let events: Vec<(Value, Value)> = read["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["kind"].clone(), e["at"].clone()))
+            .collect();
+        assert_eq!(
+            events,
+            vec![
+                (json!("CREATED"), given["createdAt"].clone()),
+                (json!("DELEGATED"), given["createdAt"].clone()),
+            ]
+        );
+    }
+);
