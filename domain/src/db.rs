@@ -96,6 +96,15 @@ impl Db {
         }
     }
 
+    /// Whether writes made outside a transaction go through this `Db`
+    /// itself: not on a held SQLite reader, whose writes go to `writer`.
+    pub fn writes_in_place(&self) -> bool {
+        match self {
+            Db::Pool(_) => true,
+            Db::Held(held) => held.writer.is_none(),
+        }
+    }
+
     /// Gives a held connection back to the pool now; the next statement
     /// checks one out again. Before a transaction, which takes a connection
     /// of its own, so that a request never holds two — as long as nothing

@@ -236,9 +236,11 @@ async fn execute(
         Ok(request) => request.parsed_query().is_ok_and(reads_only),
         Err(_) => false,
     };
-    // A mutation's statements take the pool's connections as they come
-    // (its transaction one of its own; on SQLite the writer), one at a time.
-    let state = if reads {
+    // On PostgreSQL a mutation keeps that connection too: its statements
+    // run on it, and a transaction gives it back before taking one of its
+    // own (one connection at a time). On SQLite it is a reader's, so a
+    // mutation's statements take the writer's connection as they come.
+    let state = if reads || reading.db.writes_in_place() {
         reading
     } else {
         reading.db.release().await;
