@@ -281,7 +281,7 @@ async fn execute(
                 .content_type(JSON)
                 .json(serde_json::json!({ "errors": [{
                     "message": format!(
-                        "the request took longer than {} ms and was stopped; nothing it was writing was kept",
+                        "the request took longer than {} ms and was stopped; a change it had not yet sent to the database was not made, and one already sent may have been: check before retrying",
                         state.settings.request_timeout_ms
                     ),
                     "extensions": extensions,

@@ -48,6 +48,8 @@ pub async fn register(state: &Ctx, input: NewAccount) -> DomainResult<IssuedSess
     if email_taken(&state.db, &email).await? {
         return Err(email_conflict());
     }
+    // No connection is held while the hash waits its turn and runs.
+    state.db.release().await;
     let password_hash = hash_password(input.password).await?;
     let now = Utc::now();
     let txn = state.db.begin().await?;
@@ -140,6 +142,9 @@ pub async fn sign_in(state: &Ctx, email: &str, password: String) -> DomainResult
     state
         .throttle
         .attempt(found.as_ref().map_or(&normalized, |m| &m.id))?;
+    // No connection is held while the hash waits its turn and runs: a
+    // crowd of sign-ins must not take the pool from everyone else.
+    state.db.release().await;
     let ok = verify_password(password, found.as_ref().map(|m| m.password_hash.clone())).await?;
     let member = match (ok, found) {
         (true, Some(m)) => m,
@@ -238,6 +243,8 @@ pub async fn change_password(
         .one(&state.db)
         .await?
         .ok_or_else(DomainError::unauthenticated)?;
+    // No connection is held while the hashes wait their turn and run.
+    state.db.release().await;
     if !verify_password(current_password, Some(member.password_hash.clone())).await? {
         return Err(DomainError::Unauthenticated(
             "the current password is wrong".into(),

@@ -548,9 +548,10 @@ pub async fn create(
 }
 
 /// `create`, given the receiver's day when it was read already, with the
-/// time it was read as of. On PostgreSQL a referral with no partner firm
-/// (no webhook deliveries to look up) is written in one statement, with
-/// no transaction around it: see `write_at_once`.
+/// time it was read as of. Given it (as `give` is, for a member's
+/// referral), on PostgreSQL a referral with no partner firm (no webhook
+/// deliveries to look up) is written in one statement, with no
+/// transaction around it: see `write_at_once`.
 async fn create_knowing(
     state: &Ctx,
     draft: Draft,

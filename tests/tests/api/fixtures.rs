@@ -61,3 +61,15 @@ pub async fn win(app: &TestApp, receiver: &str, referral: &str, value: &str) {
     let r = advance(app, receiver, referral, "WON", Some(value)).await;
     assert!(r.get("errors").is_none(), "{r:#}");
 }
+
+/// `asker` asks the member `asked` for introductions; returns the request's id.
+pub async fn request_referrals(app: &TestApp, asker: &Person, asked: &str) -> String {
+    let data = app
+        .ok(
+            Some(&asker.token),
+            "RequestReferrals",
+            json!({ "input": { "memberId": asked, "text": "Who needs a roof?" } }),
+        )
+        .await;
+    data["requestReferrals"]["id"].as_str().unwrap().to_string()
+}

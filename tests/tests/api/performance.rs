@@ -426,3 +426,59 @@ db_test!(
         assert_eq!(past["totalCount"], 6, "{past:#}");
     }
 );
+
+crate::db_test_with!(
+    sign_ins_waiting_for_their_hash_hold_no_connection,
+    // One connection in each pool and one hash at a time: a sign-in that
+    // kept its connection while its hash waited and ran would make every
+    // other request wait behind the whole queue of hashes.
+    |s: &mut api::settings::Settings| {
+        s.db_pool_size = 1;
+        s.sqlite_readers = 1;
+        s.password_hash_concurrency = 1;
+        s.request_timeout_ms = 20_000;
+        s.partners.webhook_poll_ms = 600_000;
+    },
+    |app: TestApp| async move {
+        use std::time::{Duration, Instant};
+        let (token, _) = app
+            .register("queue@example.com", "Queue Tester", "Tester")
+            .await;
+        app.ok(Some(&token), "Me", json!({})).await;
+        // One sign-in alone: about one hash.
+        let mut alone = Duration::MAX;
+        for _ in 0..2 {
+            let at = Instant::now();
+            let resp = app
+                .sign_in("queue@example.com", crate::helpers::PASSWORD)
+                .await;
+            assert!(resp.get("errors").is_none(), "{resp:#}");
+            alone = alone.min(at.elapsed());
+        }
+        let started = Instant::now();
+        let signing = futures_util::future::join_all((0..8).map(|_| async {
+            let resp = app
+                .sign_in("queue@example.com", crate::helpers::PASSWORD)
+                .await;
+            assert!(resp.get("errors").is_none(), "{resp:#}");
+            started.elapsed()
+        }));
+        let sent_after = Duration::from_millis(30);
+        let me = async {
+            tokio::time::sleep(sent_after).await;
+            let at = Instant::now();
+            app.ok(Some(&token), "Me", json!({})).await;
+            at.elapsed()
+        };
+        let (signed, me_took) = tokio::join!(signing, me);
+        // The eight hashes run one after the other. `Me`, sent once every
+        // sign-in has read its member, must not wait for them: well under
+        // three hashes' time (it waited about seven when a sign-in held its
+        // connection while hashing).
+        eprintln!("one sign-in {alone:?}; Me took {me_took:?}; sign-ins at {signed:?}");
+        assert!(
+            me_took < alone * 3,
+            "Me took {me_took:?}, a sign-in alone {alone:?}: it waited for the hashes ({signed:?})"
+        );
+    }
+);

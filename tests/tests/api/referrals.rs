@@ -1866,16 +1866,9 @@ db_test!(
         // database: nothing else may stay, and no one may hear of it.
         use crate::subscriptions::{connect, next_within, subscribe};
         use sea_orm::EntityTrait;
-        let c = chapter(&app, 2).await;
-        let (giver, receiver) = (&c.members[0], &c.members[1]);
-        let asked = app
-            .ok(
-                Some(&receiver.token),
-                "RequestReferrals",
-                json!({ "input": { "memberId": giver.id, "text": "Who needs a roof?" } }),
-            )
-            .await;
-        let request = s(&asked["requestReferrals"]["id"]);
+        let c = chapter(&app, 3).await;
+        let (giver, receiver, other) = (&c.members[0], &c.members[1], &c.members[2]);
+        let request = crate::fixtures::request_referrals(&app, receiver, &giver.id).await;
         let mut socket = connect(&app, Some(&receiver.token)).await;
         assert_eq!(
             next_within(&mut socket, 10_000).await.unwrap()["type"],
@@ -1887,6 +1880,13 @@ db_test!(
             &crate::helpers::operation("ReferralReceived"),
         )
         .await;
+        // The subscription is live: a referral from someone else arrives.
+        let first = give(&app, other, &receiver.id).await;
+        let push = next_within(&mut socket, 5_000).await.expect("pushed");
+        assert_eq!(
+            push["payload"]["data"]["referralReceived"]["id"],
+            json!(first)
+        );
         let postgres = app.settings.database_url.starts_with("postgres");
         let (refuse, allow) = if postgres {
             (
@@ -1958,9 +1958,12 @@ db_test!(
     |app: TestApp| async move {
         // The give's answer is built from what it wrote, not read back: it
         // must match what any later read of the referral says, to the
-        // microsecond, with the receiver away and the referral delegated.
+        // microsecond, with the receiver away, the referral delegated and
+        // answering the receiver's request (marked answered at that time).
+        use sea_orm::EntityTrait;
         let c = chapter(&app, 3).await;
         let (giver, receiver, delegate) = (&c.members[0], &c.members[1], &c.members[2]);
+        let request = crate::fixtures::request_referrals(&app, receiver, &giver.id).await;
         app.ok(
             Some(&receiver.token),
             "DeclareAbsence",
@@ -1968,17 +1971,23 @@ db_test!(
         )
         .await;
         let fields = "id status temperature channel madeInAbsence absenceReason version createdAt
+            updatedAt insideGroup note
             giver { __typename ... on Member { id name } }
             receiver { __typename ... on Member { id name } ... on PartnerFirm { id name } }
             prospect { name email phone company need }";
+        let mut vars = give_vars(&receiver.id, "PORTAL", None);
+        vars["input"]["note"] = json!("Met them at the expo");
         let given = app
-            .ok(
+            .gql(
                 Some(&giver.token),
-                "GiveReferral",
-                give_vars(&receiver.id, "PORTAL", None),
+                &format!(
+                    "mutation($input: GiveReferralInput!) {{ giveReferral(input: $input) {{ {fields} }} }}"
+                ),
+                vars,
             )
-            .await["giveReferral"]
-            .clone();
+            .await;
+        assert!(given.get("errors").is_none(), "{given:#}");
+        let given = given["data"]["giveReferral"].clone();
         assert_eq!(given["madeInAbsence"], json!(true), "{given:#}");
         let read = app
             .gql(
@@ -2008,5 +2017,19 @@ db_test!(
                 (json!("DELEGATED"), given["createdAt"].clone()),
             ]
         );
+        let row = entities::referral::Entity::find_by_id(s(&given["id"]))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.request_id.as_deref(), Some(request.as_str()));
+        let answered = entities::referral_request::Entity::find_by_id(request)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(answered.response, Some(entities::RequestResponse::Yes));
+        assert_eq!(answered.updated_at, row.created_at, "one clock");
+        assert_eq!(row.created_at, row.updated_at);
     }
 );
