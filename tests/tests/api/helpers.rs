@@ -422,6 +422,26 @@ impl TestApp {
         data["signIn"]["accessToken"].as_str().unwrap().to_string()
     }
 
+    /// A referral's row as stored.
+    pub async fn referral_row(&self, id: &str) -> entities::referral::Model {
+        use sea_orm::EntityTrait;
+        entities::referral::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await
+            .expect("referral query")
+            .expect("a referral row")
+    }
+
+    /// A referral request's row as stored.
+    pub async fn request_row(&self, id: &str) -> entities::referral_request::Model {
+        use sea_orm::EntityTrait;
+        entities::referral_request::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await
+            .expect("request query")
+            .expect("a request row")
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {table}");
         let row = self

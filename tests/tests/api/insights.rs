@@ -240,22 +240,9 @@ async fn set_times(app: &TestApp, id: &str, created: DateTime<Utc>, won: Option<
         .expect("move the referral in time");
 }
 
-async fn request_row(app: &TestApp, id: &str) -> referral_request::Model {
-    referral_request::Entity::find_by_id(id.to_string())
-        .one(&app.db)
-        .await
-        .expect("request query")
-        .expect("a request row")
-}
-
 /// The request a referral was attributed to, as stored.
 async fn attributed_to(app: &TestApp, referral_id: &str) -> Option<String> {
-    referral::Entity::find_by_id(referral_id.to_string())
-        .one(&app.db)
-        .await
-        .expect("referral query")
-        .expect("a referral row")
-        .request_id
+    app.referral_row(referral_id).await.request_id
 }
 
 /// The caller's due requests (ids) on `on` (None: the default, today).
@@ -408,7 +395,7 @@ db_test!(
         );
         // They are the requester's own: the member asked sees none of them.
         assert!(due_ids(&app, &b.token, Some(day(14))).await.is_empty());
-        let row = request_row(&app, &to_b).await;
+        let row = app.request_row(&to_b).await;
         assert_eq!(
             (row.response, row.answered_on, row.reason),
             (None, None, None)
@@ -734,7 +721,7 @@ db_test!(the_requester_records_answers, |app: TestApp| async move {
     let resp = respond(&app, None, &to_cora, "YES", None).await;
     refused(&resp, "UNAUTHENTICATED", None, "anonymous");
     assert_eq!(app.snapshot().await, before);
-    let row = request_row(&app, &to_cora).await;
+    let row = app.request_row(&to_cora).await;
     assert_eq!(row.response, Some(RequestResponse::No));
     assert_eq!(row.reason.as_deref(), Some("Retired"));
     assert_eq!(row.circle_back_on, None);
@@ -778,7 +765,7 @@ db_test!(
         // now reads YES, answered today, nothing due.
         let answer = give(&app, b, &a.id).await;
         assert_eq!(attributed_to(&app, &answer).await, Some(first.clone()));
-        let row = request_row(&app, &first).await;
+        let row = app.request_row(&first).await;
         assert_eq!(
             (row.response, row.answered_on, row.circle_back_on),
             (Some(RequestResponse::Yes), Some(date(0)), None)
@@ -795,10 +782,10 @@ db_test!(
             .exec(&app.db)
             .await
             .expect("move the answer's day back");
-        let answered = request_row(&app, &first).await;
+        let answered = app.request_row(&first).await;
         let more = give(&app, b, &a.id).await;
         assert_eq!(attributed_to(&app, &more).await, Some(first.clone()));
-        assert_eq!(request_row(&app, &first).await, answered);
+        assert_eq!(app.request_row(&first).await, answered);
 
         // A second request (the first moved back past Harbour's 90 days):
         // new referrals count for it, not the first.
@@ -839,7 +826,7 @@ db_test!(
             Some(to_cy_request.clone())
         );
         assert!(due_ids(&app, &a.token, Some(day(400))).await.is_empty());
-        let row = request_row(&app, &to_cy_request).await;
+        let row = app.request_row(&to_cy_request).await;
         assert_eq!(
             (row.response, row.circle_back_on, row.reason.as_deref()),
             (Some(RequestResponse::Yes), None, Some("Ask in spring"))
@@ -880,7 +867,7 @@ db_test!(
         let (a, b) = (&c.members[0], &c.members[1]);
         let request = ask_member(app, a, &b.id).await;
         data(respond(app, Some(&a.token), &request, "YES", None).await);
-        let answered = request_row(app, &request).await;
+        let answered = app.request_row(&request).await;
 
         // Another writer holds the request (on SQLite, the database).
         let holder = app.db.begin().await.unwrap();
@@ -920,7 +907,7 @@ db_test!(
         let id = s(&given["giveReferral"]["id"]);
         assert_eq!(attributed_to(app, &id).await, Some(request.clone()));
         // The YES keeps its day and the row its time.
-        assert_eq!(request_row(app, &request).await, answered);
+        assert_eq!(app.request_row(&request).await, answered);
     }
 );
 
@@ -936,14 +923,14 @@ db_test!(
         let asked = ask_member(&app, a, &b.id).await;
         let answer = give(&app, b, &a.id).await;
         backdate_request(&app, &asked, 3).await;
-        let before = request_row(&app, &asked).await;
+        let before = app.request_row(&asked).await;
         for r in ["NOT_NOW", "NO"] {
             let resp = respond(&app, Some(&a.token), &asked, r, Some("changed my mind")).await;
             refused(&resp, "CONFLICT", None, r);
-            assert_eq!(request_row(&app, &asked).await, before, "{r} wrote nothing");
+            assert_eq!(app.request_row(&asked).await, before, "{r} wrote nothing");
         }
         data(respond(&app, Some(&a.token), &asked, "YES", Some("Two good leads")).await);
-        let row = request_row(&app, &asked).await;
+        let row = app.request_row(&asked).await;
         assert_eq!(
             (
                 row.response,
@@ -965,7 +952,7 @@ db_test!(
         assert!(referrals_of(&app, &a.token, &asked).await.is_empty());
         data(respond(&app, Some(&a.token), &asked, "NO", None).await);
         assert_eq!(
-            request_row(&app, &asked).await.response,
+            app.request_row(&asked).await.response,
             Some(RequestResponse::No)
         );
 
@@ -980,7 +967,7 @@ db_test!(
             std::slice::from_ref(&waiting)
         );
         let next = ask_contact(&app, a, &cy).await;
-        assert_eq!(request_row(&app, &waiting).await.circle_back_on, None);
+        assert_eq!(app.request_row(&waiting).await.circle_back_on, None);
         assert_eq!(due_ids(&app, &a.token, Some(day(14))).await, [next]);
 
         // An admin asking about a member who does not exist: NOT_FOUND.
@@ -1861,7 +1848,7 @@ db_test!(
         }
         assert_eq!(app.snapshot().await, before);
         assert_eq!(requests(&app).await, before_requests);
-        assert_eq!(request_row(&app, &request).await.response, None);
+        assert_eq!(app.request_row(&request).await.response, None);
 
         // `first`: 0-100.
         for op in ["WhoToAsk", "Reciprocity"] {

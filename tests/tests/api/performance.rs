@@ -229,12 +229,7 @@ db_test!(
         let give = app.statements.get() - before;
         assert_eq!(give, if postgres { 3 } else { 5 }, "GiveReferral answering");
         let id = answer["giveReferral"]["id"].as_str().unwrap().to_string();
-        use sea_orm::EntityTrait;
-        let row = entities::referral::Entity::find_by_id(id)
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap();
+        let row = app.referral_row(&id).await;
         assert_eq!(row.request_id, Some(request));
     }
 );

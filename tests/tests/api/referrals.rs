@@ -1836,11 +1836,7 @@ db_test!(
                 )
                 .await;
             let r = &data["giveReferral"];
-            let row = entities::referral::Entity::find_by_id(s(&r["id"]))
-                .one(&app.db)
-                .await
-                .unwrap()
-                .unwrap();
+            let row = app.referral_row(&s(&r["id"])).await;
             outcomes.push((
                 r["madeInAbsence"].clone(),
                 r["absenceReason"].clone(),
@@ -1865,7 +1861,6 @@ db_test!(
         // notice). The event is refused here by a trigger of this test
         // database: nothing else may stay, and no one may hear of it.
         use crate::subscriptions::{connect, next_within, subscribe};
-        use sea_orm::EntityTrait;
         let c = chapter(&app, 3).await;
         let (giver, receiver, other) = (&c.members[0], &c.members[1], &c.members[2]);
         let request = crate::fixtures::request_referrals(&app, receiver, &giver.id).await;
@@ -1905,11 +1900,7 @@ db_test!(
         };
         app.db.execute_unprepared(refuse).await.unwrap();
         let before = app.snapshot().await;
-        let unanswered = entities::referral_request::Entity::find_by_id(request.clone())
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap();
+        let unanswered = app.request_row(&request).await;
         let refused = app
             .op(
                 Some(&giver.token),
@@ -1919,11 +1910,7 @@ db_test!(
             .await;
         assert_eq!(code(&refused), "INTERNAL", "{refused:#}");
         assert_eq!(app.snapshot().await, before, "nothing written");
-        let after = entities::referral_request::Entity::find_by_id(request.clone())
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap();
+        let after = app.request_row(&request).await;
         assert_eq!(after, unanswered, "the request is not answered");
         assert_eq!(after.response, None);
         let heard = next_within(&mut socket, 700).await;
@@ -1938,17 +1925,9 @@ db_test!(
         let id = give(&app, giver, &receiver.id).await;
         let push = next_within(&mut socket, 5_000).await.expect("pushed");
         assert_eq!(push["payload"]["data"]["referralReceived"]["id"], json!(id));
-        let answered = entities::referral_request::Entity::find_by_id(request.clone())
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap();
+        let answered = app.request_row(&request).await;
         assert_eq!(answered.response, Some(entities::RequestResponse::Yes));
-        let row = entities::referral::Entity::find_by_id(id)
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap();
+        let row = app.referral_row(&id).await;
         assert_eq!(row.request_id, Some(request));
     }
 );
@@ -1960,7 +1939,6 @@ db_test!(
         // must match what any later read of the referral says, to the
         // microsecond, with the receiver away, the referral delegated and
         // answering the receiver's request (marked answered at that time).
-        use sea_orm::EntityTrait;
         let c = chapter(&app, 3).await;
         let (giver, receiver, delegate) = (&c.members[0], &c.members[1], &c.members[2]);
         let request = crate::fixtures::request_referrals(&app, receiver, &giver.id).await;
@@ -2017,17 +1995,9 @@ db_test!(
                 (json!("DELEGATED"), given["createdAt"].clone()),
             ]
         );
-        let row = entities::referral::Entity::find_by_id(s(&given["id"]))
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap();
+        let row = app.referral_row(&s(&given["id"])).await;
         assert_eq!(row.request_id.as_deref(), Some(request.as_str()));
-        let answered = entities::referral_request::Entity::find_by_id(request)
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap();
+        let answered = app.request_row(&request).await;
         assert_eq!(answered.response, Some(entities::RequestResponse::Yes));
         assert_eq!(answered.updated_at, row.created_at, "one clock");
         assert_eq!(row.created_at, row.updated_at);
