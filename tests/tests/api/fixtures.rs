@@ -62,13 +62,13 @@ pub async fn win(app: &TestApp, receiver: &str, referral: &str, value: &str) {
     assert!(r.get("errors").is_none(), "{r:#}");
 }
 
-/// `asker` asks the member `asked` for introductions; returns the request's id.
-pub async fn request_referrals(app: &TestApp, asker: &Person, asked: &str) -> String {
+/// Asks a member for introductions (must succeed); returns the request's id.
+pub async fn ask_member(app: &TestApp, who: &Person, member: &str) -> String {
     let data = app
         .ok(
-            Some(&asker.token),
+            Some(&who.token),
             "RequestReferrals",
-            json!({ "input": { "memberId": asked, "text": "Who needs a roof?" } }),
+            json!({ "input": { "memberId": member, "text": "Who do you know who needs a roofer?" } }),
         )
         .await;
     data["requestReferrals"]["id"].as_str().unwrap().to_string()

@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
 use crate::db_test;
-use crate::fixtures::{advance, chapter, give, give_vars, win};
+use crate::fixtures::{advance, ask_member, chapter, give, give_vars, win};
 use crate::helpers::{Person, TestApp, day, refused, s};
 use crate::partners::{ALL_SCOPES, firm, submit, token};
 
@@ -60,17 +60,6 @@ async fn ask(app: &TestApp, who: &Person, input: Value) -> Value {
         json!({ "input": input }),
     )
     .await
-}
-
-/// Asks a member for introductions (must succeed); returns the request's id.
-async fn ask_member(app: &TestApp, who: &Person, member: &str) -> String {
-    let r = ask(
-        app,
-        who,
-        json!({ "memberId": member, "text": "Who do you know who needs a roofer?" }),
-    )
-    .await;
-    s(&data(r)["requestReferrals"]["id"])
 }
 
 /// Asks one of the caller's contacts (must succeed); returns the request's id.

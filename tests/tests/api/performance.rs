@@ -211,17 +211,7 @@ db_test!(
         assert_eq!(give, if postgres { 3 } else { 4 }, "GiveReferral");
         // Answering the receiver's request costs its update, no more (on
         // PostgreSQL, nothing more: it is part of the same statement).
-        let asked = app
-            .ok(
-                Some(&c.members[1].token),
-                "RequestReferrals",
-                json!({ "input": { "memberId": c.members[0].id, "text": "Who needs a roof?" } }),
-            )
-            .await;
-        let request = asked["requestReferrals"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let request = crate::fixtures::ask_member(&app, &c.members[1], &c.members[0].id).await;
         let before = app.statements.get();
         let answer = app
             .ok(Some(&c.members[0].token), "GiveReferral", vars)

@@ -1863,7 +1863,7 @@ db_test!(
         use crate::subscriptions::{connect, next_within, subscribe};
         let c = chapter(&app, 3).await;
         let (giver, receiver, other) = (&c.members[0], &c.members[1], &c.members[2]);
-        let request = crate::fixtures::request_referrals(&app, receiver, &giver.id).await;
+        let request = crate::fixtures::ask_member(&app, receiver, &giver.id).await;
         let mut socket = connect(&app, Some(&receiver.token)).await;
         assert_eq!(
             next_within(&mut socket, 10_000).await.unwrap()["type"],
@@ -1941,7 +1941,7 @@ db_test!(
         // answering the receiver's request (marked answered at that time).
         let c = chapter(&app, 3).await;
         let (giver, receiver, delegate) = (&c.members[0], &c.members[1], &c.members[2]);
-        let request = crate::fixtures::request_referrals(&app, receiver, &giver.id).await;
+        let request = crate::fixtures::ask_member(&app, receiver, &giver.id).await;
         app.ok(
             Some(&receiver.token),
             "DeclareAbsence",
