@@ -31,6 +31,12 @@ pub struct Settings {
     pub password_hash_concurrency: usize,
     /// Lifetime of a leader's report-page link in seconds (30 to 3,600).
     pub report_link_ttl_secs: i64,
+    /// How long this server trusts a session it read without reading it
+    /// again (`RX_SESSION_CACHE_SECS`; 0 turns the view off). PostgreSQL
+    /// only: changes reach every server's view through `LISTEN`.
+    pub session_cache_secs: u64,
+    /// Most sessions remembered at once (`RX_SESSION_CACHE_ENTRIES`).
+    pub session_cache_entries: usize,
     /// Worker threads for the HTTP server (0 = one per core).
     pub workers: usize,
     /// Partner firms: rate limits and webhook delivery.
@@ -256,6 +262,12 @@ fn loader_delay_us(us: u64) -> anyhow::Result<u64> {
     Ok(us)
 }
 
+/// A session read is trusted for a minute at most (notices keep it current
+/// meanwhile; the expiry is the backstop for a listener lost without a word).
+pub const DEFAULT_SESSION_CACHE_SECS: u64 = 60;
+/// About 1 KiB each: 10 MiB at most.
+pub const DEFAULT_SESSION_CACHE_ENTRIES: usize = 10_000;
+
 /// A report link lasts ten minutes unless `RX_REPORT_LINK_TTL_SECS` says otherwise.
 pub const DEFAULT_REPORT_LINK_TTL_SECS: i64 = 600;
 
@@ -330,6 +342,22 @@ impl Settings {
                 n => n,
             },
             report_link_ttl_secs: report_link_ttl()?,
+            session_cache_secs: match env_number(
+                "RX_SESSION_CACHE_SECS",
+                DEFAULT_SESSION_CACHE_SECS,
+            )? {
+                s if s > 3600 => {
+                    anyhow::bail!("RX_SESSION_CACHE_SECS must be at most 3600, not {s}")
+                }
+                s => s,
+            },
+            session_cache_entries: match env_number(
+                "RX_SESSION_CACHE_ENTRIES",
+                DEFAULT_SESSION_CACHE_ENTRIES,
+            )? {
+                0 => anyhow::bail!("RX_SESSION_CACHE_ENTRIES must be at least 1"),
+                n => n,
+            },
             workers,
             partners: PartnerSettings::from_env(environment == Environment::Production)?,
             document_limits: DocumentLimits::from_env()?,
@@ -386,6 +414,8 @@ impl Settings {
             password_attempts_per_minute: 10,
             password_hash_concurrency: domain::auth::passwords::default_hash_concurrency(),
             report_link_ttl_secs: DEFAULT_REPORT_LINK_TTL_SECS,
+            session_cache_secs: DEFAULT_SESSION_CACHE_SECS,
+            session_cache_entries: DEFAULT_SESSION_CACHE_ENTRIES,
             workers: 2,
             partners: PartnerSettings::for_tests(),
             document_limits: DocumentLimits::default(),

@@ -151,6 +151,7 @@ impl Application {
             let task = tokio::spawn(domain::notifications::relay(
                 state.settings.database_url.clone(),
                 state.notifier.clone(),
+                state.sessions.clone(),
                 ready,
             ));
             // Serve once this server hears notices, so no socket it accepts

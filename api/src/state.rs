@@ -100,6 +100,8 @@ impl AppState {
             refresh_token_ttl_secs: settings.refresh_token_ttl_secs,
             password_attempts_per_minute: settings.password_attempts_per_minute,
             report_link_ttl_secs: settings.report_link_ttl_secs,
+            session_cache_secs: settings.session_cache_secs,
+            session_cache_entries: settings.session_cache_entries,
             webhooks: webhook_config(&settings.partners),
         };
         AppState {

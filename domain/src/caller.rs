@@ -107,14 +107,20 @@ impl Caller {
     }
 
     /// The member behind a signed token, as long as the account exists and
-    /// the session it was issued in has not been signed out: one statement
-    /// (the member row joined to its session), so a revocation takes effect
-    /// on the very next request, on every server.
+    /// the session it was issued in has not been signed out: no statement
+    /// when this server's session view remembers it (PostgreSQL, which tells
+    /// every server of each change: `auth::session_view`), otherwise one
+    /// (the member row joined to its session). A revocation takes effect on
+    /// the next request here, and on other servers once its notice arrives.
     pub async fn of_session(
         state: &Ctx,
         member_id: &str,
         session_id: &str,
     ) -> DomainResult<Caller> {
+        if let Some(member) = state.sessions.get(member_id, session_id) {
+            return Caller::seen(state, member, session_id).await;
+        }
+        let read_from = state.sessions.generation();
         let row = crate::members::rows::find()
             .column_as(refresh_family::Column::RevokedAt, "session_revoked_at")
             .join(JoinType::InnerJoin, member::Relation::RefreshFamily.def())
@@ -134,6 +140,21 @@ impl Caller {
                 ));
             }
         };
+        let member = std::sync::Arc::new(member);
+        state
+            .sessions
+            .remember(read_from, session_id, member.clone());
+        Caller::seen(state, member, session_id).await
+    }
+
+    /// The caller for a live session of `member`, recording that the member
+    /// was seen (at most every few minutes: the write changes the row, so
+    /// the view forgets it and the next request reads it again).
+    async fn seen(
+        state: &Ctx,
+        member: std::sync::Arc<member::Model>,
+        session_id: &str,
+    ) -> DomainResult<Caller> {
         let now = Utc::now();
         let stale = member
             .last_seen_at
@@ -144,13 +165,14 @@ impl Caller {
                 .filter(member::Column::Id.eq(member.id.as_str()))
                 .exec(&state.db.writer())
                 .await?;
+            state.sessions.forget(&member.id);
         }
         Ok(Caller::Member(MemberCaller {
             id: member.id.clone(),
             is_admin: member.is_admin,
             session_id: session_id.to_string(),
             token_expires_at: None,
-            profile: Some(std::sync::Arc::new(member)),
+            profile: Some(member),
         }))
     }
 }

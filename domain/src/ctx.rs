@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 use crate::db::Db;
 
 use crate::auth::jwt::JwtKeys;
+use crate::auth::session_view::SessionView;
 use crate::auth::throttle::AccountThrottle;
 use crate::notifications::Notifier;
 
@@ -21,6 +22,9 @@ pub struct Ctx {
     pub config: Arc<Config>,
     /// Password attempts per account, shared by every request.
     pub throttle: Arc<AccountThrottle>,
+    /// Signed-in sessions as last read, kept current by PostgreSQL's
+    /// notices (closed, so never used, unless the notice relay listens).
+    pub sessions: Arc<SessionView>,
 }
 
 /// The settings domain rules depend on.
@@ -33,6 +37,11 @@ pub struct Config {
     pub password_attempts_per_minute: u32,
     /// How long a leader's report link stays valid, in seconds.
     pub report_link_ttl_secs: i64,
+    /// How long a session read from the database is trusted without
+    /// another read, in seconds, while the notice relay listens (0: never).
+    pub session_cache_secs: u64,
+    /// Most sessions remembered at once.
+    pub session_cache_entries: usize,
     pub webhooks: WebhookConfig,
 }
 
@@ -58,6 +67,10 @@ impl Ctx {
             jwt,
             notifier: Notifier::default(),
             throttle: Arc::new(AccountThrottle::new(config.password_attempts_per_minute)),
+            sessions: Arc::new(SessionView::new(
+                std::time::Duration::from_secs(config.session_cache_secs),
+                config.session_cache_entries,
+            )),
             config: Arc::new(config),
         }
     }

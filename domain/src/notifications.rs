@@ -103,15 +103,20 @@ pub fn notify_select(notice: &ReferralNotice) -> DomainResult<SelectStatement> {
 }
 
 /// Relays what PostgreSQL's `CHANNEL` carries to this server's subscribers,
-/// on one listening connection of its own, until the task is aborted.
-/// `ready` hears when the first `LISTEN` is in place. After any reconnect —
+/// and what `session_view::CHANNEL` carries to its session view, on one
+/// listening connection of its own, until the task is aborted. `ready`
+/// hears when the first `LISTEN` is in place. The session view serves only
+/// while this listens: it is closed (and emptied) the moment the connection
+/// is lost, and opened empty once listening again. After any reconnect —
 /// once listening again, so nothing committed later is missed — subscribers
 /// are told to refetch.
 pub async fn relay(
     database_url: String,
     notifier: Notifier,
+    sessions: std::sync::Arc<crate::auth::session_view::SessionView>,
     ready: tokio::sync::oneshot::Sender<()>,
 ) {
+    use crate::auth::session_view::CHANNEL as SESSIONS;
     use sea_orm::sqlx::postgres::PgListener;
     use std::time::{Duration, Instant};
     const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -119,7 +124,13 @@ pub async fn relay(
     let mut backoff = FIRST_BACKOFF;
     loop {
         let listening = match PgListener::connect(&database_url).await {
-            Ok(mut l) => l.listen(CHANNEL).await.map(|()| l),
+            Ok(mut l) => {
+                // A lost connection is reported at once (`Ok(None)`), not
+                // after sqlx has quietly connected again, so the session
+                // view is closed for the whole gap.
+                l.eager_reconnect(false);
+                l.listen_all([CHANNEL, SESSIONS]).await.map(|()| l)
+            }
             Err(e) => Err(e),
         };
         let mut listener = match listening {
@@ -131,6 +142,7 @@ pub async fn relay(
                 continue;
             }
         };
+        sessions.open();
         match ready.take() {
             Some(first) => {
                 let _ = first.send(());
@@ -140,17 +152,20 @@ pub async fn relay(
         let connected = Instant::now();
         loop {
             match listener.try_recv().await {
+                Ok(Some(notification)) if notification.channel() == SESSIONS => {
+                    sessions.forget(notification.payload());
+                }
                 Ok(Some(notification)) => {
                     match serde_json::from_str::<ReferralNotice>(notification.payload()) {
                         Ok(notice) => notifier.publish(notice),
                         Err(e) => tracing::warn!(error = %e, "unreadable referral notice"),
                     }
                 }
-                // sqlx has reconnected and listens again; whatever was sent
-                // in between is lost: say so.
+                // Connect and listen again below; subscribers hear to
+                // refetch once that is done.
                 Ok(None) => {
-                    tracing::warn!("notice listener lost its connection and reconnected");
-                    notifier.publish(ReferralNotice::missed());
+                    tracing::warn!("notice listener lost its connection; reconnecting");
+                    break;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "notice listener failed; reconnecting");
@@ -158,6 +173,8 @@ pub async fn relay(
                 }
             }
         }
+        sessions.close();
+        drop(listener);
         // A connection that failed at once backs off further; one that
         // lasted starts again quickly.
         if connected.elapsed() > Duration::from_secs(10) {

@@ -10,6 +10,7 @@ mod m20261202_000004_referral_requests;
 mod m20261202_000005_referrals_by_group_status;
 mod m20261207_000006_report_covering_indexes;
 mod m20261207_000007_sparse_referral_indexes;
+mod m20261207_000008_session_notices;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_referrals_by_group_status::Migration),
             Box::new(m20261207_000006_report_covering_indexes::Migration),
             Box::new(m20261207_000007_sparse_referral_indexes::Migration),
+            Box::new(m20261207_000008_session_notices::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ pub mod api_tokens;
 pub mod jwt;
 pub mod passwords;
 pub mod service;
+pub mod session_view;
 pub mod throttle;
 
 use rand::Rng;

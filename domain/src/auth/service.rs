@@ -158,8 +158,12 @@ pub async fn sign_in(state: &Ctx, email: &str, password: String) -> DomainResult
     active.previous_sign_in_at = Set(previous);
     active.last_seen_at = Set(Some(now));
     let member = active.update(&txn).await?;
+    let member_id = member.id.clone();
     let session = start_session(state, &txn, member, now).await?;
     txn.commit().await?;
+    // The row changed (the last sign-in): this server's other sessions of
+    // the member read it again.
+    state.sessions.forget(&member_id);
     Ok(session)
 }
 
@@ -194,6 +198,7 @@ pub async fn refresh(state: &Ctx, presented: &str) -> DomainResult<RotatedSessio
         // Reuse of a rotated token: treat the family as stolen. This write is
         // deliberate even though the call fails.
         revoke_family(&state.db, &family.id, now).await?;
+        state.sessions.forget(&family.member_id);
         tracing::warn!(family_id = %family.id, "refresh token reused; session family revoked");
         return Err(invalid());
     }
@@ -210,6 +215,7 @@ pub async fn refresh(state: &Ctx, presented: &str) -> DomainResult<RotatedSessio
     if claimed.rows_affected != 1 {
         txn.rollback().await?;
         revoke_family(&state.db, &family.id, now).await?;
+        state.sessions.forget(&family.member_id);
         return Err(invalid());
     }
     let refresh_token = insert_refresh_token(state, &txn, &family.id, now).await?;
@@ -264,6 +270,7 @@ pub async fn change_password(
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    state.sessions.forget(&caller.id);
     tracing::info!(
         member_id = %caller.id,
         other_sessions_revoked = revoked.rows_affected,
@@ -274,6 +281,8 @@ pub async fn change_password(
 
 pub async fn sign_out(state: &Ctx, caller: &MemberCaller) -> DomainResult<bool> {
     revoke_family(&state.db, &caller.session_id, Utc::now()).await?;
+    // At once on this server; on others when PostgreSQL's notice arrives.
+    state.sessions.forget(&caller.id);
     Ok(true)
 }
 

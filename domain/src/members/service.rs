@@ -114,6 +114,9 @@ pub async fn update_profile(
     }
     let updated = active.update(&txn).await?;
     txn.commit().await?;
+    // The caller's own next request shows the change (`me` is the row the
+    // session view remembered).
+    state.sessions.forget(&me.id);
     Ok(updated)
 }
 
@@ -155,7 +158,9 @@ pub async fn update_brief(
     if let Some(v) = intro {
         active.brief_intro_template = Set(v);
     }
-    Ok(active.update(&state.db).await?)
+    let updated = active.update(&state.db).await?;
+    state.sessions.forget(&updated.id);
+    Ok(updated)
 }
 
 /// A member the caller may look up: themself, or someone sharing an active

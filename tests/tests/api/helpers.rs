@@ -296,6 +296,21 @@ impl TestApp {
         Self::start(self.settings, self.db, self._dir).await
     }
 
+    /// Cuts this server's listening connection from the database's side
+    /// (PostgreSQL), as a network fault or a restarted pooler would.
+    pub async fn cut_listener(&self) {
+        let cut = self
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(cut.len(), 1, "one listening connection per server");
+    }
+
     /// Signs in as the seeded demo chapter's leader (with the sign-in
     /// `seed-demo` prints); returns the access token and the group's id.
     pub async fn demo_leader(&self) -> (String, String) {

@@ -28,5 +28,6 @@ mod reports;
 mod rewards;
 mod scale;
 mod seed_bench;
+mod sessions;
 mod subscriptions;
 mod webhooks;

@@ -331,10 +331,10 @@ crate::db_test_with!(
 );
 
 db_test!(migrations_go_down_and_up_again, |app: TestApp| async move {
-    // Every migration's `down` undoes its `up`: the last two one at a time
-    // (they make the sparse referral indexes partial, and swap the
-    // report's plain indexes for covering ones), then all the way down to
-    // an empty schema and back up.
+    // Every migration's `down` undoes its `up`: the last three one at a
+    // time (they announce session changes on PostgreSQL, make the sparse
+    // referral indexes partial, and swap the report's plain indexes for
+    // covering ones), then all the way down to an empty schema and back up.
     use migration::MigratorTrait;
     use sea_orm::ConnectionTrait;
     // Borrowed whole: an `async move` block that named only `app.db` would
@@ -369,7 +369,29 @@ db_test!(migrations_go_down_and_up_again, |app: TestApp| async move {
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('seaql_migrations', 'sqlite_sequence') ORDER BY name"
         })
     };
-    let (all_tables, all_indexes) = (tables().await, indexes().await);
+    // The triggers announcing session changes (PostgreSQL only).
+    let triggers = || {
+        listed(if postgres {
+            "SELECT tgname::text FROM pg_trigger WHERE tgname LIKE '%session_changed' ORDER BY tgname"
+        } else {
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%session_changed' ORDER BY name"
+        })
+    };
+    let (all_tables, all_indexes, all_triggers) =
+        (tables().await, indexes().await, triggers().await);
+    let announcing = [
+        "trg_members_session_changed",
+        "trg_refresh_families_session_changed",
+    ];
+    if postgres {
+        assert_eq!(all_triggers, announcing, "{all_triggers:?}");
+    } else {
+        assert!(all_triggers.is_empty(), "{all_triggers:?}");
+    }
+    migration::Migrator::down(db, Some(1)).await.unwrap();
+    assert!(triggers().await.is_empty());
+    assert_eq!(indexes().await, all_indexes, "migration 8 touches no index");
+
     assert!(all_tables.len() >= 20, "{all_tables:?}");
     let has =
         |list: &[String], name: &str| list.iter().any(|n| n.starts_with(&format!("{name}: ")));
@@ -439,4 +461,5 @@ db_test!(migrations_go_down_and_up_again, |app: TestApp| async move {
     migration::Migrator::up(db, None).await.unwrap();
     assert_eq!(tables().await, all_tables);
     assert_eq!(indexes().await, all_indexes);
+    assert_eq!(triggers().await, all_triggers);
 });

@@ -1,0 +1,211 @@
+//! The session view (issue 13): on PostgreSQL a remembered session costs
+//! no statement, and every change to it or to its member — on this server,
+//! another one, or by hand in the database — still takes effect: at once on
+//! the server that made it, on the others when PostgreSQL's notice
+//! arrives. SQLite keeps its one statement.
+
+use std::time::{Duration, Instant};
+
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::helpers::*;
+
+const NAME_ONLY: &str = "{ me { id name } }";
+
+fn on_postgres(app: &TestApp) -> bool {
+    app.settings.database_url.starts_with("postgres")
+}
+
+/// Statements the server sent for `{ me { id name } }` (nothing but the
+/// caller's own row), and the answer.
+async fn me(app: &TestApp, token: &str) -> (u64, Value) {
+    let before = app.statements.get();
+    let r = app.gql(Some(token), NAME_ONLY, json!({})).await;
+    (app.statements.get() - before, r)
+}
+
+/// Asks `server` until `done` holds for its answer, for up to 3 s; the time
+/// it took.
+async fn until(server: &TestApp, token: &str, done: impl Fn(&Value) -> bool) -> Duration {
+    let start = Instant::now();
+    loop {
+        let (_, r) = me(server, token).await;
+        if done(&r) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "the change never reached this server: {r:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Refused as signed out (`code` would panic on an answer with no error).
+fn refused(r: &Value) -> bool {
+    r["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+}
+
+db_test!(
+    a_remembered_session_costs_no_statement_and_its_own_changes_show_at_once,
+    |app: TestApp| async move {
+        let (token, id) = app
+            .register("sam@example.org", "Sam Stone", "Plumber")
+            .await;
+        // The first request reads the session (and records the member seen).
+        let (first, r) = me(&app, &token).await;
+        assert_eq!(r["data"]["me"]["name"], "Sam Stone", "{r:#}");
+        assert!(first >= 1, "{first}");
+        let (warm, r) = me(&app, &token).await;
+        assert_eq!(r["data"]["me"]["id"], json!(id));
+        // PostgreSQL's servers hear of every change; SQLite has writers
+        // outside the server that it cannot hear, so it reads every time.
+        assert_eq!(
+            warm,
+            if on_postgres(&app) { 0 } else { 1 },
+            "authentication"
+        );
+        // This server's own change shows on the very next request.
+        app.ok(
+            Some(&token),
+            "UpdateProfile",
+            json!({ "input": { "name": "Sam Stone-Gray" } }),
+        )
+        .await;
+        let (_, r) = me(&app, &token).await;
+        assert_eq!(r["data"]["me"]["name"], "Sam Stone-Gray", "{r:#}");
+        // And a sign-out refuses the token at once.
+        me(&app, &token).await;
+        assert_eq!(
+            app.ok(Some(&token), "SignOut", json!({})).await["signOut"],
+            true
+        );
+        let (_, r) = me(&app, &token).await;
+        assert_eq!(code(&r), "UNAUTHENTICATED", "{r:#}");
+        // Nothing of the member is left in the database's sessions that
+        // could still be served: the next sign-in starts a new one.
+        let again = app.sign_in("sam@example.org", PASSWORD).await;
+        let token = again["data"]["signIn"]["accessToken"].as_str().unwrap();
+        let (_, r) = me(&app, token).await;
+        assert_eq!(r["data"]["me"]["name"], "Sam Stone-Gray", "{r:#}");
+    }
+);
+
+crate::db_test_with!(
+    the_session_view_can_be_turned_off,
+    |s: &mut api::settings::Settings| s.session_cache_secs = 0,
+    |app: TestApp| async move {
+        let (token, _) = app
+            .register("sam@example.org", "Sam Stone", "Plumber")
+            .await;
+        me(&app, &token).await;
+        for _ in 0..3 {
+            let (cost, r) = me(&app, &token).await;
+            assert_eq!(r["data"]["me"]["name"], "Sam Stone", "{r:#}");
+            assert_eq!(cost, 1, "the session read every time");
+        }
+    }
+);
+
+db_test!(
+    changes_made_on_another_server_or_by_hand_reach_every_server,
+    |app: TestApp| async move {
+        if !on_postgres(&app) {
+            eprintln!("SQLite runs one server and remembers no session");
+            return;
+        }
+        let other = app.second_server().await;
+        let (token, id) = app
+            .register("sam@example.org", "Sam Stone", "Plumber")
+            .await;
+        // Remembered on both.
+        for server in [&app, &other] {
+            me(server, &token).await;
+            assert_eq!(me(server, &token).await.0, 0);
+        }
+        // A profile edit on the first server reaches the second.
+        app.ok(
+            Some(&token),
+            "UpdateProfile",
+            json!({ "input": { "name": "Sam Stone-Gray" } }),
+        )
+        .await;
+        let took = until(&other, &token, |r| {
+            r["data"]["me"]["name"] == "Sam Stone-Gray"
+        })
+        .await;
+        eprintln!("a rename reached the other server in {took:?}");
+        // A change by hand in the database (another tool, an operator):
+        // both servers hear it.
+        for server in [&app, &other] {
+            me(server, &token).await;
+        }
+        app.db
+            .execute_unprepared(&format!(
+                "UPDATE members SET name = 'Sam by Hand' WHERE id = '{id}'"
+            ))
+            .await
+            .unwrap();
+        for server in [&app, &other] {
+            until(server, &token, |r| r["data"]["me"]["name"] == "Sam by Hand").await;
+        }
+        // A sign-out on the second server: the first refuses the token too.
+        assert_eq!(me(&app, &token).await.0, 0, "remembered again");
+        assert_eq!(
+            other.ok(Some(&token), "SignOut", json!({})).await["signOut"],
+            true
+        );
+        let took = until(&app, &token, refused).await;
+        eprintln!("a sign-out reached the other server in {took:?}");
+        // Still refused later (nothing stale was put back).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(refused(&me(&app, &token).await.1));
+    }
+);
+
+db_test!(
+    a_lost_listener_forgets_every_session_until_it_listens_again,
+    |app: TestApp| async move {
+        if !on_postgres(&app) {
+            eprintln!("SQLite remembers no session");
+            return;
+        }
+        let (token, id) = app
+            .register("sam@example.org", "Sam Stone", "Plumber")
+            .await;
+        me(&app, &token).await;
+        assert_eq!(me(&app, &token).await.0, 0, "remembered");
+        // Cut the server's listening connection, then revoke the session by
+        // hand: its notice goes to nobody.
+        app.cut_listener().await;
+        app.db
+            .execute_unprepared(&format!(
+                "UPDATE refresh_families SET revoked_at = now() WHERE member_id = '{id}'"
+            ))
+            .await
+            .unwrap();
+        // Refused as soon as the server knows its listener is gone, and for
+        // good: what it remembered was dropped, not served after the
+        // reconnect.
+        until(&app, &token, refused).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(refused(&me(&app, &token).await.1));
+        // Listening again, it remembers sessions again.
+        let again = app.sign_in("sam@example.org", PASSWORD).await;
+        let fresh = again["data"]["signIn"]["accessToken"].as_str().unwrap();
+        let start = Instant::now();
+        loop {
+            me(&app, fresh).await;
+            if me(&app, fresh).await.0 == 0 {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the view never opened again"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+);
