@@ -163,6 +163,8 @@ pub struct Metrics {
     webhook_deliveries: Family<StateLabel, Gauge>,
     sockets: Gauge,
     subscriptions: Gauge,
+    session_view_open: Gauge,
+    session_view_entries: Gauge,
     rate_limited: Family<KindLabel, Counter>,
 }
 
@@ -185,6 +187,8 @@ impl Default for Metrics {
             webhook_deliveries: Family::default(),
             sockets: Gauge::default(),
             subscriptions: Gauge::default(),
+            session_view_open: Gauge::default(),
+            session_view_entries: Gauge::default(),
             rate_limited: Family::default(),
             registry: Registry::default(),
         };
@@ -232,6 +236,16 @@ impl Default for Metrics {
             "subscriptions",
             "GraphQL subscriptions running",
             m.subscriptions.clone(),
+        );
+        registry.register(
+            "session_view_open",
+            "1 while remembered sessions are served (PostgreSQL, its listener up and the triggers in place), else 0",
+            m.session_view_open.clone(),
+        );
+        registry.register(
+            "session_view_entries",
+            "Sessions remembered now",
+            m.session_view_entries.clone(),
         );
         registry.register(
             "rate_limited",
@@ -282,13 +296,18 @@ impl Metrics {
     }
 
     /// Figures read at scrape time, then the text format.
-    /// `readers`: the SQLite readers' pool, none on PostgreSQL.
+    /// `readers`: the SQLite readers' pool, none on PostgreSQL; `sessions`:
+    /// whether the session view serves, and its entries.
     pub fn render(
         &self,
         pool: (u32, u32),
         readers: Option<(u32, u32)>,
         webhooks: (i64, i64),
+        sessions: (bool, usize),
     ) -> String {
+        self.session_view_open.set(i64::from(sessions.0));
+        self.session_view_entries
+            .set(i64::try_from(sessions.1).unwrap_or(i64::MAX));
         let gauges = [
             (&self.db_connections, Some(pool)),
             (&self.reader_connections, readers),
@@ -350,7 +369,7 @@ mod tests {
                 Duration::ZERO,
             );
         }
-        let text = m.render((1, 2), Some((5, 6)), (3, 4));
+        let text = m.render((1, 2), Some((5, 6)), (3, 4), (true, 7));
         assert_eq!(
             text.matches("rx_graphql_operations_total{").count(),
             1,

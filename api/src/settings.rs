@@ -35,8 +35,9 @@ pub struct Settings {
     /// again (`RX_SESSION_CACHE_SECS`; 0 turns the view off). PostgreSQL
     /// only: changes reach every server's view through `LISTEN`.
     pub session_cache_secs: u64,
-    /// Most sessions remembered at once (`RX_SESSION_CACHE_ENTRIES`).
-    pub session_cache_entries: usize,
+    /// Memory the remembered sessions may take, in MiB
+    /// (`RX_SESSION_CACHE_MIB`).
+    pub session_cache_mib: usize,
     /// Worker threads for the HTTP server (0 = one per core).
     pub workers: usize,
     /// Partner firms: rate limits and webhook delivery.
@@ -265,8 +266,25 @@ fn loader_delay_us(us: u64) -> anyhow::Result<u64> {
 /// A session read is trusted for a minute at most (notices keep it current
 /// meanwhile; the expiry is the backstop for a listener lost without a word).
 pub const DEFAULT_SESSION_CACHE_SECS: u64 = 60;
-/// About 1 KiB each: 10 MiB at most.
-pub const DEFAULT_SESSION_CACHE_ENTRIES: usize = 10_000;
+/// Sessions' rows weigh about 0.5 KiB each with short briefs (16 KiB at
+/// most, with every brief field full): thousands of members in 16 MiB.
+pub const DEFAULT_SESSION_CACHE_MIB: usize = 16;
+
+/// At most an hour: the expiry is the backstop for a listener lost without
+/// a word, and a longer one would leave a revocation unseen that long.
+fn session_cache_secs(secs: u64) -> anyhow::Result<u64> {
+    if secs > 3600 {
+        anyhow::bail!("RX_SESSION_CACHE_SECS must be at most 3600, not {secs}");
+    }
+    Ok(secs)
+}
+
+fn session_cache_mib(mib: usize) -> anyhow::Result<usize> {
+    if !(1..=4096).contains(&mib) {
+        anyhow::bail!("RX_SESSION_CACHE_MIB must be between 1 and 4096, not {mib}");
+    }
+    Ok(mib)
+}
 
 /// A report link lasts ten minutes unless `RX_REPORT_LINK_TTL_SECS` says otherwise.
 pub const DEFAULT_REPORT_LINK_TTL_SECS: i64 = 600;
@@ -342,22 +360,14 @@ impl Settings {
                 n => n,
             },
             report_link_ttl_secs: report_link_ttl()?,
-            session_cache_secs: match env_number(
+            session_cache_secs: session_cache_secs(env_number(
                 "RX_SESSION_CACHE_SECS",
                 DEFAULT_SESSION_CACHE_SECS,
-            )? {
-                s if s > 3600 => {
-                    anyhow::bail!("RX_SESSION_CACHE_SECS must be at most 3600, not {s}")
-                }
-                s => s,
-            },
-            session_cache_entries: match env_number(
-                "RX_SESSION_CACHE_ENTRIES",
-                DEFAULT_SESSION_CACHE_ENTRIES,
-            )? {
-                0 => anyhow::bail!("RX_SESSION_CACHE_ENTRIES must be at least 1"),
-                n => n,
-            },
+            )?)?,
+            session_cache_mib: session_cache_mib(env_number(
+                "RX_SESSION_CACHE_MIB",
+                DEFAULT_SESSION_CACHE_MIB,
+            )?)?,
             workers,
             partners: PartnerSettings::from_env(environment == Environment::Production)?,
             document_limits: DocumentLimits::from_env()?,
@@ -415,7 +425,7 @@ impl Settings {
             password_hash_concurrency: domain::auth::passwords::default_hash_concurrency(),
             report_link_ttl_secs: DEFAULT_REPORT_LINK_TTL_SECS,
             session_cache_secs: DEFAULT_SESSION_CACHE_SECS,
-            session_cache_entries: DEFAULT_SESSION_CACHE_ENTRIES,
+            session_cache_mib: DEFAULT_SESSION_CACHE_MIB,
             workers: 2,
             partners: PartnerSettings::for_tests(),
             document_limits: DocumentLimits::default(),
@@ -484,6 +494,20 @@ mod tests {
         assert_eq!(loader_delay_us(10_000).unwrap(), 10_000);
         let refused = loader_delay_us(10_001).unwrap_err().to_string();
         assert!(refused.contains("RX_LOADER_DELAY_US"), "{refused}");
+    }
+
+    #[test]
+    fn the_session_view_is_bounded() {
+        assert_eq!(session_cache_secs(0).unwrap(), 0);
+        assert_eq!(session_cache_secs(DEFAULT_SESSION_CACHE_SECS).unwrap(), 60);
+        assert_eq!(session_cache_secs(3600).unwrap(), 3600);
+        let refused = session_cache_secs(3601).unwrap_err().to_string();
+        assert!(refused.contains("RX_SESSION_CACHE_SECS"), "{refused}");
+        assert_eq!(session_cache_mib(DEFAULT_SESSION_CACHE_MIB).unwrap(), 16);
+        for bad in [0, 4097] {
+            let refused = session_cache_mib(bad).unwrap_err().to_string();
+            assert!(refused.contains("RX_SESSION_CACHE_MIB"), "{refused}");
+        }
     }
 
     #[test]

@@ -264,7 +264,12 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         });
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(pool, readers, webhooks))
+        .body(state.metrics.render(
+            pool,
+            readers,
+            webhooks,
+            (state.sessions.is_open(), state.sessions.len()),
+        ))
 }
 
 async fn healthz() -> HttpResponse {

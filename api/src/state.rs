@@ -101,7 +101,7 @@ impl AppState {
             password_attempts_per_minute: settings.password_attempts_per_minute,
             report_link_ttl_secs: settings.report_link_ttl_secs,
             session_cache_secs: settings.session_cache_secs,
-            session_cache_entries: settings.session_cache_entries,
+            session_cache_bytes: settings.session_cache_mib * 1024 * 1024,
             webhooks: webhook_config(&settings.partners),
         };
         AppState {

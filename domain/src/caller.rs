@@ -120,7 +120,7 @@ impl Caller {
         if let Some(member) = state.sessions.get(member_id, session_id) {
             return Caller::seen(state, member, session_id).await;
         }
-        let read_from = state.sessions.generation();
+        let read_from = state.sessions.generation(member_id);
         let row = crate::members::rows::find()
             .column_as(refresh_family::Column::RevokedAt, "session_revoked_at")
             .join(JoinType::InnerJoin, member::Relation::RefreshFamily.def())
@@ -141,9 +141,13 @@ impl Caller {
             }
         };
         let member = std::sync::Arc::new(member);
-        state
-            .sessions
-            .remember(read_from, session_id, member.clone());
+        // Only what the primary said: a replica (the report page reads
+        // through one) may not yet hold a change whose notice was heard.
+        if state.db.writes_in_place() {
+            state
+                .sessions
+                .remember(read_from, session_id, member.clone());
+        }
         Caller::seen(state, member, session_id).await
     }
 

@@ -40,8 +40,8 @@ pub struct Config {
     /// How long a session read from the database is trusted without
     /// another read, in seconds, while the notice relay listens (0: never).
     pub session_cache_secs: u64,
-    /// Most sessions remembered at once.
-    pub session_cache_entries: usize,
+    /// Most bytes the remembered sessions' rows may take.
+    pub session_cache_bytes: usize,
     pub webhooks: WebhookConfig,
 }
 
@@ -69,7 +69,7 @@ impl Ctx {
             throttle: Arc::new(AccountThrottle::new(config.password_attempts_per_minute)),
             sessions: Arc::new(SessionView::new(
                 std::time::Duration::from_secs(config.session_cache_secs),
-                config.session_cache_entries,
+                config.session_cache_bytes,
             )),
             config: Arc::new(config),
         }

@@ -107,7 +107,9 @@ pub fn notify_select(notice: &ReferralNotice) -> DomainResult<SelectStatement> {
 /// listening connection of its own, until the task is aborted. `ready`
 /// hears when the first `LISTEN` is in place. The session view serves only
 /// while this listens: it is closed (and emptied) the moment the connection
-/// is lost, and opened empty once listening again. After any reconnect —
+/// is lost, and opened empty once listening again — if the triggers that
+/// announce session changes are in place (otherwise it stays closed, and a
+/// token costs its statement). After any reconnect —
 /// once listening again, so nothing committed later is missed — subscribers
 /// are told to refetch.
 pub async fn relay(
@@ -116,19 +118,44 @@ pub async fn relay(
     sessions: std::sync::Arc<crate::auth::session_view::SessionView>,
     ready: tokio::sync::oneshot::Sender<()>,
 ) {
-    use crate::auth::session_view::CHANNEL as SESSIONS;
+    use crate::auth::session_view::{CHANNEL as SESSIONS, CloseOnDrop, TRIGGERS};
     use sea_orm::sqlx::postgres::PgListener;
     use std::time::{Duration, Instant};
     const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+    // However this task ends (aborted at shutdown, a panic), the view stops
+    // serving with it.
+    let _closing = CloseOnDrop(sessions.clone());
     let mut ready = Some(ready);
     let mut backoff = FIRST_BACKOFF;
     loop {
+        let mut announced = false;
         let listening = match PgListener::connect(&database_url).await {
             Ok(mut l) => {
                 // A lost connection is reported at once (`Ok(None)`), not
                 // after sqlx has quietly connected again, so the session
                 // view is closed for the whole gap.
                 l.eager_reconnect(false);
+                // Asked on the listening connection itself, each time it
+                // connects (before LISTEN, which stays its last statement).
+                announced = match sea_orm::sqlx::query_scalar::<_, i64>(
+                    "SELECT count(*) FROM pg_trigger WHERE tgname = ANY($1) AND tgenabled <> 'D'",
+                )
+                .bind(TRIGGERS.as_slice())
+                .fetch_one(&mut l)
+                .await
+                {
+                    Ok(n) => n == TRIGGERS.len() as i64,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot check the session triggers");
+                        false
+                    }
+                };
+                if !announced {
+                    tracing::warn!(
+                        "the triggers announcing session changes (migration 8) are not in \
+                         place: sessions are read on every request"
+                    );
+                }
                 l.listen_all([CHANNEL, SESSIONS]).await.map(|()| l)
             }
             Err(e) => Err(e),
@@ -142,7 +169,9 @@ pub async fn relay(
                 continue;
             }
         };
-        sessions.open();
+        if announced {
+            sessions.open();
+        }
         match ready.take() {
             Some(first) => {
                 let _ = first.send(());

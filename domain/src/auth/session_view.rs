@@ -33,18 +33,31 @@ use entities::member;
 /// payload is the member's id). The migration spells it out: keep in step.
 pub const CHANNEL: &str = "rx_session_changes";
 
+/// The triggers that announce changes (migration 8): the view opens only
+/// when all of them are there and enabled.
+pub const TRIGGERS: [&str; 2] = [
+    "trg_members_session_changed",
+    "trg_refresh_families_session_changed",
+];
+
 pub struct SessionView {
     ttl: Duration,
-    capacity: usize,
+    /// Most bytes the remembered rows may take (their text counted).
+    budget: usize,
     inner: Mutex<Inner>,
 }
 
 #[derive(Default)]
 struct Inner {
     open: bool,
-    generation: u64,
+    /// Moves on whenever everything is forgotten (open, close, full).
+    epoch: u64,
+    /// Moves on, per member, whenever that member is forgotten; emptied
+    /// with each new epoch.
+    changes: HashMap<String, u64>,
     /// Entries by member, then by session.
     members: HashMap<String, Vec<Entry>>,
+    bytes: usize,
     len: usize,
 }
 
@@ -52,26 +65,65 @@ struct Entry {
     session_id: String,
     member: Arc<member::Model>,
     read_at: Instant,
+    bytes: usize,
 }
 
-/// Where a read of a session began, for [`SessionView::remember`].
+/// Where a read of a member's session began, for [`SessionView::remember`].
 #[derive(Debug, Clone, Copy)]
-pub struct Generation(u64);
+pub struct Generation {
+    epoch: u64,
+    member: u64,
+}
+
+/// Members whose changes are counted before the count starts again (with a
+/// new epoch, which forgets everything: a bound on the counts' memory).
+const MAX_COUNTED_CHANGES: usize = 100_000;
+
+/// What an entry is taken to weigh: the row, its text, and the key.
+fn weight(session_id: &str, m: &member::Model) -> usize {
+    let text = |o: &Option<String>| o.as_ref().map_or(0, String::len);
+    std::mem::size_of::<Entry>()
+        + std::mem::size_of::<member::Model>()
+        + session_id.len()
+        + m.id.len()
+        + m.email.len()
+        + m.email_lower.len()
+        + m.name.len()
+        + m.password_hash.len()
+        + m.profession.len()
+        + text(&m.business_name)
+        + text(&m.phone)
+        + text(&m.brief_ideal_referral)
+        + text(&m.brief_target_market)
+        + text(&m.brief_talking_points)
+        + text(&m.brief_intro_template)
+}
+
+impl Inner {
+    /// Forgets every entry and every read in flight.
+    fn reset(&mut self) {
+        self.epoch += 1;
+        self.changes.clear();
+        self.members.clear();
+        self.bytes = 0;
+        self.len = 0;
+    }
+}
 
 impl SessionView {
-    /// A view whose entries last `ttl` (zero: it never serves) and which
-    /// holds at most `capacity` sessions (when full, it starts again empty).
-    pub fn new(ttl: Duration, capacity: usize) -> SessionView {
+    /// A view whose entries last `ttl` (zero: it never serves) and whose
+    /// rows take at most `budget` bytes (when full, it starts again empty).
+    pub fn new(ttl: Duration, budget: usize) -> SessionView {
         SessionView {
             ttl,
-            capacity,
+            budget,
             inner: Mutex::default(),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves nothing half-written that a
-        // reader could trust: every change is one map operation.
+        // A panic while holding the lock leaves nothing a reader could
+        // misread: each change keeps the counts and maps in step.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -90,63 +142,89 @@ impl SessionView {
             .map(|e| e.member.clone())
     }
 
-    /// Taken before reading a session from the database.
-    pub fn generation(&self) -> Generation {
-        Generation(self.lock().generation)
+    /// Taken before reading `member_id`'s session from the database.
+    pub fn generation(&self, member_id: &str) -> Generation {
+        let inner = self.lock();
+        Generation {
+            epoch: inner.epoch,
+            member: inner.changes.get(member_id).copied().unwrap_or(0),
+        }
     }
 
-    /// Remembers a live session read since `read_from`, unless something
-    /// was forgotten since then or the view is closed.
+    /// Remembers a live session read since `read_from` (taken for the
+    /// same member), unless the member was forgotten since then or the
+    /// view is closed.
     pub fn remember(&self, read_from: Generation, session_id: &str, member: Arc<member::Model>) {
         if self.ttl.is_zero() {
             return;
         }
+        let bytes = weight(session_id, &member);
         let mut inner = self.lock();
-        if !inner.open || inner.generation != read_from.0 {
+        let changed = inner.changes.get(&member.id).copied().unwrap_or(0);
+        if !inner.open || inner.epoch != read_from.epoch || changed != read_from.member {
             return;
         }
-        if inner.len >= self.capacity {
-            inner.members.clear();
-            inner.len = 0;
+        if bytes > self.budget {
+            return;
         }
-        let entries = inner.members.entry(member.id.clone()).or_default();
-        let before = entries.len();
+        if inner.bytes + bytes > self.budget {
+            // Starting again empty is simpler than choosing what to drop,
+            // and cheap: each session costs one read to come back.
+            inner.reset();
+        }
         let now = Instant::now();
+        let entries = inner.members.entry(member.id.clone()).or_default();
+        let (before_len, before_bytes) = (
+            entries.len(),
+            entries.iter().map(|e| e.bytes).sum::<usize>(),
+        );
         entries.retain(|e| e.session_id != session_id && now - e.read_at < self.ttl);
         entries.push(Entry {
             session_id: session_id.to_string(),
             member,
             read_at: now,
+            bytes,
         });
-        let after = entries.len();
-        inner.len = inner.len + after - before;
+        let (after_len, after_bytes) = (
+            entries.len(),
+            entries.iter().map(|e| e.bytes).sum::<usize>(),
+        );
+        inner.len = inner.len + after_len - before_len;
+        inner.bytes = inner.bytes + after_bytes - before_bytes;
     }
 
-    /// Forgets every session of `member_id` (its row or a session changed).
+    /// Forgets every session of `member_id` (its row or a session changed),
+    /// and any read of them in flight.
     pub fn forget(&self, member_id: &str) {
         let mut inner = self.lock();
-        inner.generation += 1;
+        if inner.changes.len() >= MAX_COUNTED_CHANGES {
+            inner.reset();
+            return;
+        }
+        *inner.changes.entry(member_id.to_string()).or_insert(0) += 1;
         if let Some(gone) = inner.members.remove(member_id) {
             inner.len -= gone.len();
+            inner.bytes -= gone.iter().map(|e| e.bytes).sum::<usize>();
         }
     }
 
     /// The relay listens: serve from now on, starting empty.
     pub fn open(&self) {
         let mut inner = self.lock();
-        inner.generation += 1;
-        inner.members.clear();
-        inner.len = 0;
+        inner.reset();
         inner.open = true;
     }
 
     /// The relay stopped listening: serve nothing, forget everything.
     pub fn close(&self) {
         let mut inner = self.lock();
-        inner.generation += 1;
-        inner.members.clear();
-        inner.len = 0;
+        inner.reset();
         inner.open = false;
+    }
+
+    /// Whether the view serves (for `/metrics`).
+    pub fn is_open(&self) -> bool {
+        self.lock().open
     }
 
     /// Sessions remembered now.
@@ -156,6 +234,21 @@ impl SessionView {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Bytes the remembered rows are taken to weigh.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+}
+
+/// Closes the view when dropped: the relay holds one, so a relay that ends
+/// for any reason (aborted at shutdown, or a panic) leaves nothing served.
+pub struct CloseOnDrop(pub Arc<SessionView>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.close();
     }
 }
 
@@ -167,91 +260,127 @@ mod tests {
         Arc::new(crate::members::rows::named(id.to_string(), id.to_string()))
     }
 
-    fn open_view(ttl_ms: u64, capacity: usize) -> SessionView {
-        let view = SessionView::new(Duration::from_millis(ttl_ms), capacity);
+    fn remember(view: &SessionView, session: &str, m: Arc<member::Model>) {
+        let g = view.generation(&m.id);
+        view.remember(g, session, m);
+    }
+
+    /// A budget of about `n` of these test rows.
+    fn rows(n: usize) -> usize {
+        n * weight("s0", &member("m0")) + 1
+    }
+
+    fn open_view(ttl_ms: u64, budget: usize) -> SessionView {
+        let view = SessionView::new(Duration::from_millis(ttl_ms), budget);
         view.open();
         view
     }
 
     #[test]
     fn a_remembered_session_is_served_until_its_member_is_forgotten() {
-        let view = open_view(60_000, 10);
-        let g = view.generation();
-        view.remember(g, "s1", member("m1"));
+        let view = open_view(60_000, rows(10));
+        remember(&view, "s1", member("m1"));
+        remember(&view, "s1", member("m2"));
         assert_eq!(view.get("m1", "s1").unwrap().id, "m1");
         assert!(view.get("m1", "s2").is_none(), "another session");
-        assert!(view.get("m2", "s1").is_none(), "another member");
+        assert!(view.get("m3", "s1").is_none(), "another member");
         view.forget("m1");
         assert!(view.get("m1", "s1").is_none());
-        assert!(view.is_empty());
+        assert!(view.get("m2", "s1").is_some(), "only the member changed");
+        assert_eq!(view.len(), 1);
+        assert_eq!(view.bytes(), weight("s1", &member("m2")));
     }
 
     #[test]
-    fn a_read_begun_before_a_change_was_heard_is_not_remembered() {
-        let view = open_view(60_000, 10);
-        let before = view.generation();
-        // Any member's change: the generation is the view's, not the member's.
-        view.forget("someone else");
+    fn a_read_begun_before_its_member_changed_is_not_remembered() {
+        let view = open_view(60_000, rows(10));
+        let before = view.generation("m1");
+        let other = view.generation("m2");
+        view.forget("m1");
         view.remember(before, "s1", member("m1"));
         assert!(view.get("m1", "s1").is_none());
-        let after = view.generation();
+        // Another member's read is not held back by that change.
+        view.remember(other, "s1", member("m2"));
+        assert!(view.get("m2", "s1").is_some());
+        let after = view.generation("m1");
         view.remember(after, "s1", member("m1"));
         assert!(view.get("m1", "s1").is_some());
     }
 
     #[test]
     fn a_closed_view_serves_and_keeps_nothing() {
-        let view = SessionView::new(Duration::from_secs(60), 10);
-        let g = view.generation();
-        view.remember(g, "s1", member("m1"));
-        assert!(view.is_empty(), "never opened");
+        let view = SessionView::new(Duration::from_secs(60), rows(10));
+        remember(&view, "s1", member("m1"));
+        assert!(view.is_empty() && !view.is_open(), "never opened");
         view.open();
-        let g = view.generation();
-        view.remember(g, "s1", member("m1"));
+        remember(&view, "s1", member("m1"));
         assert!(view.get("m1", "s1").is_some());
         view.close();
         assert!(view.get("m1", "s1").is_none());
-        assert!(view.is_empty());
+        assert!(view.is_empty() && !view.is_open());
         // A read begun while open, finished after the listener was lost
         // and found again, is not kept: notices may have been missed.
-        let g = view.generation();
+        view.open();
+        let g = view.generation("m1");
         view.close();
         view.open();
         view.remember(g, "s1", member("m1"));
         assert!(view.is_empty());
+        // Dropping the relay's guard closes the view.
+        let view = Arc::new(view);
+        remember(&view, "s1", member("m1"));
+        drop(CloseOnDrop(view.clone()));
+        assert!(!view.is_open() && view.get("m1", "s1").is_none());
     }
 
     #[test]
     fn entries_expire_and_a_zero_lifetime_keeps_nothing() {
-        let view = open_view(30, 10);
-        let g = view.generation();
-        view.remember(g, "s1", member("m1"));
+        let view = open_view(300, rows(10));
+        remember(&view, "s1", member("m1"));
         assert!(view.get("m1", "s1").is_some());
-        std::thread::sleep(Duration::from_millis(40));
+        std::thread::sleep(Duration::from_millis(350));
         assert!(view.get("m1", "s1").is_none(), "expired");
-        let off = open_view(0, 10);
-        let g = off.generation();
-        off.remember(g, "s1", member("m1"));
+        let off = open_view(0, rows(10));
+        remember(&off, "s1", member("m1"));
         assert!(off.is_empty());
     }
 
     #[test]
-    fn the_view_never_holds_more_than_its_capacity() {
-        let view = open_view(60_000, 3);
+    fn the_view_never_holds_more_than_its_budget() {
+        let budget = rows(3);
+        let view = open_view(60_000, budget);
         for i in 0..10 {
-            let g = view.generation();
-            view.remember(g, &format!("s{i}"), member(&format!("m{}", i % 4)));
-            assert!(view.len() <= 3, "{} entries", view.len());
+            remember(&view, &format!("s{i}"), member(&format!("m{}", i % 4)));
+            assert!(
+                view.len() <= 3 && view.bytes() <= budget,
+                "{} entries",
+                view.len()
+            );
         }
-        // The latest is always kept; one session per key however often read.
+        // The latest is always kept; one entry per session however often read.
         assert!(view.get("m1", "s9").is_some());
-        let g = view.generation();
-        view.remember(g, "s9", member("m1"));
-        view.remember(g, "s9", member("m1"));
-        assert_eq!(
-            view.len(),
-            view.lock().members.values().map(Vec::len).sum::<usize>()
-        );
-        assert!(view.len() <= 3);
+        remember(&view, "s9", member("m1"));
+        remember(&view, "s9", member("m1"));
+        let inner = view.lock();
+        let entries = inner.members.values().flatten();
+        assert_eq!(inner.len, entries.clone().count());
+        assert_eq!(inner.bytes, entries.map(|e| e.bytes).sum::<usize>());
+        drop(inner);
+        // A row heavier than the whole budget is not kept.
+        let mut heavy = crate::members::rows::named("m9".into(), "m9".into());
+        heavy.brief_talking_points = Some("x".repeat(budget));
+        remember(&view, "s1", Arc::new(heavy));
+        assert!(view.get("m9", "s1").is_none());
+    }
+
+    #[test]
+    fn counting_changes_is_bounded() {
+        let view = open_view(60_000, rows(10));
+        remember(&view, "s1", member("m1"));
+        for i in 0..MAX_COUNTED_CHANGES + 1 {
+            view.forget(&format!("x{i}"));
+        }
+        assert!(view.lock().changes.len() <= MAX_COUNTED_CHANGES);
+        assert!(view.is_empty(), "started again empty");
     }
 }

@@ -296,19 +296,32 @@ impl TestApp {
         Self::start(self.settings, self.db, self._dir).await
     }
 
-    /// Cuts this server's listening connection from the database's side
-    /// (PostgreSQL), as a network fault or a restarted pooler would.
-    pub async fn cut_listener(&self) {
-        let cut = self
-            .db
+    /// The backends listening on this server's database (PostgreSQL).
+    pub async fn listeners(&self) -> Vec<i32> {
+        self.db
             .query_all_raw(sea_orm::Statement::from_string(
                 sea_orm::DatabaseBackend::Postgres,
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                "SELECT pid FROM pg_stat_activity \
                  WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
             ))
             .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get_by_index(0).unwrap())
+            .collect()
+    }
+
+    /// Cuts this server's listening connection from the database's side
+    /// (PostgreSQL), as a network fault or a restarted pooler would; the
+    /// backend it was.
+    pub async fn cut_listener(&self) -> i32 {
+        let listening = self.listeners().await;
+        assert_eq!(listening.len(), 1, "one listening connection per server");
+        self.db
+            .execute_unprepared(&format!("SELECT pg_terminate_backend({})", listening[0]))
+            .await
             .unwrap();
-        assert_eq!(cut.len(), 1, "one listening connection per server");
+        listening[0]
     }
 
     /// Signs in as the seeded demo chapter's leader (with the sign-in

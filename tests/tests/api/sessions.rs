@@ -43,6 +43,41 @@ async fn until(server: &TestApp, token: &str, done: impl Fn(&Value) -> bool) -> 
     }
 }
 
+/// The session view's state as `/metrics` shows it: (open, entries).
+pub async fn view(app: &TestApp) -> (bool, u64) {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let sample = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} not in /metrics"))
+    };
+    (
+        sample("rx_session_view_open") == 1,
+        sample("rx_session_view_entries"),
+    )
+}
+
+/// Waits up to 3 s for the session view to be open (or closed).
+async fn view_becomes(app: &TestApp, open: bool) {
+    let start = Instant::now();
+    while view(app).await.0 != open {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "the session view never became {}",
+            if open { "open" } else { "closed" }
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// Refused as signed out (`code` would panic on an answer with no error).
 fn refused(r: &Value) -> bool {
     r["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -179,6 +214,7 @@ db_test!(
         assert_eq!(me(&app, &token).await.0, 0, "remembered");
         // Cut the server's listening connection, then revoke the session by
         // hand: its notice goes to nobody.
+        assert_eq!(view(&app).await, (true, 1));
         app.cut_listener().await;
         app.db
             .execute_unprepared(&format!(
@@ -186,11 +222,15 @@ db_test!(
             ))
             .await
             .unwrap();
-        // Refused as soon as the server knows its listener is gone, and for
-        // good: what it remembered was dropped, not served after the
-        // reconnect.
-        until(&app, &token, refused).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // As soon as the server knows its listener is gone it serves
+        // nothing from memory (it reconnects after 100 ms at the soonest):
+        // the revocation is seen at once, and still after the reconnect.
+        view_becomes(&app, false).await;
+        assert_eq!(view(&app).await, (false, 0));
+        let (cost, r) = me(&app, &token).await;
+        assert!(refused(&r), "{r:#}");
+        assert_eq!(cost, 1, "read from the database");
+        view_becomes(&app, true).await;
         assert!(refused(&me(&app, &token).await.1));
         // Listening again, it remembers sessions again.
         let again = app.sign_in("sam@example.org", PASSWORD).await;
@@ -207,5 +247,63 @@ db_test!(
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+);
+
+db_test!(
+    without_its_triggers_the_view_stays_closed_and_own_changes_still_show,
+    |app: TestApp| async move {
+        if !on_postgres(&app) {
+            eprintln!("SQLite remembers no session");
+            return;
+        }
+        let (token, _) = app
+            .register("sam@example.org", "Sam Stone", "Plumber")
+            .await;
+        me(&app, &token).await;
+        assert_eq!(me(&app, &token).await.0, 0, "remembered");
+        // With the triggers gone no change is announced: only the server's
+        // own forgetting, after its commit, can show its changes.
+        app.db
+            .execute_unprepared(
+                "DROP TRIGGER trg_members_session_changed ON members; \
+                 DROP TRIGGER trg_refresh_families_session_changed ON refresh_families",
+            )
+            .await
+            .unwrap();
+        app.ok(
+            Some(&token),
+            "UpdateProfile",
+            json!({ "input": { "name": "Sam Stone-Gray" } }),
+        )
+        .await;
+        let (_, r) = me(&app, &token).await;
+        assert_eq!(r["data"]["me"]["name"], "Sam Stone-Gray", "{r:#}");
+        assert_eq!(me(&app, &token).await.0, 0, "remembered again");
+        app.ok(Some(&token), "SignOut", json!({})).await;
+        let (_, r) = me(&app, &token).await;
+        assert!(refused(&r), "{r:#}");
+        // Listening anew, the server checks for the triggers and, without
+        // them, keeps the view closed: every request reads its session.
+        let cut = app.cut_listener().await;
+        view_becomes(&app, false).await;
+        let start = Instant::now();
+        while !app.listeners().await.iter().any(|&pid| pid != cut) {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "never listened again"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // It opens (or not) right after its LISTEN returns.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let again = app.sign_in("sam@example.org", PASSWORD).await;
+        let fresh = again["data"]["signIn"]["accessToken"].as_str().unwrap();
+        for _ in 0..3 {
+            let (cost, r) = me(&app, fresh).await;
+            assert_eq!(r["data"]["me"]["name"], "Sam Stone-Gray", "{r:#}");
+            assert_eq!(cost, 1, "the session read every time");
+        }
+        assert_eq!(view(&app).await, (false, 0));
     }
 );
