@@ -143,6 +143,9 @@ impl Caller {
         let member = std::sync::Arc::new(member);
         // Only what the primary said: a replica (the report page reads
         // through one) may not yet hold a change whose notice was heard.
+        // A replica's held connection sends its writes elsewhere, so it
+        // does not write in place (nor do SQLite's readers, whose view
+        // never opens).
         if state.db.writes_in_place() {
             state
                 .sessions

@@ -118,7 +118,7 @@ pub async fn relay(
     sessions: std::sync::Arc<crate::auth::session_view::SessionView>,
     ready: tokio::sync::oneshot::Sender<()>,
 ) {
-    use crate::auth::session_view::{CHANNEL as SESSIONS, CloseOnDrop, TRIGGERS};
+    use crate::auth::session_view::{CHANNEL as SESSIONS, CloseOnDrop};
     use sea_orm::sqlx::postgres::PgListener;
     use std::time::{Duration, Instant};
     const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -135,27 +135,9 @@ pub async fn relay(
                 // after sqlx has quietly connected again, so the session
                 // view is closed for the whole gap.
                 l.eager_reconnect(false);
-                // Asked on the listening connection itself, each time it
-                // connects (before LISTEN, which stays its last statement).
-                announced = match sea_orm::sqlx::query_scalar::<_, i64>(
-                    "SELECT count(*) FROM pg_trigger WHERE tgname = ANY($1) AND tgenabled <> 'D'",
-                )
-                .bind(TRIGGERS.as_slice())
-                .fetch_one(&mut l)
-                .await
-                {
-                    Ok(n) => n == TRIGGERS.len() as i64,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot check the session triggers");
-                        false
-                    }
-                };
-                if !announced {
-                    tracing::warn!(
-                        "the triggers announcing session changes (migration 8) are not in \
-                         place: sessions are read on every request"
-                    );
-                }
+                // Asked each time it connects, before LISTEN (which stays
+                // the connection's last statement).
+                announced = session_changes_announced(&mut l).await;
                 l.listen_all([CHANNEL, SESSIONS]).await.map(|()| l)
             }
             Err(e) => Err(e),
@@ -212,6 +194,32 @@ pub async fn relay(
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
     }
+}
+
+/// Whether the triggers that announce session changes (migration 8) are
+/// all there and enabled, asked on `listener`'s connection.
+async fn session_changes_announced(listener: &mut sea_orm::sqlx::postgres::PgListener) -> bool {
+    use crate::auth::session_view::TRIGGERS;
+    let found = sea_orm::sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM pg_trigger WHERE tgname = ANY($1) AND tgenabled <> 'D'",
+    )
+    .bind(TRIGGERS.as_slice())
+    .fetch_one(listener)
+    .await;
+    let announced = match found {
+        Ok(n) => n == TRIGGERS.len() as i64,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check the session triggers");
+            false
+        }
+    };
+    if !announced {
+        tracing::warn!(
+            "the triggers announcing session changes (migration 8) are not in place: \
+             sessions are read on every request"
+        );
+    }
+    announced
 }
 
 /// Subscribers slower than this many notices behind miss the oldest ones.
