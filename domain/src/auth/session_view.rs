@@ -11,17 +11,19 @@
 //!   (sign-in, sign-out, password, profile), so its own client never sees
 //!   its change late. Another server's change takes effect here when its
 //!   notice arrives, a moment after that server's commit.
-//! - The view serves only while the relay listens: closed until the first
-//!   `LISTEN`, emptied and closed when the connection is lost (notices sent
-//!   meanwhile are gone), emptied again when listening anew. An entry also
-//!   expires after the configured time, a backstop for a connection that
-//!   dies without a word.
+//! - The view serves only while the relay listens and the triggers are in
+//!   place: closed until the first `LISTEN`, emptied and closed as soon as
+//!   the connection is seen lost (notices sent meanwhile are gone), emptied
+//!   again when listening anew. An entry also expires after the configured
+//!   time, a backstop for a connection that dies without a word.
 //! - SQLite has writers outside the server (the CLI) and no way to hear
 //!   them: no relay opens its view, and a token costs its one statement.
 //!
-//! A read that began before a change was heard must not be remembered after
-//! it: every forgetting moves a generation on, and a read is remembered only
-//! if the generation it began at is still current.
+//! A read that began before its member's change was heard must not be
+//! remembered after it: every forgetting moves the member's count on (and
+//! opening, closing or starting again empty moves an epoch on), and a read
+//! is remembered only if the counts it began at are still current. Only
+//! reads made on the primary are remembered (`Caller::of_session`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
