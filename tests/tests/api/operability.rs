@@ -96,7 +96,7 @@ db_test!(backup_copies_the_live_database, |app: TestApp| async move {
     );
 });
 
-async fn scrape(app: &TestApp) -> String {
+pub(crate) async fn scrape(app: &TestApp) -> String {
     let resp = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let kind = resp.headers()["content-type"].to_str().unwrap().to_string();
@@ -105,7 +105,7 @@ async fn scrape(app: &TestApp) -> String {
 }
 
 /// The value of one sample line, by its name and labels as printed.
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }

@@ -45,24 +45,25 @@ async fn until(server: &TestApp, token: &str, done: impl Fn(&Value) -> bool) -> 
 
 /// The session view's state as `/metrics` shows it: (open, entries).
 pub async fn view(app: &TestApp) -> (bool, u64) {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let sample = |name: &str| -> u64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-            .unwrap_or_else(|| panic!("{name} not in /metrics"))
+    use crate::operability::{sample, scrape};
+    let text = scrape(app).await;
+    let read = |name: &str| -> f64 {
+        sample(&text, name).unwrap_or_else(|| panic!("{name} not in /metrics"))
     };
     (
-        sample("rx_session_view_open") == 1,
-        sample("rx_session_view_entries"),
+        read("rx_session_view_open") == 1.0,
+        read("rx_session_view_entries") as u64,
     )
+}
+
+/// Renames the member behind `token` through the contract's operation.
+async fn rename(app: &TestApp, token: &str, name: &str) {
+    app.ok(
+        Some(token),
+        "UpdateProfile",
+        json!({ "input": { "name": name } }),
+    )
+    .await;
 }
 
 /// Waits up to 3 s for the session view to be open (or closed).
@@ -118,12 +119,7 @@ db_test!(
             "authentication"
         );
         // This server's own change shows on the very next request.
-        app.ok(
-            Some(&token),
-            "UpdateProfile",
-            json!({ "input": { "name": "Sam Stone-Gray" } }),
-        )
-        .await;
+        rename(&app, &token, "Sam Stone-Gray").await;
         let (_, r) = me(&app, &token).await;
         assert_eq!(r["data"]["me"]["name"], "Sam Stone-Gray", "{r:#}");
         // And a sign-out refuses the token at once.
@@ -176,12 +172,7 @@ db_test!(
             assert_eq!(me(server, &token).await.0, 0);
         }
         // A profile edit on the first server reaches the second.
-        app.ok(
-            Some(&token),
-            "UpdateProfile",
-            json!({ "input": { "name": "Sam Stone-Gray" } }),
-        )
-        .await;
+        rename(&app, &token, "Sam Stone-Gray").await;
         let took = until(&other, &token, |r| {
             r["data"]["me"]["name"] == "Sam Stone-Gray"
         })
@@ -271,12 +262,7 @@ db_test!(
             )
             .await
             .unwrap();
-        app.ok(
-            Some(&token),
-            "UpdateProfile",
-            json!({ "input": { "name": "Sam Stone-Gray" } }),
-        )
-        .await;
+        rename(&app, &token, "Sam Stone-Gray").await;
         let (_, r) = me(&app, &token).await;
         assert_eq!(r["data"]["me"]["name"], "Sam Stone-Gray", "{r:#}");
         assert_eq!(me(&app, &token).await.0, 0, "remembered again");
