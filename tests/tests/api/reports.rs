@@ -75,6 +75,8 @@ struct Built {
     b: Person,
     c: Person,
     won_ab: String,
+    won_ac: String,
+    won_ba: String,
     overdue: String,
 }
 
@@ -248,6 +250,8 @@ async fn build(app: &TestApp) -> Built {
         b,
         c,
         won_ab,
+        won_ac,
+        won_ba,
         overdue,
     }
 }
@@ -266,6 +270,105 @@ const ROW_FIELDS: &str =
     givenInAbsence receivedInAbsence closedValueGiven closedValueReceived oneToOnes visitors
     attendance { present absent late medical substitute } tenureDays score trafficLight groupHopping
     scoreParts { absences referralsGiven oneToOnes visitors wonGiven }";
+
+/// Moves a referral's creation (and, when given, its win) to `days` ago,
+/// as if it had been made then.
+async fn backdate(app: &TestApp, id: &str, made: i64, won: Option<i64>) {
+    let at = |days: i64| chrono::Utc::now() - chrono::Duration::days(days);
+    let mut r: entities::referral::ActiveModel = entities::referral::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    r.created_at = Set(at(made));
+    if let Some(won) = won {
+        r.won_at = Set(Some(at(won)));
+    }
+    r.update(&app.db).await.unwrap();
+}
+
+db_test!(
+    a_win_counts_in_the_period_it_was_won_in_whenever_it_was_made,
+    |app: TestApp| async move {
+        // The report reads the referrals made in the period and, apart,
+        // those won in it: a win made long before still counts its value,
+        // and one made and won before the period counts nowhere.
+        let x = build(&app).await;
+        let vars = json!({ "groupId": x.group, "from": day(-27), "to": day(0) });
+        let narrow = "query($groupId: ID!, $from: Date!, $to: Date!) { groupReport(groupId: $groupId, from: $from, to: $to) { rows { member { id } given givenInsideGroup givenInAbsence received receivedInAbsence closedValueGiven closedValueReceived } } }";
+        let whole = format!(
+            "query($groupId: ID!, $from: Date!, $to: Date!) {{ groupReport(groupId: $groupId, from: $from, to: $to) {{ rows {{ {ROW_FIELDS} }} }} }}"
+        );
+        let figures = |report: &Value, id: &str| {
+            let r = row(report, id);
+            [
+                "given",
+                "givenInsideGroup",
+                "givenInAbsence",
+                "received",
+                "receivedInAbsence",
+                "closedValueGiven",
+                "closedValueReceived",
+            ]
+            .map(|f| r[f].clone())
+        };
+        let read = |q: String| {
+            let vars = vars.clone();
+            let token = x.leader.token.clone();
+            let app = &app;
+            async move {
+                let r = app.gql(Some(&token), &q, vars).await;
+                assert!(r.get("errors").is_none(), "{r:#}");
+                r["data"]["groupReport"].clone()
+            }
+        };
+        let before = read(narrow.to_string()).await;
+        // Ann→Cid (won 99.99 today) made 400 days ago; Ben→Ann (won 250.50)
+        // made 200 days ago and won 100 days ago.
+        backdate(&app, &x.won_ac, 400, None).await;
+        backdate(&app, &x.won_ba, 200, Some(100)).await;
+        for q in [narrow.to_string(), whole] {
+            let after = read(q).await;
+            let (a, b, c) = (&x.a.id, &x.b.id, &x.c.id);
+            assert_eq!(
+                figures(&after, a),
+                [
+                    json!(6),
+                    json!(5),
+                    json!(6),
+                    json!(2),
+                    figures(&before, a)[4].clone(),
+                    json!("1099.99"),
+                    json!("0.00")
+                ],
+                "Ann: one given less, its win kept; the win received gone"
+            );
+            assert_eq!(
+                figures(&before, a)[..4],
+                [json!(7), json!(6), json!(7), json!(3)]
+            );
+            assert_eq!(
+                (
+                    row(&after, b)["given"].clone(),
+                    row(&after, b)["closedValueGiven"].clone()
+                ),
+                (json!(1), json!("0.00"))
+            );
+            assert_eq!(row(&before, b)["closedValueGiven"], json!("250.50"));
+            assert_eq!(
+                (
+                    row(&after, c)["received"].clone(),
+                    row(&after, c)["closedValueReceived"].clone()
+                ),
+                (
+                    json!(row(&before, c)["received"].as_i64().unwrap() - 1),
+                    json!("99.99")
+                )
+            );
+        }
+    }
+);
 
 db_test!(
     the_group_report_matches_hand_computed_figures,
