@@ -289,6 +289,107 @@ async fn backdate(app: &TestApp, id: &str, made: i64, won: Option<i64>) {
 }
 
 db_test!(
+    a_reports_reader_is_checked_with_its_seats_and_alone_when_no_seat_overlaps,
+    |app: TestApp| async move {
+        // The caller's leadership is read with the report's seats; a period
+        // no seat overlaps has no row to carry it, and the group is read
+        // alone. Either way: unknown group NOT_FOUND, then FORBIDDEN for a
+        // member who does not lead it now, then the period's BAD_USER_INPUT.
+        let x = build(&app).await;
+        let lou = person(&app, "lou@example.com", "Lou", "Lawyer").await;
+        app.seat(&x.admin, &x.group, &lou.id, "LEADER", &day(-50))
+            .await;
+        app.unseat(&x.admin, &x.group, &lou.id, &day(-5)).await;
+        let report = |token: String, from: i64, to: i64| {
+            let app = &app;
+            let group = x.group.clone();
+            async move {
+                app.op(
+                    Some(&token),
+                    "GroupReport",
+                    json!({ "groupId": group, "from": day(from), "to": day(to) }),
+                )
+                .await
+            }
+        };
+        let members = |r: &Value| -> Vec<String> {
+            let mut ids: Vec<String> = r["data"]["groupReport"]["rows"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{r:#}"))
+                .iter()
+                .map(|row| row["member"]["id"].as_str().unwrap().to_string())
+                .collect();
+            ids.sort();
+            ids
+        };
+        let sorted = |mut ids: Vec<String>| {
+            ids.sort();
+            ids
+        };
+
+        // The period of the seats: Lou's seat is among them, and Lou no
+        // longer leads.
+        let all = report(x.admin.clone(), -27, 0).await;
+        assert_eq!(
+            members(&all),
+            sorted(vec![
+                x.leader.id.clone(),
+                x.a.id.clone(),
+                x.b.id.clone(),
+                x.c.id.clone(),
+                lou.id.clone()
+            ])
+        );
+        assert_eq!(
+            members(&report(x.leader.token.clone(), -27, 0).await),
+            members(&all)
+        );
+        assert_eq!(code(&report(lou.token.clone(), -27, 0).await), "FORBIDDEN");
+        assert_eq!(code(&report(x.a.token.clone(), -27, 0).await), "FORBIDDEN");
+        // Backwards, over the seats: refused before the period is looked at.
+        assert_eq!(code(&report(x.a.token.clone(), 0, -1).await), "FORBIDDEN");
+        let backwards = report(x.leader.token.clone(), 0, -1).await;
+        assert_eq!(
+            (code(&backwards), field(&backwards)),
+            ("BAD_USER_INPUT", "to")
+        );
+
+        // Before any seat (Lea's began on day −400): the group alone.
+        let empty = report(x.leader.token.clone(), -800, -700).await;
+        assert_eq!(members(&empty), Vec::<String>::new());
+        assert_eq!(
+            members(&report(x.admin.clone(), -800, -700).await),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            code(&report(lou.token.clone(), -800, -700).await),
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            code(&report(x.a.token.clone(), -800, -700).await),
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            code(&report(x.a.token.clone(), -700, -800).await),
+            "FORBIDDEN"
+        );
+        let backwards = report(x.leader.token.clone(), -700, -800).await;
+        assert_eq!(
+            (code(&backwards), field(&backwards)),
+            ("BAD_USER_INPUT", "to")
+        );
+        let unknown = app
+            .op(
+                Some(&x.a.token),
+                "GroupReport",
+                json!({ "groupId": uuid::Uuid::new_v4().to_string(), "from": day(0), "to": day(-1) }),
+            )
+            .await;
+        assert_eq!(code(&unknown), "NOT_FOUND");
+    }
+);
+
+db_test!(
     a_win_counts_in_the_period_it_was_won_in_whenever_it_was_made,
     |app: TestApp| async move {
         // The report reads the referrals made in the period and, apart,
