@@ -1,8 +1,9 @@
 //! The group report of SPEC.md, from a fixed number of statements whatever
 //! the group's size or period: the seats with the caller's leadership (the
-//! group alone when no seat overlaps the period), the figures per member (the group's referrals and, when asked,
-//! the meeting-side figures, all counted by the database in one
-//! statement), and when asked the two lists and the one-way partnerships.
+//! group alone when no seat overlaps the period), the figures per member
+//! (the group's referrals and, when asked, the meeting-side figures, in
+//! one statement: counted by PostgreSQL, added up here from SQLite's
+//! rows), and when asked the two lists and the one-way partnerships.
 //! Totals are the sums of the rows, so they always agree.
 
 use std::borrow::Cow;
@@ -135,7 +136,8 @@ pub struct Report {
 /// reports a second at one client, +13 to +20 % at 16; on SQLite +1 to
 /// +12 % at 16).
 /// Only when no seat overlaps the period (no row to carry it) is the group
-/// read on its own. The seats read before a refusal are dropped unread.
+/// read on its own. The seats read before a refusal are dropped unread; a
+/// period refused whoever asks is answered by [`check`], without them.
 pub async fn group_report(
     state: &Ctx,
     caller: &Caller,
@@ -144,6 +146,10 @@ pub async fn group_report(
     to: NaiveDate,
     parts: Parts,
 ) -> DomainResult<Report> {
+    if check_period(from, to).is_err() {
+        // Refused (with the error `check` gives first), whoever asks.
+        check(state, caller, group_id, from, to).await?;
+    }
     let group_id = id("groupId", group_id)?;
     let me = caller.member()?;
     let (history, leads) =
@@ -157,15 +163,15 @@ pub async fn group_report(
                 .1
         }
     };
-    authorize(me.is_admin, leads)?;
-    check_period(from, to)?;
+    admit(me.is_admin, leads, from, to)?;
     build_from(&state.db, &group_id, from, to, parts, history).await
 }
 
-/// Who may read a group's report, and for which periods: its leaders (and
-/// admins), `from` ≤ `to`, at most `MAX_PERIOD_DAYS` apart. Every way of
-/// reading the report (GraphQL, CSV, the leader's page and its link) asks
-/// here first.
+/// Who may read a group's report, and for which periods, in this order:
+/// the group must exist (`NOT_FOUND`), then [`admit`]. The leader's page
+/// and its link ask here; [`group_report`] (GraphQL and CSV) makes the
+/// same checks in the same order, with the leadership read in its seats'
+/// statement. A rule added here goes into [`admit`], which both call.
 pub async fn check(
     state: &Ctx,
     caller: &Caller,
@@ -178,20 +184,20 @@ pub async fn check(
     let (group, leads) = group_and_leadership(&state.db, &group_id, &me.id)
         .await?
         .ok_or_else(|| DomainError::not_found("group"))?;
-    authorize(me.is_admin, leads)?;
-    check_period(from, to)?;
+    admit(me.is_admin, leads, from, to)?;
     Ok(group)
 }
 
-/// Admins, and members holding an active leader's seat in the group.
-fn authorize(is_admin: bool, leads: bool) -> DomainResult<()> {
-    if is_admin || leads {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden(
+/// The checks after the group is found: admins, and members holding an
+/// active leader's seat in it (`FORBIDDEN`), then the period
+/// (`BAD_USER_INPUT`).
+fn admit(is_admin: bool, leads: bool, from: NaiveDate, to: NaiveDate) -> DomainResult<()> {
+    if !(is_admin || leads) {
+        return Err(DomainError::Forbidden(
             "only a leader of this group may do this".into(),
-        ))
+        ));
     }
+    check_period(from, to)
 }
 
 /// A report's period: `from` ≤ `to`, at most `MAX_PERIOD_DAYS` apart.
@@ -471,8 +477,8 @@ async fn figures(
 #[derive(serde::Deserialize)]
 struct FigureRow<'a>(
     #[serde(borrow)] Cow<'a, str>,
-    #[serde(borrow)] Option<Cow<'a, str>>,
-    #[serde(borrow)] Option<Cow<'a, str>>,
+    #[serde(borrow)] Option<Text<'a>>,
+    #[serde(borrow)] Option<Text<'a>>,
     i64,
     i64,
     i64,
@@ -481,10 +487,45 @@ struct FigureRow<'a>(
     i64,
 );
 
+/// A text column borrowed from the JSON it is read from when it has
+/// nothing to unescape: serde's `borrow` reaches a `Cow` only as the
+/// field's own type, not one inside an `Option`, which it would copy.
+struct Text<'a>(Cow<'a, str>);
+
+impl Text<'_> {
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(s))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(s.to_owned()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(s))
+            }
+        }
+        d.deserialize_str(Visit).map(Text)
+    }
+}
+
 impl FigureRow<'static> {
     fn read(row: &QueryResult) -> Result<Self, DbErr> {
-        let text = |i| -> Result<Option<Cow<'static, str>>, DbErr> {
-            Ok(row.try_get_by_index::<Option<String>>(i)?.map(Cow::Owned))
+        let text = |i| -> Result<Option<Text<'static>>, DbErr> {
+            Ok(row
+                .try_get_by_index::<Option<String>>(i)?
+                .map(|s| Text(Cow::Owned(s))))
         };
         Ok(FigureRow(
             Cow::Owned(row.try_get_by_index(0)?),
@@ -536,21 +577,21 @@ impl Figures {
             p.received_absent += absent_p;
             p.closed_received += closed_p;
         };
-        match (kind.as_ref(), member.as_deref()) {
+        let other = other.as_ref().map(Text::as_str);
+        match (kind.as_ref(), member.as_ref().map(Text::as_str)) {
             ("X", giver) => {
                 if let Some(giver) = giver {
                     given(self, giver);
                 }
-                if let Some(receiver) = other.as_deref() {
+                if let Some(receiver) = other {
                     received(self, receiver);
                 }
             }
-            (_, None) => {}
+            ("G" | "R" | "A" | "V" | "O", None) => {}
             ("G", Some(giver)) => given(self, giver),
             ("R", Some(receiver)) => received(self, receiver),
             ("A", Some(member)) => {
                 let status = other
-                    .as_deref()
                     .and_then(|s| AttendanceStatus::try_from_value(&s.to_string()).ok())
                     .ok_or_else(|| DbErr::Custom(format!("attendance status {other:?}")))?;
                 let (p, w) = entry(&mut self.attendance, member);
@@ -574,7 +615,7 @@ impl Figures {
                 o.period += n_p;
                 o.window += n_w;
             }
-            (kind, Some(_)) => {
+            (kind, _) => {
                 return Err(DbErr::Custom(format!("a figures' row of kind {kind:?}")));
             }
         }
@@ -1081,9 +1122,28 @@ mod tests {
     #[test]
     fn a_row_of_an_unknown_kind_or_status_is_an_error_not_a_guess() {
         let mut out = Figures::default();
-        let bad = rows(r#"[["Q","ann",null,1,0,0,0,0,0],["A","ann","DANCING",1,0,0,0,0,0]]"#);
-        assert!(out.add(&bad[0], true).is_err());
-        assert!(out.add(&bad[1], true).is_err());
+        let bad = rows(
+            r#"[["Q","ann",null,1,0,0,0,0,0],["A","ann","DANCING",1,0,0,0,0,0],
+                ["Q",null,null,1,0,0,0,0,0]]"#,
+        );
+        for row in &bad {
+            assert!(out.add(row, true).is_err());
+        }
         assert!(out.period.is_empty() && out.attendance.is_empty());
+        // A known kind for a side that is not a member adds nothing.
+        let contact = rows(r#"[["G",null,null,1,0,0,0,0,0],["A",null,"PRESENT",1,0,0,0,1,0]]"#);
+        for row in &contact {
+            out.add(row, true).unwrap();
+        }
+        assert!(out.period.is_empty() && out.attendance.is_empty());
+    }
+
+    #[test]
+    fn a_rows_text_is_borrowed_from_its_json_unless_it_has_escapes() {
+        let read = rows(r#"[["X","ann","b\u0065n",1,0,0,0,0,0]]"#);
+        let FigureRow(kind, member, other, ..) = &read[0];
+        assert!(matches!(kind, Cow::Borrowed("X")));
+        assert!(matches!(member, Some(Text(Cow::Borrowed("ann")))));
+        assert!(matches!(other, Some(Text(Cow::Owned(s))) if s == "ben"));
     }
 }

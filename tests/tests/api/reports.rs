@@ -386,6 +386,61 @@ db_test!(
             )
             .await;
         assert_eq!(code(&unknown), "NOT_FOUND");
+        // Longer than a report may cover (3 × 366 days): the period's error
+        // for a leader, FORBIDDEN for anyone else.
+        let long = report(x.leader.token.clone(), -1099, 0).await;
+        assert_eq!((code(&long), field(&long)), ("BAD_USER_INPUT", "to"));
+        assert_eq!(
+            code(&report(x.a.token.clone(), -1099, 0).await),
+            "FORBIDDEN"
+        );
+        assert!(
+            report(x.leader.token.clone(), -1098, 0)
+                .await
+                .get("errors")
+                .is_none()
+        );
+
+        // Which way each was answered, by its statements after
+        // authentication (none on PostgreSQL once the session is
+        // remembered, one on SQLite): a refusal over seats costs the seats'
+        // statement, over no seat the group's too, and a period refused
+        // whoever asks only the group's (no seats read).
+        let auth = if app.settings.database_url.starts_with("postgres") {
+            0
+        } else {
+            1
+        };
+        let counted = |token: String, from: i64, to: i64| {
+            let (app, report) = (&app, &report);
+            async move {
+                let before = app.statements.get();
+                let r = report(token, from, to).await;
+                (app.statements.get() - before - auth, code(&r).to_string())
+            }
+        };
+        let forbidden = "FORBIDDEN".to_string();
+        assert_eq!(
+            counted(x.a.token.clone(), -27, 0).await,
+            (1, forbidden.clone())
+        );
+        assert_eq!(
+            counted(x.a.token.clone(), -800, -700).await,
+            (2, forbidden.clone())
+        );
+        assert_eq!(
+            counted(x.a.token.clone(), 0, -1).await,
+            (1, forbidden.clone())
+        );
+        assert_eq!(counted(x.a.token.clone(), -700, -800).await, (1, forbidden));
+        assert_eq!(
+            counted(x.leader.token.clone(), -700, -800).await,
+            (1, "BAD_USER_INPUT".to_string())
+        );
+        assert_eq!(
+            counted(x.leader.token.clone(), -1099, 0).await,
+            (1, "BAD_USER_INPUT".to_string())
+        );
     }
 );
 
@@ -426,9 +481,10 @@ db_test!(
         };
         let before = read(narrow.to_string()).await;
         // Ann→Cid (won 99.99 today) made 400 days ago; Ben→Ann (won 250.50)
-        // made 200 days ago and won 100 days ago.
+        // made 150 days ago and won 100 days ago: inside the score's window,
+        // so the whole report reads its row, and its win must not count.
         backdate(&app, &x.won_ac, 400, None).await;
-        backdate(&app, &x.won_ba, 200, Some(100)).await;
+        backdate(&app, &x.won_ba, 150, Some(100)).await;
         for q in [narrow.to_string(), whole] {
             let after = read(q).await;
             let (a, b, c) = (&x.a.id, &x.b.id, &x.c.id);
