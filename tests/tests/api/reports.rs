@@ -1574,3 +1574,77 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    a_firms_referral_counts_for_its_receiver_and_for_no_giver,
+    |app: TestApp| async move {
+        // A referral from a partner firm has no giving member: PostgreSQL
+        // groups it under no giver, SQLite's row for it has none, and the
+        // report counts it for its receiver alone, in both the narrow and
+        // the whole report.
+        let c = crate::fixtures::chapter(&app, 2).await;
+        let (m0, m1) = (&c.members[0], &c.members[1]);
+        let firm = crate::partners::firm(&app, &c, "Harbour Bank").await;
+        let token =
+            crate::partners::token(&app, &c.leader.token, &firm, crate::partners::ALL_SCOPES).await;
+        let won = crate::partners::submit(&app, &token, &m0.id, "k1").await;
+        crate::partners::submit(&app, &token, &m0.id, "k2").await;
+        crate::fixtures::win(&app, &m0.token, &won, "300.00").await;
+        let given = give_ok(&app, m1, give_vars(&m0.id, "PORTAL", None)).await;
+        crate::fixtures::win(&app, &m0.token, &given, "20.00").await;
+
+        let vars = json!({ "groupId": c.group, "from": day(-1), "to": day(0) });
+        let narrow = "query($groupId: ID!, $from: Date!, $to: Date!) { groupReport(groupId: $groupId, from: $from, to: $to) { totals { given received closedValue } rows { member { id } given received givenInAbsence receivedInAbsence closedValueGiven closedValueReceived } } }";
+        for report in [
+            app.ok(Some(&c.leader.token), "GroupReport", vars.clone())
+                .await,
+            app.gql(Some(&c.leader.token), narrow, vars.clone()).await["data"].clone(),
+        ] {
+            let report = &report["groupReport"];
+            let figures = |id: &str| {
+                let r = row(report, id);
+                [
+                    "given",
+                    "received",
+                    "givenInAbsence",
+                    "receivedInAbsence",
+                    "closedValueGiven",
+                    "closedValueReceived",
+                ]
+                .map(|f| r[f].clone())
+            };
+            // Two from the firm (PARTNER_API) and one from Member 1
+            // (REMOTE): all three made in absence.
+            assert_eq!(
+                figures(&m0.id),
+                [
+                    json!(0),
+                    json!(3),
+                    json!(0),
+                    json!(3),
+                    json!("0.00"),
+                    json!("320.00")
+                ]
+            );
+            assert_eq!(
+                figures(&m1.id),
+                [
+                    json!(1),
+                    json!(0),
+                    json!(1),
+                    json!(0),
+                    json!("20.00"),
+                    json!("0.00")
+                ]
+            );
+            assert_eq!(
+                [
+                    report["totals"]["given"].clone(),
+                    report["totals"]["received"].clone(),
+                    report["totals"]["closedValue"].clone()
+                ],
+                [json!(1), json!(3), json!("20.00")]
+            );
+        }
+    }
+);
