@@ -346,7 +346,8 @@ db_test!(
         );
         assert_eq!(code(&report(lou.token.clone(), -27, 0).await), "FORBIDDEN");
         assert_eq!(code(&report(x.a.token.clone(), -27, 0).await), "FORBIDDEN");
-        // Backwards, over the seats: refused before the period is looked at.
+        // Backwards: a member's FORBIDDEN comes before the period's error
+        // (a period refused whoever asks is answered without the seats).
         assert_eq!(code(&report(x.a.token.clone(), 0, -1).await), "FORBIDDEN");
         let backwards = report(x.leader.token.clone(), 0, -1).await;
         assert_eq!(
