@@ -239,7 +239,7 @@ impl Default for Metrics {
         );
         registry.register(
             "session_view_open",
-            "1 while remembered sessions are served (PostgreSQL, its listener up and the triggers in place), else 0",
+            "1 while remembered sessions are served (PostgreSQL: its listener up and the triggers in place; SQLite: its count of commits readable), else 0",
             m.session_view_open.clone(),
         );
         registry.register(

@@ -32,8 +32,9 @@ pub struct Settings {
     /// Lifetime of a leader's report-page link in seconds (30 to 3,600).
     pub report_link_ttl_secs: i64,
     /// How long this server trusts a session it read without reading it
-    /// again (`RX_SESSION_CACHE_SECS`; 0 turns the view off). PostgreSQL
-    /// only: changes reach every server's view through `LISTEN`.
+    /// again (`RX_SESSION_CACHE_SECS`; 0 turns the view off). Changes
+    /// reach every server's view through `LISTEN` (PostgreSQL) or SQLite's
+    /// count of commits, checked on every request.
     pub session_cache_secs: u64,
     /// Memory the remembered sessions may take, in MiB
     /// (`RX_SESSION_CACHE_MIB`).

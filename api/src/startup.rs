@@ -145,6 +145,22 @@ impl Application {
         // On PostgreSQL, notices written by any server reach this one's
         // subscribers through one listening connection.
         let relay = if crate::db::is_sqlite(&state.settings.database_url) {
+            // SQLite's writers cannot notify; the view watches its count of
+            // commits instead (none for an in-memory database).
+            if let Some(readers) = &state.sqlite_readers {
+                match crate::db::DataVersion::beside(readers).await {
+                    Ok(Some(commits)) => {
+                        if !state.sessions.open_watching(Box::new(commits)) {
+                            tracing::warn!("the session view already watches a count of commits");
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(
+                        error = %e,
+                        "SQLite's change count cannot be read: every request reads its session"
+                    ),
+                }
+            }
             None
         } else {
             let (ready, listening) = tokio::sync::oneshot::channel();

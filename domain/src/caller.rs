@@ -108,10 +108,11 @@ impl Caller {
 
     /// The member behind a signed token, as long as the account exists and
     /// the session it was issued in has not been signed out: no statement
-    /// when this server's session view remembers it (PostgreSQL, which tells
-    /// every server of each change: `auth::session_view`), otherwise one
-    /// (the member row joined to its session). A revocation takes effect on
-    /// the next request here, and on other servers once its notice arrives.
+    /// when this server's session view remembers it (`auth::session_view`:
+    /// PostgreSQL tells every server of each change, SQLite counts every
+    /// commit), otherwise one (the member row joined to its session). A
+    /// revocation takes effect on the next request here (and on SQLite
+    /// everywhere), and on other PostgreSQL servers once its notice arrives.
     pub async fn of_session(
         state: &Ctx,
         member_id: &str,
@@ -143,10 +144,7 @@ impl Caller {
         let member = std::sync::Arc::new(member);
         // Only what the primary said: a replica (the report page reads
         // through one) may not yet hold a change whose notice was heard.
-        // A replica's held connection sends its writes elsewhere, so it
-        // does not write in place (nor do SQLite's readers, whose view
-        // never opens).
-        if state.db.writes_in_place() {
+        if state.db.reads_primary() {
             state
                 .sessions
                 .remember(read_from, session_id, member.clone());

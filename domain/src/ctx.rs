@@ -23,7 +23,8 @@ pub struct Ctx {
     /// Password attempts per account, shared by every request.
     pub throttle: Arc<AccountThrottle>,
     /// Signed-in sessions as last read, kept current by PostgreSQL's
-    /// notices (closed, so never used, unless the notice relay listens).
+    /// notices or SQLite's count of commits (closed, so never used, until
+    /// the notice relay listens or the count is watched).
     pub sessions: Arc<SessionView>,
 }
 
@@ -38,7 +39,7 @@ pub struct Config {
     /// How long a leader's report link stays valid, in seconds.
     pub report_link_ttl_secs: i64,
     /// How long a session read from the database is trusted without
-    /// another read, in seconds, while the notice relay listens (0: never).
+    /// another read, in seconds, while the view is open (0: never).
     pub session_cache_secs: u64,
     /// Most bytes the remembered sessions' rows may take.
     pub session_cache_bytes: usize,

@@ -105,6 +105,20 @@ impl Db {
         }
     }
 
+    /// Whether this `Db` reads the primary's data as it is now: not on a
+    /// replica, which may lag. A held connection with a writer elsewhere is
+    /// a PostgreSQL replica or one of SQLite's readers, which read the one
+    /// file (SQLite has no replicas: the server refuses `DATABASE_READ_URL`
+    /// beside it).
+    pub fn reads_primary(&self) -> bool {
+        match self {
+            Db::Pool(_) => true,
+            Db::Held(held) => {
+                held.writer.is_none() || held.pool.get_database_backend() == DatabaseBackend::Sqlite
+            }
+        }
+    }
+
     /// Gives a held connection back to the pool now; the next statement
     /// checks one out again. Before a transaction, which takes a connection
     /// of its own, so that a request never holds two — as long as nothing

@@ -1,7 +1,6 @@
-//! What this server remembers of signed-in sessions, so that on PostgreSQL
-//! a member's bearer token costs no statement: the member's row and the
-//! fact that the session was not revoked, as last read, kept current by the
-//! database.
+//! What this server remembers of signed-in sessions, so that a member's
+//! bearer token costs no statement: the member's row and the fact that the
+//! session was not revoked, as last read, kept current by the database.
 //!
 //! - Triggers on `members` and `refresh_families` (migration 8) send the
 //!   member's id on [`CHANNEL`] with every change to either row; the notice
@@ -16,8 +15,14 @@
 //!   the connection is seen lost (notices sent meanwhile are gone), emptied
 //!   again when listening anew. An entry also expires after the configured
 //!   time, a backstop for a connection that dies without a word.
-//! - SQLite has writers outside the server (the CLI) and no way to hear
-//!   them: no relay opens its view, and a token costs its one statement.
+//! - SQLite has writers outside the server (the CLI, another server on
+//!   the same file, a hand edit) that cannot notify, but it counts every
+//!   commit: the view opens watching that count ([`Commits`], SQLite's
+//!   `PRAGMA data_version`, read without a statement), and forgets
+//!   everything whenever it has moved on. A change by anyone takes effect
+//!   on the next request; any write (the server's own included, a member's
+//!   last-seen time too) costs each remembered session one read to come
+//!   back.
 //!
 //! A read that began before its member's change was heard must not be
 //! remembered after it: every forgetting moves the member's count on (and
@@ -26,7 +31,7 @@
 //! reads made on the primary are remembered (`Caller::of_session`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use entities::member;
@@ -42,17 +47,30 @@ pub const TRIGGERS: [&str; 2] = [
     "trg_refresh_families_session_changed",
 ];
 
+/// A count that only grows, and grows whenever anyone commits a change to
+/// the database (SQLite's `PRAGMA data_version`, read on a connection of
+/// its own).
+pub trait Commits: Send + Sync {
+    /// The count now; `None` when it could not be read at once (then the
+    /// lookup serves nothing). Called on every lookup, outside the view's
+    /// lock.
+    fn count(&self) -> Option<i64>;
+}
+
 pub struct SessionView {
     ttl: Duration,
     /// Most bytes the remembered rows may take (their text counted).
     budget: usize,
+    /// What the view watches instead of notices (SQLite), once set.
+    commits: OnceLock<Box<dyn Commits>>,
     inner: Mutex<Inner>,
 }
 
 #[derive(Default)]
 struct Inner {
     open: bool,
-    /// Moves on whenever everything is forgotten (open, close, full).
+    /// Moves on whenever everything is forgotten (open, close, full, the
+    /// watched count of commits moved on).
     epoch: u64,
     /// Moves on, per member, whenever that member is forgotten; emptied
     /// with each new epoch.
@@ -61,6 +79,9 @@ struct Inner {
     members: HashMap<String, Vec<Entry>>,
     bytes: usize,
     len: usize,
+    /// The count of commits the entries were read after (watching
+    /// [`Commits`]).
+    commits_seen: Option<i64>,
 }
 
 struct Entry {
@@ -119,6 +140,7 @@ impl SessionView {
         SessionView {
             ttl,
             budget,
+            commits: OnceLock::new(),
             inner: Mutex::default(),
         }
     }
@@ -130,11 +152,47 @@ impl SessionView {
     }
 
     /// The member behind `session_id`, if remembered, still fresh and the
-    /// view is open.
+    /// view is open (and, watching a change count, nothing was committed
+    /// since the entries were read).
     pub fn get(&self, member_id: &str, session_id: &str) -> Option<Arc<member::Model>> {
-        let inner = self.lock();
+        if self.ttl.is_zero() {
+            return None;
+        }
+        // Read before the lock, so no lookup waits on SQLite under it. Any
+        // count read after this lookup began will do: a commit it misses
+        // came later, and the next lookup sees it.
+        let commits = match self.commits.get() {
+            Some(watched) => Some(watched.count()?),
+            None => None,
+        };
+        self.lookup(commits, member_id, session_id)
+    }
+
+    /// `get` with the count of commits read (`None`: not watched).
+    fn lookup(
+        &self,
+        commits: Option<i64>,
+        member_id: &str,
+        session_id: &str,
+    ) -> Option<Arc<member::Model>> {
+        let mut inner = self.lock();
         if !inner.open {
             return None;
+        }
+        if let Some(now) = commits {
+            match inner.commits_seen {
+                Some(seen) if now == seen => {}
+                // Read before a lookup that has already moved the view on:
+                // the entries are newer than this count, so serve none of
+                // them, and keep them.
+                Some(seen) if now < seen => return None,
+                _ => {
+                    // Entries remembered from now on are read after `now`.
+                    inner.reset();
+                    inner.commits_seen = Some(now);
+                    return None;
+                }
+            }
         }
         inner
             .members
@@ -215,6 +273,19 @@ impl SessionView {
         let mut inner = self.lock();
         inner.reset();
         inner.open = true;
+    }
+
+    /// Serves from now on, starting empty, each entry for as long as
+    /// `commits` has not moved on since it was read (SQLite, whose writers
+    /// cannot notify). A view watches one count for its life: a second is
+    /// refused (false).
+    #[must_use]
+    pub fn open_watching(&self, commits: Box<dyn Commits>) -> bool {
+        if self.commits.set(commits).is_err() {
+            return false;
+        }
+        self.open();
+        true
     }
 
     /// The relay stopped listening: serve nothing, forget everything.
@@ -373,6 +444,72 @@ mod tests {
         heavy.brief_talking_points = Some("x".repeat(budget));
         remember(&view, "s1", Arc::new(heavy));
         assert!(view.get("m9", "s1").is_none());
+    }
+
+    /// A count of commits moved by hand; `None` while unreadable.
+    struct Count(Arc<Mutex<Option<i64>>>);
+
+    impl Commits for Count {
+        fn count(&self) -> Option<i64> {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    #[test]
+    fn a_watching_view_forgets_everything_whenever_the_count_moves_on() {
+        let count = Arc::new(Mutex::new(Some(7)));
+        let view = SessionView::new(Duration::from_secs(60), rows(10));
+        assert!(view.open_watching(Box::new(Count(count.clone()))));
+        assert!(view.is_open());
+        assert!(
+            !view.open_watching(Box::new(Count(count.clone()))),
+            "one count for life"
+        );
+        // Nothing served before a lookup has seen the count.
+        remember(&view, "s1", member("m1"));
+        assert!(view.get("m1", "s1").is_none());
+        assert!(view.is_empty(), "forgotten when the count was first seen");
+        remember(&view, "s1", member("m1"));
+        remember(&view, "s2", member("m2"));
+        assert!(view.get("m1", "s1").is_some());
+        assert!(view.get("m2", "s2").is_some(), "the count has not moved");
+        // A commit by anyone, about anyone: everything is forgotten, and a
+        // read begun before it is not kept, whether it ends after a lookup
+        // saw the commit ...
+        let before = view.generation("m1");
+        *count.lock().unwrap() = Some(8);
+        assert!(view.get("m2", "s2").is_none());
+        assert!(view.is_empty());
+        view.remember(before, "s1", member("m1"));
+        assert!(view.get("m1", "s1").is_none(), "read before the change");
+        remember(&view, "s1", member("m1"));
+        assert!(view.get("m1", "s1").is_some(), "read after it");
+        // ... or before.
+        let before = view.generation("m1");
+        *count.lock().unwrap() = Some(9);
+        view.remember(before, "s1", member("m1"));
+        assert!(view.get("m1", "s1").is_none(), "read before the change");
+        assert!(view.is_empty());
+        // An unreadable count serves nothing and forgets nothing.
+        remember(&view, "s1", member("m1"));
+        *count.lock().unwrap() = None;
+        assert!(view.get("m1", "s1").is_none());
+        assert_eq!(view.len(), 1);
+        *count.lock().unwrap() = Some(9);
+        assert!(view.get("m1", "s1").is_some(), "the count had not moved");
+        // A count read before another lookup moved the view on (two
+        // workers racing) serves nothing, and keeps the newer entries.
+        *count.lock().unwrap() = Some(10);
+        assert!(view.get("m1", "s1").is_none());
+        remember(&view, "s1", member("m1"));
+        assert!(view.lookup(Some(9), "m1", "s1").is_none());
+        assert!(view.get("m1", "s1").is_some());
+        // With a zero lifetime the count is not even read.
+        let off = SessionView::new(Duration::ZERO, rows(10));
+        let unread = Arc::new(Mutex::new(Some(1)));
+        assert!(off.open_watching(Box::new(Count(unread.clone()))));
+        assert!(off.get("m1", "s1").is_none());
+        assert_eq!(off.lock().commits_seen, None, "never read");
     }
 
     #[test]
