@@ -39,6 +39,10 @@ pub struct Settings {
     /// Memory the remembered sessions may take, in MiB
     /// (`RX_SESSION_CACHE_MIB`).
     pub session_cache_mib: usize,
+    /// Memory the kept group reports may take, in MiB (`RX_REPORT_CACHE_MIB`;
+    /// 0 keeps none): a report is kept for the caller who asked, at the
+    /// database state it was read from (`domain::reports::cache`).
+    pub report_cache_mib: usize,
     /// Worker threads for the HTTP server (0 = one per core).
     pub workers: usize,
     /// Partner firms: rate limits and webhook delivery.
@@ -287,6 +291,17 @@ fn session_cache_mib(mib: usize) -> anyhow::Result<usize> {
     Ok(mib)
 }
 
+/// A leader's whole report on the bench data (40 rows, both lists) weighs
+/// about 60 KiB: hundreds of leaders' dashboards in 16 MiB.
+pub const DEFAULT_REPORT_CACHE_MIB: usize = 16;
+
+fn report_cache_mib(mib: usize) -> anyhow::Result<usize> {
+    if mib > 4096 {
+        anyhow::bail!("RX_REPORT_CACHE_MIB must be between 0 and 4096, not {mib}");
+    }
+    Ok(mib)
+}
+
 /// A report link lasts ten minutes unless `RX_REPORT_LINK_TTL_SECS` says otherwise.
 pub const DEFAULT_REPORT_LINK_TTL_SECS: i64 = 600;
 
@@ -369,6 +384,10 @@ impl Settings {
                 "RX_SESSION_CACHE_MIB",
                 DEFAULT_SESSION_CACHE_MIB,
             )?)?,
+            report_cache_mib: report_cache_mib(env_number(
+                "RX_REPORT_CACHE_MIB",
+                DEFAULT_REPORT_CACHE_MIB,
+            )?)?,
             workers,
             partners: PartnerSettings::from_env(environment == Environment::Production)?,
             document_limits: DocumentLimits::from_env()?,
@@ -427,6 +446,7 @@ impl Settings {
             report_link_ttl_secs: DEFAULT_REPORT_LINK_TTL_SECS,
             session_cache_secs: DEFAULT_SESSION_CACHE_SECS,
             session_cache_mib: DEFAULT_SESSION_CACHE_MIB,
+            report_cache_mib: DEFAULT_REPORT_CACHE_MIB,
             workers: 2,
             partners: PartnerSettings::for_tests(),
             document_limits: DocumentLimits::default(),
@@ -509,6 +529,15 @@ mod tests {
             let refused = session_cache_mib(bad).unwrap_err().to_string();
             assert!(refused.contains("RX_SESSION_CACHE_MIB"), "{refused}");
         }
+    }
+
+    #[test]
+    fn the_report_cache_is_bounded() {
+        assert_eq!(report_cache_mib(0).unwrap(), 0);
+        assert_eq!(report_cache_mib(DEFAULT_REPORT_CACHE_MIB).unwrap(), 16);
+        assert_eq!(report_cache_mib(4096).unwrap(), 4096);
+        let refused = report_cache_mib(4097).unwrap_err().to_string();
+        assert!(refused.contains("RX_REPORT_CACHE_MIB"), "{refused}");
     }
 
     #[test]

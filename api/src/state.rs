@@ -102,6 +102,7 @@ impl AppState {
             report_link_ttl_secs: settings.report_link_ttl_secs,
             session_cache_secs: settings.session_cache_secs,
             session_cache_bytes: settings.session_cache_mib * 1024 * 1024,
+            report_cache_bytes: settings.report_cache_mib * 1024 * 1024,
             webhooks: webhook_config(&settings.partners),
         };
         AppState {

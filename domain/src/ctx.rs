@@ -13,6 +13,7 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::session_view::SessionView;
 use crate::auth::throttle::AccountThrottle;
 use crate::notifications::Notifier;
+use crate::reports::cache::ReportCache;
 
 #[derive(Clone)]
 pub struct Ctx {
@@ -26,6 +27,8 @@ pub struct Ctx {
     /// notices or SQLite's count of commits (closed, so never used, until
     /// the notice relay listens or the count is watched).
     pub sessions: Arc<SessionView>,
+    /// Group reports as last built, by caller and database state.
+    pub reports: Arc<ReportCache>,
 }
 
 /// The settings domain rules depend on.
@@ -43,6 +46,8 @@ pub struct Config {
     pub session_cache_secs: u64,
     /// Most bytes the remembered sessions' rows may take.
     pub session_cache_bytes: usize,
+    /// Most bytes the kept group reports may take (0: none are kept).
+    pub report_cache_bytes: usize,
     pub webhooks: WebhookConfig,
 }
 
@@ -72,6 +77,7 @@ impl Ctx {
                 std::time::Duration::from_secs(config.session_cache_secs),
                 config.session_cache_bytes,
             )),
+            reports: Arc::new(ReportCache::new(config.report_cache_bytes)),
             config: Arc::new(config),
         }
     }

@@ -104,22 +104,10 @@ const MAX_COUNTED_CHANGES: usize = 100_000;
 
 /// What an entry is taken to weigh: the row, its text, and the key.
 fn weight(session_id: &str, m: &member::Model) -> usize {
-    let text = |o: &Option<String>| o.as_ref().map_or(0, String::len);
     std::mem::size_of::<Entry>()
         + std::mem::size_of::<member::Model>()
         + session_id.len()
-        + m.id.len()
-        + m.email.len()
-        + m.email_lower.len()
-        + m.name.len()
-        + m.password_hash.len()
-        + m.profession.len()
-        + text(&m.business_name)
-        + text(&m.phone)
-        + text(&m.brief_ideal_referral)
-        + text(&m.brief_target_market)
-        + text(&m.brief_talking_points)
-        + text(&m.brief_intro_template)
+        + crate::members::rows::text_bytes(m)
 }
 
 impl Inner {
@@ -286,6 +274,13 @@ impl SessionView {
         }
         self.open();
         true
+    }
+
+    /// The watched count of commits now (SQLite), when one is watched and
+    /// could be read at once: a token of the database's state for other
+    /// caches (`reports::cache`).
+    pub fn commit_count(&self) -> Option<i64> {
+        self.commits.get()?.count()
     }
 
     /// The relay stopped listening: serve nothing, forget everything.

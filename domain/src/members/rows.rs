@@ -29,6 +29,24 @@ pub fn with_member_columns<E: EntityTrait>(mut q: Select<E>, prefix: &str) -> Se
     q
 }
 
+/// The bytes of text a member's row holds (for caches that weigh what
+/// they keep).
+pub fn text_bytes(m: &member::Model) -> usize {
+    let text = |o: &Option<String>| o.as_ref().map_or(0, String::len);
+    m.id.len()
+        + m.email.len()
+        + m.email_lower.len()
+        + m.name.len()
+        + m.password_hash.len()
+        + m.profession.len()
+        + text(&m.business_name)
+        + text(&m.phone)
+        + text(&m.brief_ideal_referral)
+        + text(&m.brief_target_market)
+        + text(&m.brief_talking_points)
+        + text(&m.brief_intro_template)
+}
+
 /// A member known by id and name only, every other field empty: for
 /// answers that read nothing else of it (the API decides by looking ahead
 /// at the selection).

@@ -264,7 +264,7 @@ pub enum PartyColumns {
 /// gone). A field whose column is not read is left empty (see
 /// [`unread`]), so a narrowed page is for answers that read nothing else.
 /// A bench member's `MyReferrals` reads 12 of the 35.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReferralColumns(u64);
 
 impl ReferralColumns {

@@ -8,8 +8,9 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entities::{AttendanceStatus, ReferralStatus, member, membership, referral};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
@@ -17,6 +18,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationTrait, Statement,
 };
 
+use super::cache::Key;
 use super::score::{Activity, Score, TrafficLight, WINDOW_DAYS, score, window_start};
 use crate::caller::Caller;
 use crate::ctx::Ctx;
@@ -84,7 +86,7 @@ pub struct OneWay {
 /// referral figures and tenure always come (one statement for the seats,
 /// one for the figures); each part here costs work of its own and, when
 /// not asked for, is left at zero, false or empty.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Parts {
     /// Attendance, visitors and one-to-ones, and the score and traffic
     /// light made from them (the group's meetings and the score's window,
@@ -119,6 +121,7 @@ impl Parts {
     };
 }
 
+#[derive(Debug, Clone)]
 pub struct Report {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -127,6 +130,10 @@ pub struct Report {
     pub one_way: Vec<OneWay>,
     pub unthanked_wins: Vec<referral::Model>,
     pub overdue_follow_ups: Vec<referral::Model>,
+    /// When an unthanked win of the period becomes due and the lists would
+    /// read differently with nothing committed (with the lists only; the
+    /// overdue list moves with the date, which a kept report's key holds).
+    pub lists_change_at: Option<DateTime<Utc>>,
 }
 
 /// Checks the caller and the period, then builds the report: the checks
@@ -152,6 +159,23 @@ pub async fn group_report(
     }
     let group_id = id("groupId", group_id)?;
     let me = caller.member()?;
+    // One reading of the clock for the key and the lists.
+    let now = Utc::now();
+    // The same caller at the same database state gets the report kept for
+    // them, without a read (`reports::cache`); refusals are never kept.
+    let key = database_state(state).await.map(|db_state| Key {
+        caller: me.id.clone(),
+        is_admin: me.is_admin,
+        group: group_id.clone(),
+        from,
+        to,
+        parts,
+        today: now.date_naive(),
+        state: db_state,
+    });
+    if let Some(kept) = key.as_ref().and_then(|key| state.reports.get(key, now)) {
+        return Ok(Report::clone(&kept));
+    }
     let (history, leads) =
         seats_with_history(&state.db, &group_id, Some(&me.id), from, to, parts).await?;
     let leads = match leads {
@@ -164,7 +188,47 @@ pub async fn group_report(
         }
     };
     admit(me.is_admin, leads, from, to)?;
-    build_from(&state.db, &group_id, from, to, parts, history).await
+    let report = build_from(&state.db, &group_id, from, to, parts, history, now).await?;
+    if let Some(key) = key {
+        state.reports.put(key, Arc::new(report.clone()));
+    }
+    Ok(report)
+}
+
+/// A token of the database's state for the report cache, taken before the
+/// report is read: PostgreSQL's snapshot (one statement; two equal
+/// snapshots see the same rows) with the server's start time (a promoted
+/// standby or a restored cluster may hand out the same transaction ids
+/// again, never under the same start time), or SQLite's count of commits
+/// as the session view watches it (no statement). `None` when nothing may
+/// be kept: the cache is off, the read goes to a replica (which may lag
+/// behind a state another request saw on the primary), SQLite's count is
+/// not watched (an in-memory database) or was being read by another
+/// worker, or the statement failed (the report is then read as usual).
+async fn database_state(state: &Ctx) -> Option<String> {
+    if !state.reports.is_on() || !state.db.reads_primary() {
+        return None;
+    }
+    match state.db.get_database_backend() {
+        DbBackend::Postgres => {
+            let statement = raw(
+                DbBackend::Postgres,
+                "SELECT CAST(pg_current_snapshot() AS TEXT) || '@' || \
+                 CAST(pg_postmaster_start_time() AS TEXT) AS s",
+                vec![],
+            );
+            match state.db.query_one_raw(statement).await {
+                Ok(Some(row)) => row.try_get::<String>("", "s").ok(),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the database's snapshot could not be read: the report is not kept");
+                    None
+                }
+            }
+        }
+        DbBackend::Sqlite => state.sessions.commit_count().map(|n| n.to_string()),
+        _ => None,
+    }
 }
 
 /// Who may read a group's report, and for which periods, in this order:
@@ -640,10 +704,11 @@ async fn lists(
     from: NaiveDate,
     to: NaiveDate,
     columns: ReferralColumns,
-) -> DomainResult<(Vec<referral::Model>, Vec<referral::Model>)> {
+    now: DateTime<Utc>,
+) -> DomainResult<Lists> {
     let (start, end) = day_range(from, to);
-    let thanks_due_before = Utc::now() - Duration::days(UNTHANKED_AFTER_DAYS);
-    let today = Utc::now().date_naive();
+    let thanks_due_before = now - Duration::days(UNTHANKED_AFTER_DAYS);
+    let today = now.date_naive();
     // The split and the orders below read these.
     let columns = columns.and([
         referral::Column::Status,
@@ -659,7 +724,8 @@ async fn lists(
                         .add(referral::Column::Status.eq(ReferralStatus::Won))
                         .add(referral::Column::WonAt.gte(start))
                         .add(referral::Column::WonAt.lt(end))
-                        .add(referral::Column::WonAt.lt(thanks_due_before))
+                        // Also those not due yet (at most a week's wins): the
+                        // first to fall due says how long the lists hold.
                         .add(referral::Column::ThankedAt.is_null()),
                 )
                 .add(
@@ -669,17 +735,33 @@ async fn lists(
                 ),
         );
     let rows = all_reading(db, wanted, columns).await?;
-    let (mut unthanked, mut overdue): (Vec<_>, Vec<_>) = rows
+    let (wins, mut overdue): (Vec<_>, Vec<_>) = rows
         .into_iter()
         .partition(|r| r.status == ReferralStatus::Won);
+    let (mut unthanked, not_yet): (Vec<_>, Vec<_>) = wins
+        .into_iter()
+        .partition(|r| r.won_at.is_some_and(|won| won < thanks_due_before));
+    let change_at = not_yet
+        .iter()
+        .filter_map(|r| r.won_at)
+        .min()
+        .map(|won| won + Duration::days(UNTHANKED_AFTER_DAYS));
     unthanked.sort_by(|a, b| a.won_at.cmp(&b.won_at).then(a.id.cmp(&b.id)));
     overdue.sort_by(|a, b| {
         a.next_follow_up_on
             .cmp(&b.next_follow_up_on)
             .then(a.id.cmp(&b.id))
     });
-    Ok((unthanked, overdue))
+    Ok((unthanked, overdue, change_at))
 }
+
+/// The unthanked wins, the overdue follow-ups, and when the first of the
+/// period's unthanked wins not yet due becomes due (see [`lists`]).
+type Lists = (
+    Vec<referral::Model>,
+    Vec<referral::Model>,
+    Option<DateTime<Utc>>,
+);
 
 /// Members holding a seat in the group that overlaps the period, with every
 /// seat they ever held (any group; with `parts.history`, else their seats
@@ -759,7 +841,7 @@ pub async fn build(
     parts: Parts,
 ) -> DomainResult<Report> {
     let (history, _) = seats_with_history(db, group_id, None, from, to, parts).await?;
-    build_from(db, group_id, from, to, parts, history).await
+    build_from(db, group_id, from, to, parts, history, Utc::now()).await
 }
 
 /// The report from its seats (see [`seats_with_history`]).
@@ -770,6 +852,7 @@ async fn build_from(
     to: NaiveDate,
     parts: Parts,
     history: Vec<(membership::Model, member::Model)>,
+    now: DateTime<Utc>,
 ) -> DomainResult<Report> {
     // The latest seat in the group overlapping the period stands for the member.
     let mut latest: HashMap<String, (membership::Model, member::Model)> = HashMap::new();
@@ -783,10 +866,10 @@ async fn build_from(
     }
     let score_from = to - Duration::days(WINDOW_DAYS - 1);
     let figures = figures(db, group_id, from, score_from, to, parts).await?;
-    let (unthanked_wins, overdue_follow_ups) = if parts.lists {
-        lists(db, group_id, from, to, parts.list_columns).await?
+    let (unthanked_wins, overdue_follow_ups, lists_change_at) = if parts.lists {
+        lists(db, group_id, from, to, parts.list_columns, now).await?
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), None)
     };
 
     let mut rows: Vec<Row> = latest
@@ -870,6 +953,7 @@ async fn build_from(
         one_way,
         unthanked_wins,
         overdue_follow_ups,
+        lists_change_at,
     })
 }
 

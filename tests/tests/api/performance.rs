@@ -17,8 +17,10 @@ async fn cost(app: &TestApp, token: &str, name: &str, variables: serde_json::Val
     app.statements.get() - before
 }
 
-db_test!(
+crate::db_test_with!(
     hot_operations_stay_within_their_statement_budgets,
+    // The report as read, not as kept (`reports::a_kept_report…`).
+    |s: &mut api::settings::Settings| s.report_cache_mib = 0,
     |app: TestApp| async move {
         api::cli::seed_demo(&app.settings.database_url)
             .await
@@ -100,6 +102,8 @@ crate::db_test_with!(
         s.sqlite_readers = 1;
         s.request_timeout_ms = 10_000;
         s.partners.webhook_poll_ms = 600_000;
+        // The report as read (a kept one needs no connection).
+        s.report_cache_mib = 0;
     },
     |app: TestApp| async move {
         api::cli::seed_demo(&app.settings.database_url)
@@ -231,8 +235,10 @@ db_test!(
     }
 );
 
-db_test!(
+crate::db_test_with!(
     a_report_asked_for_in_part_costs_less_and_gives_the_same_figures,
+    // The report as read, not as kept (`reports::a_kept_report…`).
+    |s: &mut api::settings::Settings| s.report_cache_mib = 0,
     |app: TestApp| async move {
         api::cli::seed_demo(&app.settings.database_url)
             .await

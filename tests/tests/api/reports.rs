@@ -288,8 +288,10 @@ async fn backdate(app: &TestApp, id: &str, made: i64, won: Option<i64>) {
     r.update(&app.db).await.unwrap();
 }
 
-db_test!(
+crate::db_test_with!(
     a_reports_reader_is_checked_with_its_seats_and_alone_when_no_seat_overlaps,
+    // Each way of reading it, not the kept report (`a_kept_report…`).
+    |s: &mut api::settings::Settings| s.report_cache_mib = 0,
     |app: TestApp| async move {
         // The caller's leadership is read with the report's seats; a period
         // no seat overlaps has no row to carry it, and the group is read
@@ -1641,5 +1643,164 @@ db_test!(
                 [json!(1), json!(3), json!("20.00")]
             );
         }
+    }
+);
+
+db_test!(
+    a_kept_report_is_answered_without_a_read_until_anything_commits,
+    |app: TestApp| async move {
+        use sea_orm::ConnectionTrait;
+        let c = crate::fixtures::chapter(&app, 2).await;
+        let postgres = app.settings.database_url.starts_with("postgres");
+        // A server on the same database that keeps no report: every answer
+        // must be the one it gives.
+        let fresh = app.second_server_with(|s| s.report_cache_mib = 0).await;
+        let vars = json!({ "groupId": c.group, "from": day(-30), "to": day(0) });
+        // The report's statements, with the caller's session remembered
+        // first (the session view forgets on writes, and this counts the
+        // report alone), and its answer.
+        let ask = |server: &'static str, token: String| {
+            let (app, fresh, vars) = (&app, &fresh, vars.clone());
+            async move {
+                let server = if server == "kept" { app } else { fresh };
+                server.gql(Some(&token), "{ me { id } }", json!({})).await;
+                let before = server.statements.get();
+                let r = server.op(Some(&token), "GroupReport", vars).await;
+                (server.statements.get() - before, r)
+            }
+        };
+        let leader = c.leader.token.clone();
+        // Read (PostgreSQL's snapshot, then the whole report's four
+        // statements), then kept: the same answer for the snapshot alone on
+        // PostgreSQL, nothing on SQLite.
+        let (cost, first) = ask("kept", leader.clone()).await;
+        assert!(first.get("errors").is_none(), "{first:#}");
+        assert_eq!(cost, if postgres { 5 } else { 4 }, "read");
+        // Asked again at the same state: kept. PostgreSQL's snapshot moves
+        // with a write anywhere in the cluster (the other tests' databases
+        // too), so there a repeat may read again: ask until one is kept.
+        let kept_again = |answer: Value| {
+            let ask = &ask;
+            let leader = leader.clone();
+            async move {
+                for _ in 0..50 {
+                    let (cost, again) = ask("kept", leader.clone()).await;
+                    assert_eq!(again, answer, "the same answer, kept or read");
+                    if cost == if postgres { 1 } else { 0 } {
+                        return;
+                    }
+                    assert!(postgres, "SQLite's state moved with nothing committed");
+                    assert_eq!(cost, 5, "read again");
+                }
+                panic!("never kept");
+            }
+        };
+        kept_again(first.clone()).await;
+        assert_eq!(ask("fresh", leader.clone()).await.1, first);
+
+        // A referral given in the group, through the server: read again,
+        // one more given.
+        crate::fixtures::give(&app, &c.members[0], &c.members[1].id).await;
+        let (cost, given) = ask("kept", leader.clone()).await;
+        assert_eq!(cost, if postgres { 5 } else { 4 }, "read again");
+        let totals = |r: &Value| {
+            r["data"]["groupReport"]["totals"]["given"]
+                .as_i64()
+                .unwrap()
+        };
+        assert_eq!(totals(&given), totals(&first) + 1);
+        assert_eq!(ask("fresh", leader.clone()).await.1, given);
+
+        // A member renamed by hand, behind the servers' backs.
+        app.db
+            .execute_unprepared(&format!(
+                "UPDATE members SET name = 'Renamed by Hand' WHERE id = '{}'",
+                c.members[1].id
+            ))
+            .await
+            .unwrap();
+        let (cost, renamed) = ask("kept", leader.clone()).await;
+        assert_eq!(cost, if postgres { 5 } else { 4 }, "read again");
+        assert_eq!(
+            row(&renamed["data"]["groupReport"], &c.members[1].id)["member"]["name"],
+            "Renamed by Hand"
+        );
+        assert_eq!(ask("fresh", leader.clone()).await.1, renamed);
+        kept_again(renamed.clone()).await;
+
+        // Kept for its caller only: a member of the group is refused at the
+        // same state, and an admin reads (and keeps) their own.
+        let (_, member) = ask("kept", c.members[0].token.clone()).await;
+        assert_eq!(code(&member), "FORBIDDEN");
+        let (cost, admin) = ask("kept", c.admin.clone()).await;
+        assert_eq!(cost, if postgres { 5 } else { 4 }, "the admin's own read");
+        assert_eq!(admin["data"], renamed["data"]);
+        // The leader stepped down by hand: refused on the next request.
+        app.db
+            .execute_unprepared(&format!(
+                "UPDATE memberships SET role = 'MEMBER' WHERE member_id = '{}' AND group_id = '{}'",
+                c.leader.id, c.group
+            ))
+            .await
+            .unwrap();
+        let (_, refused) = ask("kept", leader.clone()).await;
+        assert_eq!(code(&refused), "FORBIDDEN");
+        assert_eq!(code(&ask("fresh", leader).await.1), "FORBIDDEN");
+    }
+);
+
+db_test!(
+    a_kept_report_lists_a_win_as_soon_as_it_falls_due,
+    |app: TestApp| async move {
+        // A win is listed unthanked a week after it was won: with nothing
+        // committed, the clock alone moves the lists.
+        let c = crate::fixtures::chapter(&app, 2).await;
+        let postgres = app.settings.database_url.starts_with("postgres");
+        let id = crate::fixtures::give(&app, &c.members[0], &c.members[1].id).await;
+        to_won(&app, &c.members[1], &id, "100.00").await;
+        let falls_due = chrono::Utc::now() + chrono::Duration::seconds(3);
+        let mut r: entities::referral::ActiveModel = entities::referral::Entity::find_by_id(&id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+        r.won_at = Set(Some(falls_due - chrono::Duration::days(7)));
+        r.update(&app.db).await.unwrap();
+        let vars = json!({ "groupId": c.group, "from": day(-30), "to": day(0) });
+        let ask = || {
+            let (app, vars, token) = (&app, vars.clone(), c.leader.token.clone());
+            async move {
+                app.gql(Some(&token), "{ me { id } }", json!({})).await;
+                let before = app.statements.get();
+                let r = app.op(Some(&token), "GroupReport", vars).await;
+                let wins = r["data"]["groupReport"]["unthankedWins"].clone();
+                (app.statements.get() - before, wins)
+            }
+        };
+        assert_eq!(ask().await, (if postgres { 5 } else { 4 }, json!([])));
+        // Kept (on PostgreSQL, whose snapshot moves with any write in the
+        // cluster, the other tests' too, once a repeat finds it unmoved).
+        let mut kept = false;
+        for _ in 0..20 {
+            let (cost, wins) = ask().await;
+            assert_eq!(wins, json!([]), "not due yet");
+            if cost == if postgres { 1 } else { 0 } {
+                kept = true;
+                break;
+            }
+            assert!(postgres, "SQLite's state moved with nothing committed");
+        }
+        assert!(kept, "never kept");
+        let wait = falls_due - chrono::Utc::now() + chrono::Duration::milliseconds(100);
+        tokio::time::sleep(wait.to_std().unwrap_or_default()).await;
+        assert_eq!(
+            ask().await,
+            (
+                if postgres { 5 } else { 4 },
+                json!([{ "id": id, "closedValue": "100.00" }])
+            ),
+            "read again once the win fell due"
+        );
     }
 );
