@@ -291,8 +291,8 @@ fn session_cache_mib(mib: usize) -> anyhow::Result<usize> {
     Ok(mib)
 }
 
-/// A leader's whole report on the bench data (40 rows, both lists) weighs
-/// about 60 KiB: hundreds of leaders' dashboards in 16 MiB.
+/// A leader's whole report for a group of 40 (its rows, pairs and lists)
+/// weighs some tens of KiB: hundreds of leaders' dashboards in 16 MiB.
 pub const DEFAULT_REPORT_CACHE_MIB: usize = 16;
 
 fn report_cache_mib(mib: usize) -> anyhow::Result<usize> {

@@ -144,7 +144,10 @@ pub struct Report {
 /// +12 % at 16).
 /// Only when no seat overlaps the period (no row to carry it) is the group
 /// read on its own. The seats read before a refusal are dropped unread; a
-/// period refused whoever asks is answered by [`check`], without them.
+/// period refused whoever asks is answered by [`check`], without them. A
+/// report kept for the same caller at the same database state is given
+/// without a read: the same rows, so the same checks and the same figures
+/// (`reports::cache`).
 pub async fn group_report(
     state: &Ctx,
     caller: &Caller,
@@ -697,7 +700,9 @@ const OPEN: [ReferralStatus; 3] = [
 /// referral (`ReferralColumns::ALL` for whole rows): wins in
 /// the period still unthanked `UNTHANKED_AFTER_DAYS` after the win (oldest
 /// first), and open referrals whose follow-up day has passed, of any date
-/// (most overdue first).
+/// (most overdue first); and when the first of the period's unthanked wins
+/// not yet due falls due, which changes the lists with nothing committed
+/// (how long a kept report holds, `reports::cache`).
 async fn lists(
     db: &impl ConnectionTrait,
     group_id: &str,
